@@ -116,3 +116,11 @@ class GatewayUnreachableError(KNXSecureError):
 
 class NotConnectedError(KNXSecureError):
     """An operation needs an open tunnel and there is none right now."""
+
+
+class WrapperMacError(SessionError):
+    """A SECURE_WRAPPER's MAC does not verify (wrong key or forged frame); drop the frame."""
+
+
+class DataSecureDuplicateError(DataSecureReplayError):
+    """The sequence number equals the last one accepted: a repeated frame, normal on a bus."""
