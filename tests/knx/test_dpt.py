@@ -1,0 +1,92 @@
+"""DPT 1.x codec and the registry; values checked against xknx's DPT 1 implementation."""
+
+from __future__ import annotations
+
+import pytest
+from xknx.dpt.dpt_1 import DPTSwitch
+from xknx.dpt.payload import DPTBinary
+
+from custom_components.knx_secure.knx import cemi, dpt
+from custom_components.knx_secure.knx.cemi import APCI, GroupApdu
+from custom_components.knx_secure.knx.errors import FrameError
+
+
+def test_encode_dpt1() -> None:
+    assert dpt.encode_dpt1(True) == 1
+    assert dpt.encode_dpt1(False) == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "value"), [(0, False), (1, True), (b"\x00", False), (b"\x01", True)]
+)
+def test_decode_dpt1(payload: int | bytes, value: bool) -> None:
+    assert dpt.decode_dpt1(payload) is value
+
+
+@pytest.mark.parametrize("payload", [2, 63, -1, b"", b"\x02", b"\x00\x01"])
+def test_decode_dpt1_rejects_more_than_one_bit(payload: int | bytes) -> None:
+    with pytest.raises(FrameError, match="DPT 1"):
+        dpt.decode_dpt1(payload)
+
+
+@pytest.mark.parametrize("value", [1, 0, "on", None, 1.0])
+def test_encode_dpt1_needs_bool(value: object) -> None:
+    with pytest.raises(FrameError, match="bool"):
+        dpt.encode_dpt1(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_matches_xknx(value: bool) -> None:
+    theirs = DPTSwitch.to_knx(value)
+    assert isinstance(theirs, DPTBinary)
+    assert dpt.encode_dpt1(value) == theirs.value
+    assert DPTSwitch.from_knx(DPTBinary(dpt.encode_dpt1(value))).value is value
+
+
+def test_switch_telegram_on_the_wire() -> None:
+    """The plain APDUs named in PROTOCOL.md: Write ON 00 81, Write OFF 00 80."""
+    assert cemi.group_value_write(dpt.encode_dpt1(True)) == b"\x00\x81"
+    assert cemi.group_value_write(dpt.encode_dpt1(False)) == b"\x00\x80"
+    apdu = cemi.parse_group_apdu(b"\x00\x41")
+    assert apdu == GroupApdu(APCI.GROUP_VALUE_RESPONSE, 1)
+    assert apdu.value is not None
+    assert dpt.decode_dpt1(apdu.value) is True
+
+
+def test_registry() -> None:
+    switch = dpt.get_dpt("1.001")
+    assert switch.id == "1.001"
+    assert (switch.main, switch.sub, switch.name) == (1, 1, "switch")
+    assert switch.encode(True) == 1
+    assert switch.decode(0) is False
+    assert dpt.get_dpt("1") is switch
+    assert dpt.get_dpt("1.009").name == "open_close"
+    assert all(d.main == 1 for d in dpt.REGISTRY.values())
+    with pytest.raises(FrameError, match="bool"):
+        switch.encode(3)
+
+
+@pytest.mark.parametrize("dpt_id", ["9.001", "1.999", "", "switch", "2"])
+def test_registry_unknown(dpt_id: str) -> None:
+    with pytest.raises(FrameError, match="not supported"):
+        dpt.get_dpt(dpt_id)
+
+
+def test_register_a_new_type() -> None:
+    def encode(value: dpt.DPTValue) -> dpt.Payload:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255:
+            raise FrameError("DPT 5.010 needs 0..255")
+        return bytes((value,))
+
+    def decode(payload: dpt.Payload) -> dpt.DPTValue:
+        if not isinstance(payload, bytes) or len(payload) != 1:
+            raise FrameError("DPT 5.010 needs one octet")
+        return payload[0]
+
+    counter = dpt.DPT(5, 10, "value_1_ucount", encode, decode)
+    try:
+        assert dpt.register(counter) is counter
+        assert dpt.get_dpt("5.010") is counter
+        assert dpt.get_dpt("5.010").decode(dpt.get_dpt("5.010").encode(200)) == 200
+    finally:
+        del dpt.REGISTRY["5.010"]
