@@ -1,0 +1,635 @@
+"""KNX Data Secure: the secure APDU codec, key table, freshness and the outgoing counter.
+
+Secure TPDU layout (APCI 0x3F1, "A_SecureService"):
+``TPCI|03 F1 | SCF | seq(6) | [serial(6): sync.req] | enc(APDU) | enc(MAC4)``.
+KNX cuts the CBC-MAC to 4 octets *before* the CTR encryption, so one keystream starting
+at ctr0 covers ``MAC4 ‖ APDU`` and the APDU uses keystream octets S0[4..15], S1, ...
+(not textbook CCM; a real device frame only verifies this way).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from .address import GroupAddress, IndividualAddress
+from .cemi import LData, service_code
+from .crypto import cbc_mac, ctr_xor
+from .errors import (
+    AddressError,
+    DataSecureDuplicateError,
+    DataSecureError,
+    DataSecureKeyMissingError,
+    DataSecureMacError,
+    DataSecurePlainRejectedError,
+    DataSecureReplayError,
+    FrameError,
+)
+
+if TYPE_CHECKING:
+    from .keyring import Keyring
+
+__all__ = [
+    "APCI_SECURE",
+    "MAX_SEQUENCE",
+    "SCF_GROUP",
+    "SCF_TOOL_ACCESS",
+    "DataSecure",
+    "DecryptedApdu",
+    "FreshnessTable",
+    "SecureApdu",
+    "SecureService",
+    "SecurityControl",
+    "SequenceCounter",
+    "decrypt_secure_apdu",
+    "decrypt_tpdu",
+    "encrypt_tpdu",
+    "is_secure_tpdu",
+    "parse_secure_tpdu",
+    "plain_apdu",
+    "sequence_clock",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+APCI_SECURE = 0x3F1
+SCF_GROUP = 0x10  # S-A_Data, authentication + confidentiality
+SCF_TOOL_ACCESS = 0x90  # the same with the tool key (point-to-point management)
+MAX_SEQUENCE = (1 << 48) - 1
+
+_SEQ_LENGTH = 6
+_SERIAL_LENGTH = 6
+_MAC_LENGTH = 4
+_HEADER_LENGTH = 3  # TPCI/APCI octet, APCI octet, SCF
+_SYNC_REQUEST_PAYLOAD = 6  # the challenge
+_SYNC_RESPONSE_PAYLOAD = 12  # responder's and requester's next sequence numbers
+_STANDARD_MAX_NPDU = 15
+# The NPDU length is one octet (TPDU <= 256): header, seq and MAC take 13 of them.
+_MAX_APDU = 256 - _HEADER_LENGTH - _SEQ_LENGTH - _MAC_LENGTH
+_CTRL1_STANDARD = 0x80
+_ADDRESS_TYPE_GROUP = 0x80
+# 2018-01-05T00:00:00Z in Unix milliseconds: the origin of the sequence clock.
+SEQUENCE_EPOCH_MS = 1_515_110_400_000
+# Added to a persisted counter at start, covering values handed out after the last
+# save (the persistence hook may debounce its writes).
+DEFAULT_COUNTER_MARGIN = 10_000
+
+
+class SecureService(IntEnum):
+    """The S-AL service in the low 3 bits of the SCF."""
+
+    DATA = 0  # S-A_Data
+    SYNC_REQUEST = 2
+    SYNC_RESPONSE = 3
+
+
+class SecurityAlgorithm(IntEnum):
+    """The SAI bits of the SCF."""
+
+    AUTHENTICATION = 0  # authentication only (stacks disagree on it: not supported)
+    AUTHENTICATION_CONFIDENTIALITY = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityControl:
+    """The security control field (SCF) of a secure APDU."""
+
+    tool_access: bool
+    algorithm: SecurityAlgorithm
+    system_broadcast: bool
+    service: SecureService
+
+    @classmethod
+    def from_octet(cls, scf: int) -> SecurityControl:
+        """Decode; FrameError on a reserved algorithm or service."""
+        try:
+            algorithm = SecurityAlgorithm((scf >> 4) & 0x07)
+        except ValueError:
+            raise FrameError(f"secure APDU with reserved algorithm in SCF {scf:#04x}") from None
+        try:
+            service = SecureService(scf & 0x07)
+        except ValueError:
+            raise FrameError(f"secure APDU with reserved service in SCF {scf:#04x}") from None
+        return cls(bool(scf & 0x80), algorithm, bool(scf & 0x08), service)
+
+    def to_octet(self) -> int:
+        return (
+            self.tool_access << 7 | self.algorithm << 4 | self.system_broadcast << 3 | self.service
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SecureApdu:
+    """The fields of a secure TPDU as sent (payload and MAC still encrypted)."""
+
+    tpci: int  # the 6 TPCI bits of the first octet
+    scf: int
+    sequence: int  # for a sync.res: the challenge XOR the responder's random
+    serial: bytes | None  # sync.req only
+    encrypted_apdu: bytes
+    mac: bytes  # 4 octets, encrypted
+
+    @property
+    def control(self) -> SecurityControl:
+        return SecurityControl.from_octet(self.scf)
+
+
+@dataclass(frozen=True, slots=True)
+class DecryptedApdu:
+    """A verified and decrypted secure APDU."""
+
+    scf: int
+    sequence: int  # as on the wire (see SecureApdu.sequence)
+    apdu: bytes  # plain APDU (TPCI bits clear); sync.req: challenge; sync.res: two seqs
+    serial: bytes | None = None
+
+    @property
+    def control(self) -> SecurityControl:
+        return SecurityControl.from_octet(self.scf)
+
+
+# --- TPDU codec ---------------------------------------------------------------------------
+
+
+def is_secure_tpdu(tpdu: bytes) -> bool:
+    """True if the TPDU carries A_SecureService (APCI 0x3F1)."""
+    return len(tpdu) >= 2 and service_code(tpdu) == APCI_SECURE
+
+
+def plain_apdu(tpdu: bytes) -> bytes:
+    """The APDU of a plain TPDU: the TPCI bits cleared (``00 81`` = write ON)."""
+    if not tpdu:
+        raise FrameError("empty TPDU has no APDU")
+    return bytes((tpdu[0] & 0x03,)) + tpdu[1:]
+
+
+def _payload_length(control: SecurityControl, available: int) -> int:
+    if control.service is SecureService.SYNC_REQUEST:
+        expected = _SERIAL_LENGTH + _SYNC_REQUEST_PAYLOAD
+    elif control.service is SecureService.SYNC_RESPONSE:
+        expected = _SYNC_RESPONSE_PAYLOAD
+    else:
+        if available < 1:
+            raise FrameError("secure APDU is truncated: no payload between sequence and MAC")
+        return available
+    if available != expected:
+        raise FrameError(
+            f"secure {control.service.name} has {available} payload octets, expected {expected}"
+        )
+    return available
+
+
+def parse_secure_tpdu(tpdu: bytes) -> SecureApdu:
+    """Split a secure TPDU into its fields; FrameError if it is not one or is malformed."""
+    if not is_secure_tpdu(tpdu):
+        raise FrameError("TPDU is not a secure APDU (APCI 0x3F1)")
+    if len(tpdu) < _HEADER_LENGTH + _SEQ_LENGTH + _MAC_LENGTH:
+        raise FrameError(f"secure APDU is truncated: {len(tpdu)} octets")
+    control = SecurityControl.from_octet(tpdu[2])
+    body = tpdu[_HEADER_LENGTH + _SEQ_LENGTH : -_MAC_LENGTH]
+    _payload_length(control, len(body))
+    serial = None
+    if control.service is SecureService.SYNC_REQUEST:
+        serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
+    return SecureApdu(
+        tpci=tpdu[0] >> 2,
+        scf=tpdu[2],
+        sequence=int.from_bytes(tpdu[_HEADER_LENGTH : _HEADER_LENGTH + _SEQ_LENGTH], "big"),
+        serial=serial,
+        encrypted_apdu=bytes(body),
+        mac=bytes(tpdu[-_MAC_LENGTH:]),
+    )
+
+
+def _block0(
+    nonce: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    *,
+    frame_format: int,
+    first_octet: int,
+    length: int,
+) -> bytes:
+    # Of the control fields only ctrl2's address type and extended frame format are
+    # protected; frame type, priority, repeat flag and hop count may change on the way.
+    address_type = _ADDRESS_TYPE_GROUP if isinstance(dst, GroupAddress) else 0
+    return b"".join(
+        (
+            nonce,
+            src.to_bytes(),
+            dst.to_bytes(),
+            bytes((0, address_type | (frame_format & 0x0F), first_octet, APCI_SECURE & 0xFF)),
+            bytes((0, length)),
+        )
+    )
+
+
+def _counter0(nonce: bytes, src: IndividualAddress, dst: IndividualAddress | GroupAddress) -> bytes:
+    return nonce + src.to_bytes() + dst.to_bytes() + b"\x00\x00\x00\x00\x01\x00"
+
+
+def _associated_data(scf: int, serial: bytes | None) -> bytes:
+    return bytes((scf,)) + (serial or b"")
+
+
+def _check_sequence(value: int, what: str) -> None:
+    if not 0 <= value <= MAX_SEQUENCE:
+        raise DataSecureError(f"{what} {value} does not fit in 48 bits")
+
+
+def encrypt_tpdu(
+    key: bytes,
+    *,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    tpci: int,
+    sequence: int,
+    apdu: bytes,
+    scf: int = SCF_GROUP,
+    frame_format: int = 0,
+    serial: bytes | None = None,
+    challenge: int | None = None,
+) -> bytes:
+    """A secure TPDU carrying `apdu` (authentication + confidentiality).
+
+    `tpci` is the 6-bit TPCI of the frame; `frame_format` the extended frame format
+    nibble of ctrl2 (0 for standard and ordinary extended frames: the frame type bit
+    is not protected). Sync services: a sync.req needs the target's `serial` (zeros
+    for point-to-point) and `apdu` = challenge(6); a sync.res takes `sequence` as the
+    responder's random, `challenge` from the request and `apdu` = two sequences (12).
+    """
+    control = SecurityControl.from_octet(scf)
+    if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
+        raise DataSecureError("only authentication + confidentiality (SAI 1) is supported")
+    if not 0 <= tpci <= 0x3F:
+        raise DataSecureError(f"TPCI {tpci} does not fit in 6 bits")
+    _check_sequence(sequence, "sequence number")
+    if not 1 <= len(apdu) <= _MAX_APDU:
+        raise DataSecureError(f"APDU of {len(apdu)} octets cannot be secured")
+    serial = _sync_serial(control, serial)
+    _payload_length(control, len(apdu) + (len(serial) if serial else 0))
+    nonce = sequence.to_bytes(_SEQ_LENGTH, "big")
+    field = nonce
+    if control.service is SecureService.SYNC_RESPONSE:
+        if challenge is None:
+            raise DataSecureError("a sync.res needs the challenge of its sync.req")
+        _check_sequence(challenge, "challenge")
+        field = (sequence ^ challenge).to_bytes(_SEQ_LENGTH, "big")
+    first_octet = tpci << 2 | APCI_SECURE >> 8
+    block0 = _block0(
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
+    )
+    mac = cbc_mac(key, block0, _associated_data(scf, serial), apdu)[:_MAC_LENGTH]
+    stream = ctr_xor(key, _counter0(nonce, src, dst), mac + apdu)
+    header = bytes((first_octet, APCI_SECURE & 0xFF, scf))
+    return b"".join((header, field, serial or b"", stream[_MAC_LENGTH:], stream[:_MAC_LENGTH]))
+
+
+def _sync_serial(control: SecurityControl, serial: bytes | None) -> bytes | None:
+    if control.service is not SecureService.SYNC_REQUEST:
+        if serial is not None:
+            raise DataSecureError("only a sync.req carries a serial number")
+        return None
+    serial = bytes(_SERIAL_LENGTH) if serial is None else serial
+    if len(serial) != _SERIAL_LENGTH:
+        raise DataSecureError("a serial number has 6 octets")
+    return serial
+
+
+def decrypt_tpdu(
+    key: bytes,
+    *,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    tpdu: bytes,
+    frame_format: int = 0,
+    challenge: int | None = None,
+) -> DecryptedApdu:
+    """Verify and decrypt a secure TPDU.
+
+    FrameError if malformed, DataSecureMacError if the MAC does not verify,
+    DataSecureError for authentication-only APDUs or a sync.res without `challenge`.
+    """
+    secure = parse_secure_tpdu(tpdu)
+    return decrypt_secure_apdu(
+        key, secure, src=src, dst=dst, frame_format=frame_format, challenge=challenge
+    )
+
+
+def decrypt_secure_apdu(
+    key: bytes,
+    secure: SecureApdu,
+    *,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int = 0,
+    challenge: int | None = None,
+) -> DecryptedApdu:
+    """decrypt_tpdu for an already parsed secure APDU."""
+    control = secure.control
+    if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
+        raise DataSecureError("authentication-only secure APDUs are not supported")
+    nonce_value = secure.sequence
+    if control.service is SecureService.SYNC_RESPONSE:
+        if challenge is None:
+            raise DataSecureError("a sync.res can only be verified with its sync.req's challenge")
+        _check_sequence(challenge, "challenge")
+        nonce_value ^= challenge
+    nonce = nonce_value.to_bytes(_SEQ_LENGTH, "big")
+    stream = ctr_xor(key, _counter0(nonce, src, dst), secure.mac + secure.encrypted_apdu)
+    mac, apdu = stream[:_MAC_LENGTH], stream[_MAC_LENGTH:]
+    first_octet = secure.tpci << 2 | APCI_SECURE >> 8
+    block0 = _block0(
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
+    )
+    expected = cbc_mac(key, block0, _associated_data(secure.scf, secure.serial), apdu)
+    if not hmac.compare_digest(mac, expected[:_MAC_LENGTH]):
+        raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
+    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
+
+
+# --- sequence numbers ------------------------------------------------------------------------
+
+
+def sequence_clock(now_ms: int | None = None) -> int:
+    """Milliseconds since 2018-01-05T00:00Z (`now_ms`: Unix time in ms, default: now)."""
+    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    return now - SEQUENCE_EPOCH_MS
+
+
+class SequenceCounter:
+    """The outgoing Data Secure sequence number of this client: strictly increasing.
+
+    Starts at max(persisted + margin, sequence clock), so neither a restart nor a clock
+    set back reuses a value. `persist` is called with every value handed out, before it
+    is used; the hook decides how often it really writes (hence the margin).
+    """
+
+    __slots__ = ("_next", "_persist")
+
+    def __init__(
+        self,
+        persisted: int,
+        persist: Callable[[int], None],
+        now_ms: int | None = None,
+        *,
+        margin: int = DEFAULT_COUNTER_MARGIN,
+    ) -> None:
+        if persisted < 0 or margin < 0:
+            raise ValueError("persisted counter and margin must not be negative")
+        self._next = max(persisted + margin, sequence_clock(now_ms), 1)
+        self._persist = persist
+
+    @property
+    def upcoming(self) -> int:
+        """The value the next call of next() returns."""
+        return self._next
+
+    def next(self) -> int:
+        """Hand out the next sequence number (and report it to the persistence hook)."""
+        value = self._next
+        if value > MAX_SEQUENCE:
+            raise DataSecureError(
+                "Data Secure sequence numbers are exhausted: the devices' security tables"
+                " must be reset with ETS"
+            )
+        self._next = value + 1
+        self._persist(value)
+        return value
+
+
+class FreshnessTable:
+    """Last accepted sequence number per sender; only newer ones pass.
+
+    Unknown senders start at 0. Update with accept() only after the MAC verified.
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self, initial: Mapping[IndividualAddress, int] | None = None) -> None:
+        self._last: dict[IndividualAddress, int] = dict(initial or {})
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: Mapping[str, int],
+        initial: Mapping[IndividualAddress, int] | None = None,
+    ) -> FreshnessTable:
+        """Merge a persisted snapshot() with initial values (the higher one wins per sender)."""
+        table = cls(initial)
+        for text, value in snapshot.items():
+            try:
+                address = IndividualAddress.parse(text)
+            except AddressError:
+                _LOGGER.debug("Ignoring invalid address %r in a freshness snapshot", text)
+                continue
+            if isinstance(value, int) and 0 <= value <= MAX_SEQUENCE:
+                table.accept(address, value)
+        return table
+
+    def last(self, src: IndividualAddress) -> int:
+        """The last accepted sequence number of `src` (0 if none)."""
+        return self._last.get(src, 0)
+
+    def check(self, src: IndividualAddress, sequence: int) -> None:
+        """Raise DataSecureReplayError unless `sequence` is newer than the last accepted."""
+        last = self._last.get(src, 0)
+        if sequence == last:
+            raise DataSecureDuplicateError(
+                f"repeated Data Secure telegram from {src} (sequence number {sequence})"
+            )
+        if sequence < last:
+            raise DataSecureReplayError(
+                f"Data Secure sequence number {sequence} from {src} is older than {last}"
+            )
+
+    def accept(self, src: IndividualAddress, sequence: int) -> None:
+        """Record a verified sequence number (never lowers the stored one)."""
+        if sequence > self._last.get(src, 0):
+            self._last[src] = sequence
+
+    def snapshot(self) -> dict[str, int]:
+        """JSON-ready copy for persistence: address text -> last sequence number."""
+        return {str(src): value for src, value in self._last.items()}
+
+
+# --- cEMI level -------------------------------------------------------------------------------
+
+
+def _with_frame_type(frame: LData, tpdu: bytes) -> LData:
+    """`frame` carrying `tpdu`, with the frame type bit that fits its length."""
+    if len(tpdu) - 1 > _STANDARD_MAX_NPDU:
+        ctrl1 = frame.ctrl1 & ~_CTRL1_STANDARD
+    else:
+        ctrl1 = frame.ctrl1 | _CTRL1_STANDARD
+    return replace(frame, tpdu=tpdu, ctrl1=ctrl1)
+
+
+class DataSecure:
+    """Data Secure for cEMI L_Data frames: GA keys and device tool keys from a keyring.
+
+    Outgoing group telegrams to a GA with a key are secured with `counter`; incoming
+    secure telegrams are verified, checked for freshness and decrypted. Point-to-point
+    frames are opened with the tool key of the sender (or receiver) and have their own
+    freshness table; outgoing point-to-point frames stay plain.
+    """
+
+    __slots__ = (
+        "_counter",
+        "_freshness",
+        "_group_keys",
+        "_individual_address",
+        "_tool_freshness",
+        "_tool_keys",
+    )
+
+    def __init__(
+        self,
+        *,
+        group_keys: Mapping[GroupAddress, bytes],
+        counter: SequenceCounter,
+        freshness: FreshnessTable,
+        tool_keys: Mapping[IndividualAddress, bytes] | None = None,
+        tool_freshness: FreshnessTable | None = None,
+        individual_address: IndividualAddress | None = None,
+    ) -> None:
+        self._group_keys = dict(group_keys)
+        self._tool_keys = dict(tool_keys or {})
+        self._counter = counter
+        self._freshness = freshness
+        self._tool_freshness = tool_freshness if tool_freshness is not None else FreshnessTable()
+        self._individual_address = individual_address
+
+    @classmethod
+    def from_keyring(
+        cls,
+        keyring: Keyring,
+        *,
+        counter: SequenceCounter,
+        freshness: FreshnessTable,
+        tool_freshness: FreshnessTable | None = None,
+        individual_address: IndividualAddress | None = None,
+    ) -> DataSecure:
+        """Keys of `keyring`.
+
+        `freshness` is usually ``FreshnessTable(keyring.sender_sequence_numbers())``.
+        """
+        return cls(
+            group_keys=keyring.group_keys,
+            tool_keys={
+                d.individual_address: d.tool_key for d in keyring.devices if d.tool_key is not None
+            },
+            counter=counter,
+            freshness=freshness,
+            tool_freshness=tool_freshness,
+            individual_address=individual_address,
+        )
+
+    @property
+    def individual_address(self) -> IndividualAddress | None:
+        """Our source address (the tunnel's, from CONNECT_RESPONSE); it is inside the MAC."""
+        return self._individual_address
+
+    @individual_address.setter
+    def individual_address(self, address: IndividualAddress | None) -> None:
+        self._individual_address = address
+
+    @property
+    def freshness(self) -> FreshnessTable:
+        return self._freshness
+
+    def requires_security(self, dst: IndividualAddress | GroupAddress) -> bool:
+        """True if telegrams to `dst` must be secure (a GA with a key)."""
+        return isinstance(dst, GroupAddress) and dst in self._group_keys
+
+    def secure_outgoing(self, frame: LData) -> LData:
+        """Secure a plain frame whose destination has a key; others pass unchanged."""
+        dst = frame.dst
+        key = self._group_keys.get(dst) if isinstance(dst, GroupAddress) else None
+        if key is None or not frame.tpdu or is_secure_tpdu(frame.tpdu):
+            return frame
+        src = self._outgoing_source(frame.src)
+        tpdu = encrypt_tpdu(
+            key,
+            src=src,
+            dst=frame.dst,
+            tpci=frame.tpci,
+            sequence=self._counter.next(),
+            apdu=plain_apdu(frame.tpdu),
+        )
+        return _with_frame_type(replace(frame, src=src), tpdu)
+
+    def _outgoing_source(self, src: IndividualAddress) -> IndividualAddress:
+        # The gateway fills in 0.0.0 after the MAC was computed: it must be ours already.
+        own = self._individual_address
+        if src.raw == 0:
+            if own is None:
+                raise DataSecureError(
+                    "a secure telegram needs the tunnel's individual address as source"
+                )
+            return own
+        if own is not None and src != own:
+            raise DataSecureError(
+                f"a secure telegram from {src} would not verify: the tunnel's address is {own}"
+            )
+        return src
+
+    def open_incoming(self, frame: LData) -> LData:
+        """Verify, check freshness and decrypt; plain frames pass unless their GA has a key.
+
+        Raises DataSecureKeyMissingError, DataSecureMacError, DataSecureReplayError
+        (DataSecureDuplicateError for a repeated frame), DataSecurePlainRejectedError,
+        DataSecureError (unsupported service) or FrameError (malformed).
+        """
+        if not is_secure_tpdu(frame.tpdu):
+            if self.requires_security(frame.dst):
+                raise DataSecurePlainRejectedError(
+                    f"plain telegram from {frame.src} to {frame.dst} dropped: the GA has a key"
+                )
+            return frame
+        plain, decrypted = self.decrypt(frame)
+        table = self._tool_freshness if decrypted.control.tool_access else self._freshness
+        table.check(frame.src, decrypted.sequence)
+        table.accept(frame.src, decrypted.sequence)
+        return plain
+
+    def decrypt(self, frame: LData) -> tuple[LData, DecryptedApdu]:
+        """Verify and decrypt a secure S-A_Data frame without any freshness check."""
+        secure = parse_secure_tpdu(frame.tpdu)
+        control = secure.control
+        if control.service is not SecureService.DATA or control.system_broadcast:
+            raise DataSecureError(
+                f"secure service {control.service.name} from {frame.src} is not handled"
+            )
+        key = self.key_for(frame.src, frame.dst, tool_access=control.tool_access)
+        decrypted = decrypt_secure_apdu(key, secure, src=frame.src, dst=frame.dst)
+        apdu = decrypted.apdu
+        tpdu = bytes(((frame.tpdu[0] & 0xFC) | (apdu[0] & 0x03),)) + apdu[1:]
+        return _with_frame_type(frame, tpdu), decrypted
+
+    def key_for(
+        self,
+        src: IndividualAddress,
+        dst: IndividualAddress | GroupAddress,
+        *,
+        tool_access: bool,
+    ) -> bytes:
+        """The key of a secure frame: the GA key, or a device tool key point-to-point."""
+        if isinstance(dst, GroupAddress):
+            if tool_access:
+                raise DataSecureError(f"group telegram {src} -> {dst} with tool access rejected")
+            key = self._group_keys.get(dst)
+            if key is None:
+                raise DataSecureKeyMissingError(f"no Data Secure key for group address {dst}")
+            return key
+        if not tool_access:
+            raise DataSecureKeyMissingError(f"no point-to-point key for {src} -> {dst}")
+        key = self._tool_keys.get(src) or self._tool_keys.get(dst)
+        if key is None:
+            raise DataSecureKeyMissingError(f"no tool key for {src} or {dst} in the keyring")
+        return key

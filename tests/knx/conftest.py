@@ -1,0 +1,99 @@
+"""Shared fixtures of the library tests: test vectors by id and the ETS keyrings.
+
+Everything is read from tests/fixtures (relative to this file), never from elsewhere.
+
+    def test_x(vector):            v = vector("an159.session")
+    @pytest.mark.parametrize("kr", KEYRINGS, ids=str)
+    def test_y(kr):                kr.path, kr.password, kr.expected()
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+VECTORS_DIR = FIXTURES / "vectors"
+
+
+@cache
+def all_vectors() -> dict[str, dict[str, Any]]:
+    """Every vector of tests/fixtures/vectors/*.json by its id (ids are unique)."""
+    vectors: dict[str, dict[str, Any]] = {}
+    for path in sorted(VECTORS_DIR.glob("*.json")):
+        for entry in json.loads(path.read_text(encoding="utf-8"))["vectors"]:
+            if entry["id"] in vectors:
+                raise ValueError(f"duplicate vector id {entry['id']} in {path.name}")
+            vectors[entry["id"]] = entry
+    return vectors
+
+
+def get_vector(vector_id: str) -> dict[str, Any]:
+    """One vector by id; KeyError names the id when it does not exist."""
+    vector: dict[str, Any] = all_vectors()[vector_id]
+    return vector
+
+
+@dataclass(frozen=True)
+class KeyringFixture:
+    """One ETS keyring of tests/fixtures with its password (from INDEX.md)."""
+
+    name: str  # file name, e.g. "SecureTest.knxkeys"
+    password: str
+
+    @property
+    def path(self) -> Path:
+        return FIXTURES / self.name
+
+    @property
+    def expected_path(self) -> Path:
+        return FIXTURES / f"{self.name.removesuffix('.knxkeys')}.expected.json"
+
+    def expected(self) -> dict[str, Any]:
+        """The decoded content made by an independent implementation."""
+        content: dict[str, Any] = json.loads(self.expected_path.read_text(encoding="utf-8"))
+        return content
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _keyrings_from_index() -> tuple[KeyringFixture, ...]:
+    # Rows of INDEX.md look like: | `SecureTest.knxkeys` | `test` | ...
+    rows = re.findall(
+        r"^\|\s*`([^`]+\.knxkeys)`\s*\|\s*`([^`]*)`\s*\|",
+        (FIXTURES / "INDEX.md").read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    if not rows:
+        raise ValueError("tests/fixtures/INDEX.md lists no keyrings")
+    return tuple(KeyringFixture(name, password) for name, password in rows)
+
+
+KEYRINGS: tuple[KeyringFixture, ...] = _keyrings_from_index()
+KEYRING_BY_NAME: dict[str, KeyringFixture] = {kr.name: kr for kr in KEYRINGS}
+
+
+@pytest.fixture
+def vector() -> Callable[[str], dict[str, Any]]:
+    """Getter of a vector by id: ``vector("an159.session")``."""
+    return get_vector
+
+
+@pytest.fixture
+def keyrings() -> tuple[KeyringFixture, ...]:
+    """All keyrings of tests/fixtures with their passwords."""
+    return KEYRINGS
+
+
+@pytest.fixture
+def secure_test_keyring() -> KeyringFixture:
+    """SecureTest.knxkeys (password "test"): Data Secure GAs 0/4/x, device 4.0.9."""
+    return KEYRING_BY_NAME["SecureTest.knxkeys"]

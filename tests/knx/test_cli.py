@@ -1,0 +1,318 @@
+"""cli.py: `keyring` and `decode` through main(argv), and once through python -m."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from custom_components.knx_secure.knx.cli import build_parser, main
+from custom_components.knx_secure.knx.keyring import load_keyring
+
+from .conftest import FIXTURES, KEYRING_BY_NAME, KEYRINGS, KeyringFixture, get_vector
+from .test_keyring import SYNTHETIC_PASSWORD, _encrypt, redacted, signed
+
+REPO = FIXTURES.parent.parent
+SECURE_TEST = KEYRING_BY_NAME["SecureTest.knxkeys"]
+REAL_DEVICE_CEMI = get_vector("data_secure_group_receive_real_device")["inputs"]["cemi"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def decode(
+    capsys: pytest.CaptureFixture[str], *frames: str, kr: KeyringFixture = SECURE_TEST
+) -> list[dict[str, object]]:
+    code, out, err = run(
+        capsys, "decode", "--keyring", str(kr.path), "--password", kr.password, *frames
+    )
+    assert code == 0
+    assert err == ""
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def assert_one_line_error(code: int, out: str, err: str, *, forbidden: list[str]) -> str:
+    assert code == 1
+    assert out == ""
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    for secret in forbidden:
+        assert secret not in err
+    return err
+
+
+# --- keyring ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kr", KEYRINGS, ids=str)
+def test_keyring_with_secrets_prints_expected_json(
+    capsys: pytest.CaptureFixture[str], kr: KeyringFixture
+) -> None:
+    code, out, err = run(
+        capsys, "keyring", str(kr.path), "--password", kr.password, "--show-secrets"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == kr.expected()
+
+
+@pytest.mark.parametrize("kr", KEYRINGS, ids=str)
+def test_keyring_redacts_by_default(capsys: pytest.CaptureFixture[str], kr: KeyringFixture) -> None:
+    code, out, err = run(capsys, "keyring", str(kr.path), "--password", kr.password)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == redacted(kr.expected())
+    for secret in load_keyring(kr.path, kr.password).secrets():
+        if len(secret) >= 6:
+            assert secret not in out
+
+
+def test_keyring_password_from_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KNX_KEYRING_PASSWORD", SECURE_TEST.password)
+    code, out, _ = run(capsys, "keyring", str(SECURE_TEST.path))
+    assert code == 0
+    assert json.loads(out)["project"] == "SecureTest"
+
+
+def test_keyring_without_any_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KNX_KEYRING_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    err = assert_one_line_error(*run(capsys, "keyring", str(SECURE_TEST.path)), forbidden=[])
+    assert "password" in err
+
+
+def test_wrong_password_is_one_line_without_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    secrets = load_keyring(SECURE_TEST.path, SECURE_TEST.password).secrets()
+    err = assert_one_line_error(
+        *run(capsys, "keyring", str(SECURE_TEST.path), "--password", "Wrong-Pass-123"),
+        forbidden=["Wrong-Pass-123", SECURE_TEST.password + " ", *secrets],
+    )
+    assert "password is wrong" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<root/>", "not an ETS keyring"),
+        (b"\x00\x01 binary", "not valid XML"),
+        (None, "cannot read"),
+        ("future", "not supported"),
+        ("tampered", "modified"),
+    ],
+)
+def test_bad_files_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes | str | None, message: str
+) -> None:
+    path = tmp_path / "bad.knxkeys"
+    data = SECURE_TEST.path.read_bytes()
+    if content == "future":
+        path.write_bytes(data.replace(b"keyring/1", b"keyring/7"))
+    elif content == "tampered":
+        path.write_bytes(data.replace(b'Project="SecureTest"', b'Project="SecureTesT"'))
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    secrets = load_keyring(SECURE_TEST.path, SECURE_TEST.password).secrets()
+    err = assert_one_line_error(
+        *run(capsys, "keyring", str(path), "--password", SECURE_TEST.password),
+        forbidden=[s for s in secrets if len(s) >= 6],
+    )
+    assert message in err
+    assert err.startswith("error: ")
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["decode", "00"])  # --keyring is required
+    capsys.readouterr()
+    parser = build_parser()
+    assert parser.parse_args(["keyring", "f.knxkeys"]).command == "keyring"
+    assert parser.parse_args(["decode", "--keyring", "f", "00"]).command == "decode"
+
+
+# --- decode -------------------------------------------------------------------------------------
+
+
+def test_decode_real_device_frame(capsys: pytest.CaptureFixture[str]) -> None:
+    v = get_vector("data_secure_group_receive_real_device")
+    (line,) = decode(capsys, REAL_DEVICE_CEMI)
+    assert line == {
+        "service": "L_Data.ind",
+        "src": v["expected"]["src"],
+        "dst": v["expected"]["dst"],
+        "secure": True,
+        "scf": v["expected"]["scf"],
+        "seq": v["expected"]["sequence_number"],
+        "apci": "GROUP_VALUE_RESPONSE",
+        "apdu": v["expected"]["plain_apdu"],
+    }
+
+
+def test_decode_real_device_frame_inside_a_tunnelling_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cemi = bytes.fromhex(REAL_DEVICE_CEMI)
+    frame = (
+        bytes.fromhex("06100420")
+        + (10 + len(cemi)).to_bytes(2, "big")
+        + bytes.fromhex("04070300")
+        + cemi
+    )
+    spaced = " ".join(f"{octet:02x}" for octet in frame)
+    (line,) = decode(capsys, spaced)
+    assert line["knxip"] == "TUNNELLING_REQUEST"
+    assert line["apdu"] == "0040742929"
+    assert line["seq"] == 155806854986
+
+
+def test_decode_plain_routing_indication_shows_the_value(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inner = get_vector("an159.routing_wrapper")["input"]["inner_routing_indication"]
+    (line,) = decode(capsys, inner)
+    assert line == {
+        "knxip": "ROUTING_INDICATION",
+        "service": "L_Data.ind",
+        "src": "1.1.89",
+        "dst": "1/2/222",
+        "secure": False,
+        "scf": None,
+        "seq": None,
+        "apci": "GROUP_VALUE_WRITE",
+        "apdu": "0081",
+        "value": True,
+    }
+
+
+def test_decode_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    forged = REAL_DEVICE_CEMI[:-2] + "00"
+    no_key = REAL_DEVICE_CEMI.replace("04001103f1", "04071103f1", 1)  # dst 0/4/7: no key
+    lines = decode(
+        capsys,
+        forged,
+        no_key,
+        get_vector("data_secure_parse_error_reserved_service")["inputs"]["cemi"],
+        get_vector("data_secure_parse_error_truncated")["inputs"]["cemi"],
+        "not hex",
+        "2900",
+        get_vector("an159.session_status_wrapper")["secure_wrapper"],
+        get_vector("data_secure_an158_tool_key_p2p")["inputs"]["cemi"],  # tool key not in keyring
+    )
+    errors = [str(line["error"]) for line in lines]
+    assert errors[0].startswith("MAC mismatch")
+    assert errors[1].startswith("no key")
+    assert errors[2].startswith("malformed")
+    assert errors[3].startswith("malformed")
+    assert errors[4].startswith("malformed")
+    assert errors[5].startswith("malformed")
+    assert errors[6].startswith("unsupported")
+    assert errors[7].startswith("no key")
+    assert lines[0]["seq"] == 155806854986  # fields known before the failure stay
+    assert lines[0]["src"] == "4.0.9"
+
+
+def test_decode_reads_standard_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner = get_vector("an159.routing_wrapper")["input"]["inner_routing_indication"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"# captured\n{REAL_DEVICE_CEMI}\n\n{inner}\n"))
+    lines = decode(capsys)
+    assert [line["apdu"] for line in lines] == ["0040742929", "0081"]
+
+
+def test_decode_with_a_device_tool_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    tool_key = bytes.fromhex(get_vector("an158.annexA.property_write")["input"]["tool_key"])
+    path = tmp_path / "tool.knxkeys"
+    device = f'<Device IndividualAddress="15.15.0" ToolKey="{_encrypt(tool_key)}" />'
+    path.write_bytes(signed(f"<Devices>{device}</Devices>"))
+    kr = KeyringFixture(path.name, SYNTHETIC_PASSWORD)
+    sync_req = get_vector("an158.sync_req")["secure_tpdu"]
+    sync_cemi = "2900b060ff67ff00" + f"{len(sync_req) // 2 - 1:02x}" + sync_req
+    code, out, _ = run(
+        capsys,
+        "decode",
+        "--keyring",
+        str(path),
+        "--password",
+        kr.password,
+        get_vector("data_secure_an158_tool_key_p2p")["inputs"]["cemi"],
+        sync_cemi,
+    )
+    assert code == 0
+    write, sync = (json.loads(line) for line in out.splitlines())
+    assert write["scf"] == "90"
+    assert write["seq"] == 4
+    assert write["apci"] == "PROPERTY_VALUE_WRITE"
+    assert write["apdu"] == get_vector("an158.annexA.property_write")["plain_apdu_expected"]
+    assert sync["scf"] == "92"
+    assert sync["challenge"] == get_vector("an158.sync_req")["plain_challenge_expected"]
+    assert sync["serial"] == "000000000000"
+
+
+def test_decode_with_a_wrong_password(capsys: pytest.CaptureFixture[str]) -> None:
+    err = assert_one_line_error(
+        *run(
+            capsys,
+            "decode",
+            "--keyring",
+            str(SECURE_TEST.path),
+            "--password",
+            "nope",
+            REAL_DEVICE_CEMI,
+        ),
+        forbidden=["nope"],
+    )
+    assert "password" in err
+
+
+# --- python -m ----------------------------------------------------------------------------------
+
+
+def test_module_entry_point() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "custom_components.knx_secure.knx",
+            "keyring",
+            str(SECURE_TEST.path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"KNX_KEYRING_PASSWORD": SECURE_TEST.password, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == redacted(SECURE_TEST.expected())
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "custom_components.knx_secure.knx",
+            "keyring",
+            str(SECURE_TEST.path),
+            "--password",
+            "x",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1
