@@ -1,0 +1,73 @@
+"""Timing helpers shared by the benchmark sections."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+
+# Keyring file -> password (tests/fixtures/INDEX.md).
+KEYRINGS = {
+    "Secure Test.knxkeys": "passwordprogetto",
+    "SecureTest.knxkeys": "test",
+    "keyring.knxkeys": "pwd",
+    "testcase.knxkeys": "password",
+    "special_chars_secure_tunnel.knxkeys": "test",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One measured figure for both implementations."""
+
+    name: str
+    unit: str  # "ops/s" (higher is better) or "ms" (lower is better)
+    ours: float
+    xknx: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.xknx in (None, 0) or self.ours == 0:
+            return None
+        assert self.xknx is not None
+        return self.ours / self.xknx if self.unit == "ops/s" else self.xknx / self.ours
+
+
+def ops_per_second(operation: Callable[[], object], *, seconds: float = 1.0) -> float:
+    """Best of three rounds of ~seconds/3 each: less noise from the other core."""
+    rates = []
+    for _ in range(3):
+        count = 0
+        batch = 1
+        start = time.perf_counter()
+        deadline = start + seconds / 3
+        while (now := time.perf_counter()) < deadline:
+            for _ in range(batch):
+                operation()
+            count += batch
+            batch = min(batch * 2, 4096)
+        rates.append(count / (now - start))
+    return max(rates)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def print_results(results: list[Result]) -> None:
+    width = max((len(r.name) for r in results), default=10)
+    print(f"{'benchmark':<{width}}  {'ours':>12}  {'xknx':>12}  unit    ratio (ours better by)")
+    for r in results:
+        xknx = f"{r.xknx:12.1f}" if r.xknx is not None else f"{'-':>12}"
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        print(f"{r.name:<{width}}  {r.ours:12.1f}  {xknx}  {r.unit:<6}  {ratio}", flush=True)
