@@ -1,0 +1,377 @@
+"""SecureTunnelClient against the real VirtualGateway on 127.0.0.1: tunnel choice, Data Secure
+both ways, subscriptions, persistence, drops and a clean close."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from custom_components.knx_secure.knx import client as client_module
+from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
+from custom_components.knx_secure.knx.cemi import APCI, LData, MessageCode, group_value_write
+from custom_components.knx_secure.knx.client import (
+    ConnectionEvent,
+    ConnectionState,
+    JsonFileStore,
+    SecureTunnelClient,
+    SecurityState,
+    Telegram,
+    Timeouts,
+    TunnelChoice,
+)
+from custom_components.knx_secure.knx.data_secure import encrypt_tpdu, sequence_clock
+from custom_components.knx_secure.knx.errors import (
+    DataSecureKeyMissingError,
+    DataSecurePlainRejectedError,
+    NotConnectedError,
+)
+from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
+KEYRING_PASSWORD = "passwordprogetto"
+SWITCH = GroupAddress.parse("1/1/1")
+STATUS = GroupAddress.parse("1/1/2")
+PLAIN_GA = GroupAddress.parse("2/2/2")  # no key in the keyring
+HOST = IndividualAddress.parse("1.1.0")
+ACTUATOR = IndividualAddress.parse("1.1.1")
+TUNNELS = {IndividualAddress.parse(f"1.1.{n}") for n in (252, 253, 254, 255)}
+
+FAST = Timeouts(
+    tcp_connect=1.0,
+    session_response=1.0,
+    authenticate=1.0,
+    connect_response=1.0,
+    confirmation=1.0,
+    read_response=1.0,
+    heartbeat=5.0,
+    heartbeat_answer=1.0,
+    backoff_initial=0.05,
+    backoff_max=0.3,
+    description=0.5,
+    disconnect=0.5,
+)
+
+pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(15)]
+
+
+@pytest.fixture(scope="module")
+def keyring() -> Keyring:
+    return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
+
+
+@pytest.fixture
+async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
+    virtual = VirtualGateway(keyring, switches=[SwitchSpec(SWITCH, STATUS)], status_delay=0.05)
+    await virtual.start()
+    yield virtual
+    await virtual.stop()
+
+
+type ClientFactory = Callable[..., SecureTunnelClient]
+
+
+@pytest.fixture
+async def make_client(keyring: Keyring, gateway: VirtualGateway) -> AsyncIterator[ClientFactory]:
+    clients: list[SecureTunnelClient] = []
+
+    def make(**kwargs: object) -> SecureTunnelClient:
+        host, port = gateway.address
+        kwargs.setdefault("timeouts", FAST)
+        client = SecureTunnelClient(keyring, host, port, **kwargs)  # type: ignore[arg-type]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def wait_for(condition: Callable[[], bool], limit: float = 5.0) -> None:
+    """Poll ``condition`` (state the client does not signal with an event)."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+# --- tunnel choice ---------------------------------------------------------------------------
+
+
+async def test_connect_automatic(make_client: ClientFactory, gateway: VirtualGateway) -> None:
+    client = make_client()
+    events: list[ConnectionEvent] = []
+    client.subscribe_state(events.append)
+    await client.connect()
+    assert client.state is ConnectionState.CONNECTED
+    assert [e.state for e in events] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED]
+    assert client.individual_address in TUNNELS
+    assert client.tunnel is not None
+    assert client.tunnel.individual_address == client.individual_address
+    assert client.description is not None
+    assert client.description.individual_address == HOST
+    assert set(gateway.tunnels_in_use.values()) == {client.individual_address}
+    await client.connect()  # already connected: nothing happens
+    assert len(events) == 2
+
+
+async def test_automatic_choice_takes_the_next_free_tunnel(make_client: ClientFactory) -> None:
+    first, second = make_client(), make_client()
+    await first.connect()
+    await second.connect()
+    assert first.individual_address != second.individual_address
+
+
+@pytest.mark.parametrize("address", ["1.1.252", "1.1.253", "1.1.255"])
+async def test_connect_by_individual_address(make_client: ClientFactory, address: str) -> None:
+    tunnel = IndividualAddress.parse(address)
+    client = make_client(tunnel=TunnelChoice(individual_address=tunnel))
+    await client.connect()
+    assert client.individual_address == tunnel
+    assert client.description is None  # no UDP needed when the tunnel is named
+
+
+@pytest.mark.parametrize(("user_id", "address"), [(2, "1.1.255"), (3, "1.1.254"), (5, "1.1.252")])
+async def test_connect_by_user_id(make_client: ClientFactory, user_id: int, address: str) -> None:
+    client = make_client(tunnel=TunnelChoice(user_id=user_id))
+    await client.connect()
+    assert str(client.individual_address) == address
+    assert client.tunnel is not None
+    assert client.tunnel.user_id == user_id
+
+
+async def test_connect_with_explicit_host(make_client: ClientFactory) -> None:
+    """The host override skips the UDP description (gateways that do not answer UDP)."""
+    client = make_client(tunnel=TunnelChoice(host=HOST))
+    await client.connect()
+    assert client.individual_address in TUNNELS
+    assert client.description is None
+
+
+async def test_key_derivation_runs_off_the_loop(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[int] = []
+    derive: Callable[[str], bytes] = getattr(client_module, "derive_user_password_key")  # noqa: B009
+
+    def recording(password: str) -> bytes:
+        threads.append(threading.get_ident())
+        return derive(password)
+
+    monkeypatch.setattr(client_module, "derive_user_password_key", recording)
+    client = make_client(tunnel=TunnelChoice(user_id=4))
+    await client.connect()
+    assert threads
+    assert threading.get_ident() not in threads
+
+
+# --- telegrams ---------------------------------------------------------------------------------
+
+
+async def test_write_and_read_round_trip(
+    make_client: ClientFactory, gateway: VirtualGateway
+) -> None:
+    client = make_client()
+    await client.connect()
+    await client.write(SWITCH, 1)
+    assert gateway.switch_state(SWITCH) is True
+    telegram = await client.read(STATUS)
+    assert telegram == Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_RESPONSE, 1, True) or (
+        telegram.apci is APCI.GROUP_VALUE_WRITE and telegram.value == 1 and telegram.secure
+    )
+    await client.write(SWITCH, 0)
+    assert gateway.switch_state(SWITCH) is False
+    await asyncio.sleep(0.1)  # the spontaneous status of the actuator has passed
+    telegram = await client.read(STATUS)
+    assert telegram == Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_RESPONSE, 0, True)
+    assert gateway.dropped.get("replay", 0) == 0
+    assert gateway.dropped.get("mac", 0) == 0
+    assert all(count == 0 for count in gateway.replays_rejected.values())
+    assert sum(client.dropped.values()) == 0
+
+
+async def test_subscribe_and_iterator_deliver_the_status(make_client: ClientFactory) -> None:
+    client = make_client()
+    await client.connect()
+    received: list[Telegram] = []
+    unsubscribe = client.subscribe(received.append)
+    stream = client.telegrams()
+    await client.write(SWITCH, 1)
+    async with asyncio.timeout(2):
+        telegram = await anext(stream)
+    assert telegram == Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_WRITE, 1, True)
+    assert received == [telegram]  # our own write is not an incoming telegram
+    unsubscribe()
+    await client.write(SWITCH, 0)
+    async with asyncio.timeout(2):
+        telegram = await anext(stream)
+    assert telegram.value == 0
+    assert received == [received[0]]  # unsubscribed
+    await client.close()
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)  # the stream ends with the client
+
+
+async def test_plain_telegrams(make_client: ClientFactory) -> None:
+    client = make_client()
+    await client.connect()
+    with pytest.raises(DataSecurePlainRejectedError, match="1/1/1"):
+        await client.send(SWITCH, APCI.GROUP_VALUE_WRITE, 1, secure=False)
+    with pytest.raises(DataSecureKeyMissingError, match="2/2/2"):
+        await client.send(PLAIN_GA, APCI.GROUP_VALUE_WRITE, 1, secure=True)
+    await client.send(PLAIN_GA, APCI.GROUP_VALUE_WRITE, b"\x12\x34")  # plain is allowed here
+    await client.send(SWITCH, APCI.GROUP_VALUE_RESPONSE, 1, secure=True)
+
+
+async def test_not_connected(make_client: ClientFactory) -> None:
+    client = make_client()
+    with pytest.raises(NotConnectedError):
+        await client.write(SWITCH, 1)
+    with pytest.raises(NotConnectedError):
+        await client.read(STATUS)
+
+
+def _secure_frame(
+    keyring: Keyring, src: IndividualAddress, ga: GroupAddress, sequence: int, value: int
+) -> LData:
+    key = keyring.group_key(ga)
+    assert key is not None
+    tpdu = encrypt_tpdu(
+        key, src=src, dst=ga, tpci=0, sequence=sequence, apdu=group_value_write(value)
+    )
+    return LData(MessageCode.L_DATA_IND, src, ga, tpdu)
+
+
+async def test_incoming_drops_are_counted(
+    make_client: ClientFactory, gateway: VirtualGateway, keyring: Keyring
+) -> None:
+    client = make_client()
+    await client.connect()
+    received: list[Telegram] = []
+    client.subscribe(received.append)
+    sender = IndividualAddress.parse("1.1.77")
+    good = _secure_frame(keyring, sender, STATUS, 1000, 1)
+    gateway.inject(good)
+    gateway.inject(good)  # repeated: dropped quietly as a replay
+    gateway.inject(_secure_frame(keyring, sender, STATUS, 999, 0))  # older: replay
+    forged = bytearray(_secure_frame(keyring, sender, STATUS, 1001, 1).tpdu)
+    forged[-1] ^= 0xFF
+    gateway.inject(LData(MessageCode.L_DATA_IND, sender, STATUS, bytes(forged)))
+    gateway.inject(LData(MessageCode.L_DATA_IND, sender, STATUS, group_value_write(1)))  # plain
+    other = _secure_frame(keyring, sender, STATUS, 1002, 1)
+    gateway.inject(LData(MessageCode.L_DATA_IND, sender, PLAIN_GA, other.tpdu))  # no key
+    gateway.inject(LData(MessageCode.L_DATA_IND, sender, PLAIN_GA, group_value_write(5)))
+    await wait_for(lambda: len(received) >= 2 and sum(client.dropped.values()) >= 5)
+    assert received == [
+        Telegram(sender, STATUS, APCI.GROUP_VALUE_WRITE, 1, True),
+        Telegram(sender, PLAIN_GA, APCI.GROUP_VALUE_WRITE, 5, False),
+    ]
+    assert dict(client.dropped) == {"no_key": 1, "mac": 1, "replay": 2, "malformed": 0, "plain": 1}
+    assert dict(client.mac_failures) == {STATUS: 1}
+    assert client.security_state.freshness["1.1.77"] == 1000
+
+
+# --- persistence ------------------------------------------------------------------------------
+
+
+async def test_json_file_store_persists_counters(
+    make_client: ClientFactory, gateway: VirtualGateway, tmp_path: Path
+) -> None:
+    path = tmp_path / "counters.json"
+    ahead = sequence_clock() + 10**9  # far ahead of the clock: only persistence can beat it
+    path.write_text(json.dumps({"sequence_number": ahead, "freshness": {}}))
+    first = make_client(store=JsonFileStore(path))
+    await first.connect()
+    await first.write(SWITCH, 1)
+    await first.write(SWITCH, 0)
+    stored = json.loads(path.read_text())
+    first_last = stored["sequence_number"]
+    assert first_last > ahead
+    assert first.security_state.sequence_number == first_last
+    await wait_for(lambda: "1.1.1" in json.loads(path.read_text())["freshness"])
+    seen_from_actuator = json.loads(path.read_text())["freshness"]["1.1.1"]
+    await first.close()
+
+    second = make_client(store=JsonFileStore(path))
+    assert second.security_state.freshness["1.1.1"] == seen_from_actuator
+    await second.connect()
+    await second.write(SWITCH, 1)
+    assert json.loads(path.read_text())["sequence_number"] > first_last
+    assert gateway.switch_state(SWITCH) is True
+    assert all(count == 0 for count in gateway.replays_rejected.values())
+    assert gateway.dropped.get("replay", 0) == 0
+    assert not list(tmp_path.glob(".counters.json.*"))  # noqa: ASYNC240 - no temp file left
+
+
+def test_json_file_store_roundtrip_and_bad_files(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    store = JsonFileStore(path)
+    assert store.load() is None
+    store.save(SecurityState(42, {"1.1.1": 7}))
+    assert json.loads(path.read_text()) == {"sequence_number": 42, "freshness": {"1.1.1": 7}}
+    assert JsonFileStore(path).load() == SecurityState(42, {"1.1.1": 7})
+    path.write_text("not json")
+    assert JsonFileStore(path).load() is None
+    path.write_text('{"sequence_number": "x"}')
+    assert JsonFileStore(path).load() is None
+
+
+# --- closing ----------------------------------------------------------------------------------
+
+
+def client_sockets(port: int) -> list[socket.socket]:
+    """Open sockets of this process connected to ``port``."""
+    found = []
+    for obj in gc.get_objects():
+        if isinstance(obj, socket.socket) and obj.fileno() != -1:
+            try:
+                peer = obj.getpeername()
+            except OSError:
+                continue
+            if isinstance(peer, tuple) and peer[1] == port:
+                found.append(obj)
+    return found
+
+
+async def test_close_leaves_nothing_behind(
+    make_client: ClientFactory, gateway: VirtualGateway
+) -> None:
+    before = asyncio.all_tasks()
+    client = make_client()
+    await client.start()
+    assert client.state is ConnectionState.CONNECTED
+    await client.write(SWITCH, 1)
+    await client.read(STATUS)
+    assert gateway.connections == 1
+    assert len(client_sockets(gateway.address[1])) == 1
+    await client.close()
+    assert asyncio.all_tasks() == before
+    assert client_sockets(gateway.address[1]) == []
+    state: ConnectionState = client.state
+    assert state is ConnectionState.DISCONNECTED
+    await wait_for(lambda: gateway.connections == 0 and not gateway.tunnels_in_use, 2.0)
+    assert gateway.dropped.get("unexpected", 0) == 0
+    await client.close()  # idempotent
+
+
+async def test_secrets_never_logged(
+    make_client: ClientFactory, keyring: Keyring, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.knx_secure.knx")
+    client = make_client()
+    await client.connect()
+    await client.write(SWITCH, 1)
+    await client.read(STATUS)
+    await client.close()
+    text = caplog.text
+    assert text
+    for secret in keyring.secrets():
+        assert secret not in text
