@@ -1,0 +1,47 @@
+"""Binary sensors: the DPT 1 value of a status group address."""
+
+from __future__ import annotations
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_DEVICE_CLASS
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_STATE_ADDRESS, CONF_SYNC_STATE, SUBENTRY_BINARY_SENSOR
+from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+from .entity import KNXSecureBooleanEntity
+from .knx.address import GroupAddress
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KNXSecureConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one binary sensor per binary sensor subentry."""
+    coordinator = entry.runtime_data
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_BINARY_SENSOR:
+            async_add_entities(
+                [KNXSecureBinarySensor(coordinator, subentry)], config_subentry_id=subentry_id
+            )
+
+
+class KNXSecureBinarySensor(KNXSecureBooleanEntity, BinarySensorEntity):
+    """A KNX binary sensor on a status group address."""
+
+    def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
+        """Initialize the binary sensor."""
+        data = subentry.data
+        address = GroupAddress.parse(data[CONF_STATE_ADDRESS])
+        super().__init__(
+            coordinator,
+            subentry,
+            listen_address=address,
+            read_address=address if data.get(CONF_SYNC_STATE, True) else None,
+        )
+        if device_class := data.get(CONF_DEVICE_CLASS):
+            self._attr_device_class = BinarySensorDeviceClass(device_class)

@@ -1,0 +1,894 @@
+"""Config flow: keyring, gateway, tunnel, connection test; subentries for entities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components.file_upload import process_uploaded_file
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_DEVICE_CLASS, CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import selector
+
+from . import coordinator as coordinator_module
+from .const import (
+    CONF_GATEWAY,
+    CONF_GATEWAY_ADDRESS,
+    CONF_GATEWAY_NAME,
+    CONF_INVERT,
+    CONF_KEYRING_FILE,
+    CONF_KEYRING_PASSWORD,
+    CONF_KEYRING_UPLOAD,
+    CONF_PROJECT,
+    CONF_STATE_ADDRESS,
+    CONF_SYNC_STATE,
+    CONF_TUNNEL,
+    CONF_WRITE_ADDRESS,
+    DEFAULT_PORT,
+    DOMAIN,
+    GATEWAY_MANUAL,
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_SWITCH,
+    TUNNEL_AUTOMATIC,
+)
+from .knx import discovery
+from .knx.address import GroupAddress, IndividualAddress
+from .knx.discovery import GatewayDescriptor
+from .knx.errors import (
+    AddressError,
+    AuthenticationError,
+    DeviceAuthenticationError,
+    KeyringError,
+    KeyringPasswordError,
+    KNXSecureError,
+    NoFreeTunnelError,
+)
+from .knx.keyring import Keyring, load_keyring
+from .store import keyring_directory, read_keyring_file, write_pending_keyring
+
+_LOGGER = logging.getLogger(__name__)
+
+SEARCH_TIMEOUT = 2.0
+DESCRIBE_TIMEOUT = 2.0
+NONE_TEXT = "-"
+
+SWITCH_DEVICE_CLASSES = ["outlet", "switch"]
+BINARY_SENSOR_DEVICE_CLASSES = [
+    "battery",
+    "battery_charging",
+    "carbon_monoxide",
+    "cold",
+    "connectivity",
+    "door",
+    "garage_door",
+    "gas",
+    "heat",
+    "light",
+    "lock",
+    "moisture",
+    "motion",
+    "moving",
+    "occupancy",
+    "opening",
+    "plug",
+    "power",
+    "presence",
+    "problem",
+    "running",
+    "safety",
+    "smoke",
+    "sound",
+    "tamper",
+    "update",
+    "vibration",
+    "window",
+]
+
+PASSWORD_SELECTOR = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+KEYRING_SELECTOR = selector.FileSelector(selector.FileSelectorConfig(accept=".knxkeys"))
+
+
+async def async_search_gateways() -> list[GatewayDescriptor]:
+    """Search KNXnet/IP gateways by multicast (replaced in tests: no multicast there)."""
+    return await discovery.search_gateways(SEARCH_TIMEOUT)
+
+
+async def async_describe_gateway(host: str, port: int) -> GatewayDescriptor:
+    """Ask one gateway to describe itself over UDP."""
+    return await discovery.describe_gateway(host, port, DESCRIBE_TIMEOUT)
+
+
+def _read_uploaded_keyring(
+    hass: HomeAssistant, file_id: str, password: str
+) -> tuple[bytes, Keyring]:
+    """Read an uploaded file and load it as a keyring. Runs in the executor (PBKDF2)."""
+    with process_uploaded_file(hass, file_id) as path:
+        content = path.read_bytes()
+    return content, load_keyring(content, password)
+
+
+def _tunnel_label(keyring: Keyring, host: IndividualAddress, tunnel: str) -> str:
+    if tunnel == TUNNEL_AUTOMATIC:
+        return ", ".join(
+            str(interface.individual_address) for interface in keyring.tunnels_of_host(host)
+        )
+    interface = coordinator_module.find_tunnel(keyring, host, tunnel)
+    if interface is None:
+        return tunnel
+    return f"{tunnel} (user ID {interface.user_id})"
+
+
+class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a KNX IP Secure gateway from an ETS keyring."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Initialize the flow."""
+        self._keyring: Keyring | None = None
+        self._keyring_content: bytes | None = None  # a new upload; None keeps the stored file
+        self._password = ""
+        self._search_task: asyncio.Task[list[GatewayDescriptor]] | None = None
+        self._discovered: dict[str, GatewayDescriptor] | None = None
+        self._host = ""
+        self._port = DEFAULT_PORT
+        self._gateway_address: IndividualAddress | None = None
+        self._gateway_name = ""
+        self._paused_entry_id: str | None = None
+        self._finished = False
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the entity types that can be added to a gateway."""
+        return {
+            SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
+            SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
+        }
+
+    # --- step 1: keyring ------------------------------------------------------------------
+
+    @callback
+    def _start_search(self) -> None:
+        if self._search_task is None:
+            self._search_task = self.hass.async_create_background_task(
+                async_search_gateways(), f"{DOMAIN} gateway search"
+            )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the keyring and its password; search gateways meanwhile."""
+        self._start_search()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_load_upload(
+                user_input[CONF_KEYRING_UPLOAD], user_input[CONF_KEYRING_PASSWORD]
+            )
+            if not errors:
+                return await self.async_step_gateway()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
+                    vol.Required(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
+                }
+            ),
+            errors=errors,
+        )
+
+    async def _async_load_upload(self, file_id: str, password: str) -> dict[str, str]:
+        """Load an uploaded keyring into the flow; return form errors."""
+        try:
+            content, keyring = await self.hass.async_add_executor_job(
+                _read_uploaded_keyring, self.hass, file_id, password
+            )
+        except KeyringPasswordError:
+            return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
+        except (KeyringError, ValueError, OSError) as err:
+            # KeyringTamperedError, KeyringFormatError, KeyringVersionError, unreadable upload
+            _LOGGER.debug("Keyring upload rejected: %s", err)
+            return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        return self._use_keyring(keyring, password, content)
+
+    async def _async_load_stored(self, entry: ConfigEntry, password: str) -> dict[str, str]:
+        """Load the entry's stored keyring into the flow; return form errors."""
+        try:
+            keyring = await self.hass.async_add_executor_job(
+                _load_stored_keyring, self.hass, entry.data[CONF_KEYRING_FILE], password
+            )
+        except KeyringPasswordError:
+            return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
+        except (FileNotFoundError, ValueError):
+            return {CONF_KEYRING_UPLOAD: "keyring_file_missing"}
+        except (KeyringError, OSError) as err:
+            _LOGGER.debug("Stored keyring rejected: %s", err)
+            return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        return self._use_keyring(keyring, password, None)
+
+    def _use_keyring(
+        self, keyring: Keyring, password: str, content: bytes | None
+    ) -> dict[str, str]:
+        if not keyring.hosts():
+            return {"base": "keyring_has_no_tunnels"}
+        self._keyring = keyring
+        self._password = password
+        self._keyring_content = content
+        return {}
+
+    # --- step 2: gateway ------------------------------------------------------------------
+
+    async def async_step_gateway(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose a gateway the search found, or enter one."""
+        assert self._keyring is not None
+        if self._discovered is None:
+            self._discovered = {
+                f"{descriptor.ip}:{descriptor.port}": descriptor
+                for descriptor in await self._async_search_result()
+            }
+        if not self._discovered:
+            return await self.async_step_manual()
+        errors: dict[str, str] = {}
+        placeholders = self._hosts_placeholders()
+        if user_input is not None:
+            choice = user_input[CONF_GATEWAY]
+            if choice == GATEWAY_MANUAL or choice not in self._discovered:
+                return await self.async_step_manual()
+            descriptor = self._discovered[choice]
+            if descriptor.individual_address in self._keyring.hosts():
+                self._host, self._port = descriptor.ip, descriptor.port
+                return await self._async_gateway_chosen(
+                    descriptor.individual_address, descriptor.name
+                )
+            errors["base"] = "host_not_in_keyring"
+            placeholders["address"] = str(descriptor.individual_address)
+        hosts = self._keyring.hosts()
+        options = [
+            selector.SelectOptionDict(value=key, label=self._gateway_label(descriptor))
+            for key, descriptor in sorted(
+                self._discovered.items(),
+                key=lambda item: item[1].individual_address not in hosts,
+            )
+        ]
+        options.append(selector.SelectOptionDict(value=GATEWAY_MANUAL, label=GATEWAY_MANUAL))
+        return self.async_show_form(
+            step_id="gateway",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_GATEWAY, default=options[0]["value"]): (
+                        selector.SelectSelector(
+                            selector.SelectSelectorConfig(
+                                options=options,
+                                mode=selector.SelectSelectorMode.LIST,
+                                translation_key=CONF_GATEWAY,
+                            )
+                        )
+                    )
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_search_result(self) -> list[GatewayDescriptor]:
+        if self._search_task is None:
+            return []
+        try:
+            async with asyncio.timeout(SEARCH_TIMEOUT + 3):
+                return await self._search_task
+        except Exception:  # a failed search just finds nothing
+            _LOGGER.debug("Gateway search failed", exc_info=True)
+            return []
+
+    def _gateway_label(self, descriptor: GatewayDescriptor) -> str:
+        assert self._keyring is not None
+        label = (
+            f"{descriptor.name} ({descriptor.individual_address}, "
+            f"{descriptor.ip}:{descriptor.port})"
+        )
+        if descriptor.supports_secure or descriptor.tunnelling_requires_secure:
+            label += " 🔒 KNX IP Secure"
+        if descriptor.individual_address not in self._keyring.hosts():
+            label += " ⚠ not in keyring"
+        return label
+
+    def _hosts_placeholders(self) -> dict[str, str]:
+        assert self._keyring is not None
+        return {
+            "project": self._keyring.project,
+            "hosts": ", ".join(str(host) for host in self._keyring.hosts()),
+            "address": NONE_TEXT,
+        }
+
+    async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Enter the gateway's host and port."""
+        assert self._keyring is not None
+        errors: dict[str, str] = {}
+        placeholders = self._hosts_placeholders()
+        if user_input is not None:
+            self._host = user_input[CONF_HOST].strip()
+            self._port = int(user_input[CONF_PORT])
+            try:
+                descriptor = await async_describe_gateway(self._host, self._port)
+            except (KNXSecureError, OSError, TimeoutError) as err:
+                _LOGGER.debug("No description from %s:%s: %s", self._host, self._port, err)
+                # A gateway may not answer over UDP: let the user say which host it is.
+                return await self.async_step_keyring_host()
+            if descriptor.individual_address in self._keyring.hosts():
+                return await self._async_gateway_chosen(
+                    descriptor.individual_address, descriptor.name
+                )
+            errors["base"] = "host_not_in_keyring"
+            placeholders["address"] = str(descriptor.individual_address)
+        suggested = {CONF_HOST: self._host, CONF_PORT: self._port} if self._host else {}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST): selector.TextSelector(),
+                vol.Required(CONF_PORT, default=DEFAULT_PORT): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=1, max=65535, mode=selector.NumberSelectorMode.BOX
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="manual",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_keyring_host(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The gateway did not describe itself: pick its host from the keyring."""
+        assert self._keyring is not None
+        hosts = self._keyring.hosts()
+        if user_input is not None:
+            return await self._async_gateway_chosen(
+                IndividualAddress.parse(user_input[CONF_GATEWAY_ADDRESS]), ""
+            )
+        options = [
+            selector.SelectOptionDict(
+                value=str(host),
+                label=f"{host} ({len(self._keyring.tunnels_of_host(host))} tunnels)",
+            )
+            for host in hosts
+        ]
+        return self.async_show_form(
+            step_id="keyring_host",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_GATEWAY_ADDRESS, default=str(hosts[0])): (
+                        selector.SelectSelector(
+                            selector.SelectSelectorConfig(
+                                options=options, mode=selector.SelectSelectorMode.LIST
+                            )
+                        )
+                    )
+                }
+            ),
+            description_placeholders={
+                CONF_HOST: f"{self._host}:{self._port}",
+                **self._hosts_placeholders(),
+            },
+        )
+
+    async def _async_gateway_chosen(
+        self, address: IndividualAddress, name: str
+    ) -> ConfigFlowResult:
+        """Keep the same gateway from being added twice, then choose the tunnel."""
+        assert self._keyring is not None
+        self._gateway_address = address
+        self._gateway_name = name
+        unique_id = _unique_id(self._keyring.project, address)
+        if self.source == SOURCE_RECONFIGURE:
+            own = self._get_reconfigure_entry()
+            for entry in self._async_current_entries(include_ignore=False):
+                if entry.entry_id != own.entry_id and entry.unique_id == unique_id:
+                    return self.async_abort(reason="already_configured")
+        else:
+            await self.async_set_unique_id(unique_id)
+            self._abort_if_unique_id_configured()
+        return await self.async_step_tunnel()
+
+    # --- step 3: tunnel, connection test ------------------------------------------------
+
+    async def async_step_tunnel(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose a tunnel (or automatic) and test the connection."""
+        assert self._keyring is not None
+        assert self._gateway_address is not None
+        tunnels = self._keyring.tunnels_of_host(self._gateway_address)
+        errors: dict[str, str] = {}
+        placeholders = {
+            "gateway": f"{self._gateway_address} ({self._host}:{self._port})",
+            "tunnel": NONE_TEXT,
+        }
+        if user_input is not None:
+            tunnel = user_input[CONF_TUNNEL]
+            error = await self._async_test_connection(tunnel)
+            if error is None:
+                return await self._async_finish(tunnel)
+            errors["base"] = error
+            placeholders["tunnel"] = _tunnel_label(self._keyring, self._gateway_address, tunnel)
+        default = TUNNEL_AUTOMATIC
+        if self.source == SOURCE_RECONFIGURE:
+            current = self._get_reconfigure_entry().data.get(CONF_TUNNEL, TUNNEL_AUTOMATIC)
+            if any(str(t.individual_address) == current for t in tunnels):
+                default = current
+        options = [selector.SelectOptionDict(value=TUNNEL_AUTOMATIC, label=TUNNEL_AUTOMATIC)]
+        options.extend(
+            selector.SelectOptionDict(
+                value=str(interface.individual_address),
+                label=(
+                    f"{interface.individual_address} · user ID {interface.user_id} · "
+                    f"{len(interface.group_senders)} Data Secure group addresses"
+                ),
+            )
+            for interface in tunnels
+        )
+        return self.async_show_form(
+            step_id="tunnel",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_TUNNEL, default=default): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=options,
+                            mode=selector.SelectSelectorMode.LIST,
+                            translation_key=CONF_TUNNEL,
+                        )
+                    )
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_test_connection(self, tunnel: str) -> str | None:
+        """Open and close a real secure tunnel; return an error key or None."""
+        assert self._keyring is not None
+        assert self._gateway_address is not None
+        await self._async_pause_entry()
+        client = coordinator_module.create_client(
+            self._keyring,
+            self._host,
+            self._port,
+            coordinator_module.tunnel_choice(self._keyring, self._gateway_address, tunnel),
+        )
+        try:
+            await client.connect()
+        except DeviceAuthenticationError as err:
+            _LOGGER.warning("Gateway %s failed its authentication: %s", self._host, err)
+            return "gateway_authentication_failed"
+        except AuthenticationError as err:
+            _LOGGER.debug("Tunnel authentication failed: %s", err)
+            return "invalid_auth"
+        except NoFreeTunnelError as err:
+            _LOGGER.debug("No free tunnel: %s", err)
+            return "no_free_tunnel"
+        except (KNXSecureError, OSError, TimeoutError) as err:
+            _LOGGER.debug("Cannot connect to %s:%s: %s", self._host, self._port, err)
+            return "cannot_connect"
+        except Exception:
+            _LOGGER.exception("Unexpected error while testing the connection")
+            return "unknown"
+        finally:
+            try:
+                await client.close()
+            except (KNXSecureError, OSError):
+                _LOGGER.debug("Error closing the test connection", exc_info=True)
+        return None
+
+    async def _async_pause_entry(self) -> None:
+        """Free the entry's tunnel while testing the same gateway (reauth, reconfigure).
+
+        A gateway gives each tunnel to one client: the running entry would make a test of
+        its own tunnel fail. The entry is set up again when the flow ends.
+        """
+        if self.source not in (SOURCE_REAUTH, SOURCE_RECONFIGURE) or self._paused_entry_id:
+            return
+        if self.source == SOURCE_REAUTH:
+            entry = self._get_reauth_entry()
+        else:
+            entry = self._get_reconfigure_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return
+        if (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (self._host, self._port):
+            return
+        self._paused_entry_id = entry.entry_id
+        await self.hass.config_entries.async_unload(entry.entry_id)
+
+    @callback
+    def async_remove(self) -> None:
+        """Set a paused entry up again when the flow ends without saving."""
+        if self._paused_entry_id and not self._finished:
+            self.hass.config_entries.async_schedule_reload(self._paused_entry_id)
+        if self._search_task is not None and not self._search_task.done():
+            self._search_task.cancel()
+
+    async def _async_finish(self, tunnel: str) -> ConfigFlowResult:
+        """Store the keyring and create or update the entry."""
+        assert self._keyring is not None
+        assert self._gateway_address is not None
+        data: dict[str, Any] = {
+            CONF_KEYRING_PASSWORD: self._password,
+            CONF_PROJECT: self._keyring.project,
+            CONF_HOST: self._host,
+            CONF_PORT: self._port,
+            CONF_GATEWAY_ADDRESS: str(self._gateway_address),
+            CONF_GATEWAY_NAME: self._gateway_name,
+            CONF_TUNNEL: tunnel,
+        }
+        if self._keyring_content is not None:
+            data[CONF_KEYRING_FILE] = await self.hass.async_add_executor_job(
+                write_pending_keyring, keyring_directory(self.hass), self._keyring_content
+            )
+        title = _title(self._keyring.project, self._gateway_address, self._gateway_name)
+        self._finished = True
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            old_title = _title(
+                entry.data[CONF_PROJECT],
+                IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS]),
+                entry.data.get(CONF_GATEWAY_NAME, ""),
+            )
+            return self.async_update_reload_and_abort(
+                entry,
+                unique_id=_unique_id(self._keyring.project, self._gateway_address),
+                title=title if entry.title == old_title else entry.title,
+                data={CONF_KEYRING_FILE: entry.data[CONF_KEYRING_FILE], **data},
+            )
+        return self.async_create_entry(title=title, data=data)
+
+    # --- reauthentication -------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The gateway or the keyring rejected the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new keyring and/or its password, test, update and reload."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders = {"tunnel": NONE_TEXT, "address": NONE_TEXT, "hosts": NONE_TEXT}
+        if user_input is not None:
+            password = user_input[CONF_KEYRING_PASSWORD]
+            if upload := user_input.get(CONF_KEYRING_UPLOAD):
+                errors = await self._async_load_upload(upload, password)
+            else:
+                errors = await self._async_load_stored(entry, password)
+            if not errors:
+                errors, found = await self._async_reauth_test(entry)
+                placeholders.update(found)
+            if not errors:
+                assert self._keyring is not None
+                data_updates: dict[str, Any] = {
+                    CONF_KEYRING_PASSWORD: self._password,
+                    CONF_PROJECT: self._keyring.project,
+                    CONF_TUNNEL: self._reauth_tunnel(entry),
+                }
+                if self._keyring_content is not None:
+                    data_updates[CONF_KEYRING_FILE] = await self.hass.async_add_executor_job(
+                        write_pending_keyring, keyring_directory(self.hass), self._keyring_content
+                    )
+                self._finished = True
+                return self.async_update_reload_and_abort(entry, data_updates=data_updates)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
+                    vol.Required(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
+                }
+            ),
+            errors=errors,
+            description_placeholders={
+                "gateway": f"{entry.data[CONF_GATEWAY_ADDRESS]} ({entry.data[CONF_HOST]})",
+                **placeholders,
+            },
+        )
+
+    def _reauth_tunnel(self, entry: ConfigEntry) -> str:
+        """The entry's tunnel, or automatic when the new keyring does not have it."""
+        assert self._keyring is not None
+        tunnel: str = entry.data[CONF_TUNNEL]
+        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
+        if tunnel != TUNNEL_AUTOMATIC and (
+            coordinator_module.find_tunnel(self._keyring, gateway, tunnel) is None
+        ):
+            return TUNNEL_AUTOMATIC
+        return tunnel
+
+    async def _async_reauth_test(self, entry: ConfigEntry) -> tuple[dict[str, str], dict[str, str]]:
+        assert self._keyring is not None
+        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
+        if gateway not in self._keyring.hosts():
+            return {"base": "host_not_in_keyring"}, {
+                "address": str(gateway),
+                **self._hosts_placeholders(),
+            }
+        self._host = entry.data[CONF_HOST]
+        self._port = entry.data[CONF_PORT]
+        self._gateway_address = gateway
+        tunnel = self._reauth_tunnel(entry)
+        if error := await self._async_test_connection(tunnel):
+            return {"base": error}, {"tunnel": _tunnel_label(self._keyring, gateway, tunnel)}
+        return {}, {}
+
+    # --- reconfigure ------------------------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the keyring (optional), then the gateway and the tunnel."""
+        entry = self._get_reconfigure_entry()
+        self._start_search()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            password = user_input.get(CONF_KEYRING_PASSWORD) or entry.data[CONF_KEYRING_PASSWORD]
+            if upload := user_input.get(CONF_KEYRING_UPLOAD):
+                errors = await self._async_load_upload(upload, password)
+            else:
+                errors = await self._async_load_stored(entry, password)
+            if not errors:
+                self._host = entry.data[CONF_HOST]
+                self._port = entry.data[CONF_PORT]
+                return await self.async_step_gateway()
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
+                    vol.Optional(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
+                }
+            ),
+            errors=errors,
+            description_placeholders={"project": entry.data[CONF_PROJECT]},
+        )
+
+
+def _load_stored_keyring(hass: HomeAssistant, name: str, password: str) -> Keyring:
+    """Load an entry's stored keyring. Runs in the executor."""
+    return load_keyring(read_keyring_file(keyring_directory(hass), name), password)
+
+
+def _unique_id(project: str, gateway: IndividualAddress) -> str:
+    """The same gateway of the same ETS project: survives a keyring re-import."""
+    return f"{project}_{gateway}"
+
+
+def _title(project: str, gateway: IndividualAddress, name: str) -> str:
+    return f"{project} ({name or gateway})"
+
+
+# --- subentries: entities ---------------------------------------------------------------------
+
+
+def _address_selector() -> selector.TextSelector:
+    return selector.TextSelector()
+
+
+def _device_class_selector(options: list[str], translation_key: str) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options,
+            mode=selector.SelectSelectorMode.DROPDOWN,
+            translation_key=translation_key,
+            sort=True,
+        )
+    )
+
+
+class _GroupAddressSubentryFlow(ConfigSubentryFlow):
+    """Form, then a confirmation that tells what the keyring says about the addresses."""
+
+    required_addresses: tuple[str, ...] = ()
+    optional_addresses: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        """Initialize the flow."""
+        self._data: dict[str, Any] = {}
+
+    def _schema(self) -> vol.Schema:
+        raise NotImplementedError
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add an entity."""
+        return await self._async_step_form(SOURCE_USER, user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change an entity; its unique id stays."""
+        return await self._async_step_form(SOURCE_RECONFIGURE, user_input)
+
+    async def _async_step_form(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = dict(user_input)
+            for key in (*self.required_addresses, *self.optional_addresses):
+                text = str(data.get(key) or "").strip()
+                if not text:
+                    data.pop(key, None)
+                    if key in self.required_addresses:
+                        errors[key] = "invalid_group_address"
+                    continue
+                try:
+                    GroupAddress.parse(text)
+                except AddressError:
+                    errors[key] = "invalid_group_address"
+                data[key] = text
+            if not str(data.get(CONF_NAME) or "").strip():
+                errors[CONF_NAME] = "name_required"
+            if not errors:
+                data[CONF_NAME] = data[CONF_NAME].strip()
+                self._data = data
+                return await self.async_step_confirm()
+        if user_input is not None:
+            suggested: Mapping[str, Any] = user_input
+        elif step_id == SOURCE_RECONFIGURE:
+            suggested = self._get_reconfigure_subentry().data
+        else:
+            suggested = {}
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
+            errors=errors,
+        )
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show Data Secure facts and sender warnings; save on submit."""
+        if user_input is not None:
+            title = self._data[CONF_NAME]
+            if self.source == SOURCE_RECONFIGURE:
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    self._get_reconfigure_subentry(),
+                    title=title,
+                    data=self._data,
+                )
+            return self.async_create_entry(title=title, data=self._data)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=await self._async_security_placeholders(),
+        )
+
+    async def _async_security_placeholders(self) -> dict[str, str]:
+        entry = self._get_entry()
+        addresses = [
+            GroupAddress.parse(self._data[key])
+            for key in (*self.required_addresses, *self.optional_addresses)
+            if key in self._data
+        ]
+        placeholders = {
+            CONF_NAME: self._data[CONF_NAME],
+            "secure_addresses": NONE_TEXT,
+            "plain_addresses": NONE_TEXT,
+            "tunnel": NONE_TEXT,
+            "not_sender_addresses": NONE_TEXT,
+        }
+        keyring = await self._async_keyring(entry)
+        if keyring is None:
+            placeholders["plain_addresses"] = ", ".join(str(a) for a in addresses)
+            return placeholders
+        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
+        tunnels = _tunnels_in_use(entry, keyring, gateway)
+        secure = [a for a in addresses if keyring.group_key(a) is not None]
+        plain = [a for a in addresses if keyring.group_key(a) is None]
+        not_sender = [
+            address
+            for address in secure
+            if any(not _may_send(keyring, tunnel, address) for tunnel in tunnels)
+        ]
+        placeholders["secure_addresses"] = ", ".join(str(a) for a in secure) or NONE_TEXT
+        placeholders["plain_addresses"] = ", ".join(str(a) for a in plain) or NONE_TEXT
+        placeholders["tunnel"] = ", ".join(str(t) for t in tunnels) or NONE_TEXT
+        placeholders["not_sender_addresses"] = ", ".join(str(a) for a in not_sender) or NONE_TEXT
+        return placeholders
+
+    async def _async_keyring(self, entry: ConfigEntry) -> Keyring | None:
+        if entry.state is ConfigEntryState.LOADED:
+            keyring: Keyring = entry.runtime_data.keyring
+            return keyring
+        try:
+            return await self.hass.async_add_executor_job(
+                _load_stored_keyring,
+                self.hass,
+                entry.data[CONF_KEYRING_FILE],
+                entry.data[CONF_KEYRING_PASSWORD],
+            )
+        except (KeyringError, OSError, ValueError):
+            _LOGGER.debug("Keyring of %s not readable", entry.title, exc_info=True)
+            return None
+
+
+def _tunnels_in_use(
+    entry: ConfigEntry, keyring: Keyring, gateway: IndividualAddress
+) -> list[IndividualAddress]:
+    """The tunnel the entry uses now, else the configured one, else every candidate."""
+    if entry.state is ConfigEntryState.LOADED:
+        address = entry.runtime_data.client.individual_address
+        if address is not None:
+            return [address]
+    tunnel = entry.data[CONF_TUNNEL]
+    if tunnel != TUNNEL_AUTOMATIC:
+        return [IndividualAddress.parse(tunnel)]
+    return [
+        interface.individual_address
+        for interface in keyring.tunnels_of_host(gateway)
+        if interface.individual_address is not None
+    ]
+
+
+def _may_send(keyring: Keyring, tunnel: IndividualAddress, address: GroupAddress) -> bool:
+    """Whether ETS made tunnel a Data Secure sender of address (devices accept it)."""
+    interface = keyring.interface(tunnel)
+    if interface is not None and address in interface.group_senders:
+        return True
+    return tunnel in keyring.senders(address)
+
+
+class SwitchSubentryFlowHandler(_GroupAddressSubentryFlow):
+    """Add or change a switch."""
+
+    required_addresses = (CONF_WRITE_ADDRESS,)
+    optional_addresses = (CONF_STATE_ADDRESS,)
+
+    def _schema(self) -> vol.Schema:
+        return vol.Schema(
+            {
+                vol.Required(CONF_NAME): selector.TextSelector(),
+                vol.Required(CONF_WRITE_ADDRESS): _address_selector(),
+                vol.Optional(CONF_STATE_ADDRESS): _address_selector(),
+                vol.Required(CONF_INVERT, default=False): selector.BooleanSelector(),
+                vol.Optional(CONF_DEVICE_CLASS): _device_class_selector(
+                    SWITCH_DEVICE_CLASSES, "switch_device_class"
+                ),
+            }
+        )
+
+
+class BinarySensorSubentryFlowHandler(_GroupAddressSubentryFlow):
+    """Add or change a binary sensor."""
+
+    required_addresses = (CONF_STATE_ADDRESS,)
+
+    def _schema(self) -> vol.Schema:
+        return vol.Schema(
+            {
+                vol.Required(CONF_NAME): selector.TextSelector(),
+                vol.Required(CONF_STATE_ADDRESS): _address_selector(),
+                vol.Required(CONF_INVERT, default=False): selector.BooleanSelector(),
+                vol.Required(CONF_SYNC_STATE, default=True): selector.BooleanSelector(),
+                vol.Optional(CONF_DEVICE_CLASS): _device_class_selector(
+                    BINARY_SENSOR_DEVICE_CLASSES, "binary_sensor_device_class"
+                ),
+            }
+        )

@@ -1,0 +1,482 @@
+"""The coordinator: one secure tunnel per config entry, values in and out.
+
+The coordinator owns the library's ``SecureTunnelClient`` (and through it the Data Secure
+tables), keeps it connected, maps group addresses to entity listeners and turns Home
+Assistant calls into library calls. Entities never see bytes: they get ``bool`` values and
+availability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_time_interval
+
+from .const import (
+    CONF_GATEWAY_ADDRESS,
+    CONF_GATEWAY_NAME,
+    CONF_STATE_ADDRESS,
+    CONF_TUNNEL,
+    CONF_WRITE_ADDRESS,
+    COUNTER_SCAN_INTERVAL,
+    DOMAIN,
+    ISSUE_MAC_FAILURES,
+    MAC_FAILURE_ISSUE_THRESHOLD,
+    STATUS_READ_STAGGER,
+    TUNNEL_AUTOMATIC,
+)
+from .knx.address import GroupAddress, IndividualAddress
+from .knx.cemi import APCI
+from .knx.client import (
+    ConnectionEvent,
+    ConnectionState,
+    SecureTunnelClient,
+    SecurityStore,
+    Telegram,
+    Timeouts,
+    TunnelChoice,
+)
+from .knx.dpt import decode_dpt1, encode_dpt1
+from .knx.errors import (
+    AuthenticationError,
+    DeviceAuthenticationError,
+    KNXSecureError,
+    NotConnectedError,
+    ResponseTimeoutError,
+)
+from .knx.keyring import Keyring, KeyringInterface
+
+if TYPE_CHECKING:
+    from .store import HassSecurityStore
+
+_LOGGER = logging.getLogger(__name__)
+
+# Every client this integration builds uses these timeouts. Tests shorten them.
+CLIENT_TIMEOUTS = Timeouts()
+
+type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
+type ValueListener = Callable[[bool], None]
+
+
+def tunnel_choice(keyring: Keyring, host: IndividualAddress, tunnel: str) -> TunnelChoice:
+    """Return the library's tunnel choice for the stored tunnel setting.
+
+    The gateway's host address is always given: the client then tries exactly that host's
+    tunnels without asking the gateway over UDP first.
+    """
+    if tunnel == TUNNEL_AUTOMATIC:
+        return TunnelChoice(host=host)
+    interface = find_tunnel(keyring, host, tunnel)
+    if interface is None:
+        _LOGGER.warning(
+            "Tunnel %s is not in the keyring for gateway %s any more; choosing one automatically",
+            tunnel,
+            host,
+        )
+        return TunnelChoice(host=host)
+    return TunnelChoice(
+        individual_address=interface.individual_address, user_id=interface.user_id, host=host
+    )
+
+
+def find_tunnel(keyring: Keyring, host: IndividualAddress, tunnel: str) -> KeyringInterface | None:
+    """Return the keyring's tunnel interface of host with this individual address."""
+    for interface in keyring.tunnels_of_host(host):
+        if str(interface.individual_address) == tunnel:
+            return interface
+    return None
+
+
+def create_client(
+    keyring: Keyring,
+    host: str,
+    port: int,
+    tunnel: TunnelChoice,
+    store: SecurityStore | None = None,
+) -> SecureTunnelClient:
+    """Build a client with this integration's timeouts."""
+    return SecureTunnelClient(
+        keyring, host, port, tunnel=tunnel, store=store, timeouts=CLIENT_TIMEOUTS
+    )
+
+
+def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
+    """Return every group address an entity of this entry uses."""
+    addresses: set[GroupAddress] = set()
+    for subentry in entry.subentries.values():
+        for key in (CONF_WRITE_ADDRESS, CONF_STATE_ADDRESS):
+            if value := subentry.data.get(key):
+                try:
+                    addresses.add(GroupAddress.parse(value))
+                except ValueError:
+                    continue
+    return addresses
+
+
+class KNXSecureCoordinator:
+    """Keep one secure tunnel up and route group values between it and the entities."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: KNXSecureConfigEntry,
+        keyring: Keyring,
+        store: HassSecurityStore,
+    ) -> None:
+        """Initialize the coordinator (no I/O)."""
+        self.hass = hass
+        self.entry = entry
+        self.keyring = keyring
+        self.store = store
+        self.host: str = entry.data[CONF_HOST]
+        self.port: int = entry.data[CONF_PORT]
+        self.gateway_address = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
+        self.tunnel_setting: str = entry.data[CONF_TUNNEL]
+        self.client = create_client(
+            keyring,
+            self.host,
+            self.port,
+            tunnel_choice(keyring, self.gateway_address, self.tunnel_setting),
+            store,
+        )
+        self.connected = False
+        self.last_error: str | None = None
+        self._value_listeners: dict[GroupAddress, list[ValueListener]] = {}
+        self._availability_listeners: list[CALLBACK_TYPE] = []
+        self._counter_listeners: list[CALLBACK_TYPE] = []
+        self._status_addresses: dict[GroupAddress, int] = {}
+        self._pending_reads: dict[GroupAddress, None] = {}
+        self._read_task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._last_counters: tuple[dict[str, int], dict[GroupAddress, int]] = ({}, {})
+        self._reauth_started = False
+        # What the entities were built from; a change of subentries reloads the entry.
+        self.subentries_snapshot: dict[str, object] = {}
+        # The gateway's device registry id (set by async_setup_entry).
+        self.gateway_device_id: str | None = None
+
+    # --- life cycle ------------------------------------------------------------------
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """Return the gateway device every entity of the entry belongs to."""
+        device = self.keyring.device(self.gateway_address)
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.entry.entry_id)},
+            name=self.entry.data.get(CONF_GATEWAY_NAME) or self.entry.title,
+            model="KNX IP Secure gateway",
+            model_id=str(self.gateway_address),  # its individual address
+            serial_number=device.serial_number if device is not None else None,
+        )
+
+    async def async_start(self) -> None:
+        """Connect once (errors map to setup exceptions), then keep the tunnel up."""
+        self._unsubscribe.append(self.client.subscribe(self._handle_telegram))
+        try:
+            await self.client.connect()
+        except (AuthenticationError, DeviceAuthenticationError) as err:
+            await self.async_shutdown()
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="authentication_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except (KNXSecureError, OSError, TimeoutError) as err:
+            await self.async_shutdown()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"host": self.host, "error": str(err)},
+            ) from err
+        # From here on connection changes come as events (the first connect's errors
+        # were raised above, as setup exceptions).
+        self._unsubscribe.append(self.client.subscribe_state(self._handle_connection_event))
+        self._set_connected(self.client.state is ConnectionState.CONNECTED)
+        await self.client.start()
+        self._unsubscribe.append(
+            async_track_time_interval(
+                self.hass,
+                self._async_scan_counters,
+                timedelta(seconds=COUNTER_SCAN_INTERVAL),
+                name=f"{DOMAIN} counters {self.entry.entry_id}",
+                cancel_on_shutdown=True,
+            )
+        )
+
+    async def async_shutdown(self) -> None:
+        """Close the tunnel and write the Data Secure counters (idempotent)."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+        if self._read_task is not None:
+            self._read_task.cancel()
+            self._read_task = None
+        self._pending_reads.clear()
+        try:
+            await self.client.close()
+        except (KNXSecureError, OSError):
+            _LOGGER.debug("Error while closing the tunnel", exc_info=True)
+        self._set_connected(False)
+        await self.store.async_flush()
+
+    # --- connection state ---------------------------------------------------------------
+
+    @callback
+    def _handle_connection_event(self, event: ConnectionEvent) -> None:
+        """React to a change of the tunnel (up, down, and why)."""
+        error = event.error
+        if error is not None:
+            self.last_error = str(error)
+        self._set_connected(event.state is ConnectionState.CONNECTED)
+        if isinstance(error, AuthenticationError | DeviceAuthenticationError):
+            _LOGGER.warning("Gateway %s rejected the credentials: %s", self.host, error)
+            if not self._reauth_started:
+                self._reauth_started = True
+                self.entry.async_start_reauth(self.hass)
+
+    @callback
+    def _set_connected(self, connected: bool) -> None:
+        if connected == self.connected:
+            return
+        self.connected = connected
+        if connected:
+            _LOGGER.debug("Tunnel to %s is up", self.host)
+            self.last_error = None
+            self._reauth_started = False
+            self._queue_reads(self._status_addresses)
+        else:
+            _LOGGER.debug("Tunnel to %s is down", self.host)
+            if self._read_task is not None:
+                self._read_task.cancel()
+                self._read_task = None
+            self._pending_reads.clear()
+        for listener in list(self._availability_listeners):
+            listener()
+
+    @callback
+    def async_add_availability_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener whenever the tunnel goes up or down."""
+        self._availability_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._availability_listeners.remove(listener)
+
+        return remove
+
+    # --- group values in ------------------------------------------------------------------
+
+    @callback
+    def async_add_value_listener(
+        self, address: GroupAddress, listener: ValueListener
+    ) -> CALLBACK_TYPE:
+        """Call listener with the DPT 1 value of every write or response to address."""
+        self._value_listeners.setdefault(address, []).append(listener)
+
+        @callback
+        def remove() -> None:
+            listeners = self._value_listeners.get(address, [])
+            if listener in listeners:
+                listeners.remove(listener)
+            if not listeners:
+                self._value_listeners.pop(address, None)
+
+        return remove
+
+    @callback
+    def async_add_status_address(self, address: GroupAddress) -> CALLBACK_TYPE:
+        """Read address now (if connected) and after every reconnect."""
+        self._status_addresses[address] = self._status_addresses.get(address, 0) + 1
+        self._queue_reads([address])
+
+        @callback
+        def remove() -> None:
+            count = self._status_addresses.get(address, 0) - 1
+            if count > 0:
+                self._status_addresses[address] = count
+            else:
+                self._status_addresses.pop(address, None)
+                self._pending_reads.pop(address, None)
+
+        return remove
+
+    @callback
+    def _handle_telegram(self, telegram: Telegram) -> None:
+        """Dispatch a write or response on a group address to its listeners."""
+        if not isinstance(telegram.dst, GroupAddress):
+            return
+        if telegram.apci not in (APCI.GROUP_VALUE_WRITE, APCI.GROUP_VALUE_RESPONSE):
+            return
+        self._dispatch(telegram.dst, telegram.value)
+
+    @callback
+    def _dispatch(self, address: GroupAddress, value: int | bytes | None) -> None:
+        listeners = self._value_listeners.get(address)
+        if not listeners or value is None:
+            return
+        try:
+            state = decode_dpt1(value)
+        except KNXSecureError:
+            _LOGGER.debug("Ignoring a value on %s that is not DPT 1", address)
+            return
+        for listener in list(listeners):
+            listener(state)
+
+    # --- status reads ---------------------------------------------------------------------
+
+    @callback
+    def _queue_reads(self, addresses: Mapping[GroupAddress, int] | list[GroupAddress]) -> None:
+        """Read addresses one after the other, a little apart, while connected."""
+        if not self.connected:
+            return
+        for address in addresses:
+            self._pending_reads[address] = None
+        if self._pending_reads and (self._read_task is None or self._read_task.done()):
+            self._read_task = self.entry.async_create_background_task(
+                self.hass, self._async_read_pending(), f"{DOMAIN} status reads"
+            )
+
+    async def _async_read_pending(self) -> None:
+        first = True
+        while self._pending_reads and self.connected:
+            if not first:
+                await asyncio.sleep(STATUS_READ_STAGGER)
+            first = False
+            if not self._pending_reads:
+                break
+            address = next(iter(self._pending_reads))
+            del self._pending_reads[address]
+            try:
+                # The answer reaches the listeners through the client's subscription.
+                await self.client.read(address)
+            except (KNXSecureError, OSError, TimeoutError) as err:
+                _LOGGER.debug("No answer to the status read of %s: %s", address, err)
+
+    # --- group values out ---------------------------------------------------------------------
+
+    async def async_write(self, address: GroupAddress, value: bool | int | bytes) -> None:
+        """Send a GroupValueWrite; returns once the gateway confirmed it."""
+        payload: int | bytes = encode_dpt1(value) if isinstance(value, bool) else value
+        try:
+            await self.client.write(address, payload)
+        except NotConnectedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"host": self.host},
+            ) from err
+        except (KNXSecureError, OSError, TimeoutError) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="write_failed",
+                translation_placeholders={"address": str(address), "error": str(err)},
+            ) from err
+        # Our own telegram does not come back from the bus: tell the entities bound to it.
+        self._dispatch(address, payload)
+
+    async def async_read(self, address: GroupAddress) -> Telegram:
+        """Send a GroupValueRead and return the response (listeners get it too)."""
+        try:
+            return await self.client.read(address)
+        except NotConnectedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"host": self.host},
+            ) from err
+        except (ResponseTimeoutError, TimeoutError) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="read_timeout",
+                translation_placeholders={"address": str(address)},
+            ) from err
+        except (KNXSecureError, OSError) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="read_failed",
+                translation_placeholders={"address": str(address), "error": str(err)},
+            ) from err
+
+    # --- rejected telegrams -----------------------------------------------------------------
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Telegrams the client rejected, by reason."""
+        return dict(self.client.dropped)
+
+    @property
+    def mac_failures(self) -> dict[GroupAddress, int]:
+        """Data Secure MAC failures by group address."""
+        return dict(getattr(self.client, "mac_failures", {}))
+
+    @callback
+    def async_add_counter_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener when the rejected telegram counters change."""
+        self._counter_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._counter_listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def _async_scan_counters(self, _now: Any = None) -> None:
+        """Look at the counters; tell listeners and raise repair issues on change."""
+        counters = (self.dropped, self.mac_failures)
+        if counters == self._last_counters:
+            return
+        self._last_counters = counters
+        for listener in list(self._counter_listeners):
+            listener()
+        self._async_update_issues(counters[1])
+
+    @callback
+    def _async_update_issues(self, mac_failures: dict[GroupAddress, int]) -> None:
+        """Raise a repair issue for each used group address that keeps failing its MAC."""
+        used = configured_addresses(self.entry)
+        for address, count in mac_failures.items():
+            if address not in used or count < MAC_FAILURE_ISSUE_THRESHOLD:
+                continue
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                mac_issue_id(self.entry.entry_id, address),
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_MAC_FAILURES,
+                translation_placeholders={
+                    "address": str(address),
+                    "count": str(count),
+                    "gateway": self.entry.title,
+                },
+            )
+
+
+def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
+    """Return the repair issue id for MAC failures on address."""
+    return f"{ISSUE_MAC_FAILURES}_{entry_id}_{address.raw}"
+
+
+@callback
+def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the repair issues of an entry."""
+    prefix = f"{ISSUE_MAC_FAILURES}_{entry_id}_"
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -1,0 +1,148 @@
+"""Services: send a group value, read a group value."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .const import (
+    ATTR_ADDRESS,
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_PAYLOAD,
+    ATTR_VALUE,
+    DOMAIN,
+    SERVICE_READ,
+    SERVICE_SEND,
+)
+from .knx.address import GroupAddress
+from .knx.errors import AddressError
+
+if TYPE_CHECKING:
+    from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+
+MAX_SMALL_VALUE = 0x3F  # values up to 6 bits travel inside the APCI octet
+
+SEND_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Required(ATTR_ADDRESS): cv.string,
+            vol.Exclusive(ATTR_VALUE, "value"): vol.Any(
+                bool, vol.All(vol.Coerce(int), vol.Range(min=0, max=MAX_SMALL_VALUE))
+            ),
+            vol.Exclusive(ATTR_PAYLOAD, "value"): cv.string,
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_VALUE, ATTR_PAYLOAD),
+)
+
+READ_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ADDRESS): cv.string,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's services."""
+    hass.services.async_register(DOMAIN, SERVICE_SEND, _async_send, schema=SEND_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_READ,
+        _async_read,
+        schema=READ_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+
+def _coordinator(call: ServiceCall) -> KNXSecureCoordinator:
+    """Return the coordinator of the entry the call names, or of the only loaded entry."""
+    hass = call.hass
+    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
+        entry: KNXSecureConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_found",
+                translation_placeholders={"entry_id": entry_id},
+            )
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"entry": entry.title},
+            )
+        return entry.runtime_data
+    loaded: list[KNXSecureConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not loaded:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_loaded_entry")
+    if len(loaded) > 1:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="multiple_entries")
+    return loaded[0].runtime_data
+
+
+def _group_address(call: ServiceCall) -> GroupAddress:
+    text = call.data[ATTR_ADDRESS]
+    try:
+        return GroupAddress.parse(text)
+    except AddressError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_group_address",
+            translation_placeholders={"address": text},
+        ) from err
+
+
+def _value(call: ServiceCall) -> bool | int | bytes:
+    if ATTR_VALUE in call.data:
+        value: bool | int = call.data[ATTR_VALUE]
+        return value
+    text = call.data[ATTR_PAYLOAD]
+    try:
+        payload = bytes.fromhex(text.replace(" ", "").removeprefix("0x"))
+    except ValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_payload",
+            translation_placeholders={"payload": text},
+        ) from err
+    if not payload:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_payload",
+            translation_placeholders={"payload": text},
+        )
+    return payload
+
+
+async def _async_send(call: ServiceCall) -> None:
+    """Send a GroupValueWrite."""
+    address = _group_address(call)
+    value = _value(call)
+    await _coordinator(call).async_write(address, value)
+
+
+async def _async_read(call: ServiceCall) -> ServiceResponse:
+    """Send a GroupValueRead and return the answer."""
+    address = _group_address(call)
+    telegram = await _coordinator(call).async_read(address)
+    value = telegram.value
+    return {
+        "address": str(address),
+        "source": str(telegram.src),
+        "secure": telegram.secure,
+        "value": value.hex() if isinstance(value, bytes) else value,
+    }

@@ -1,0 +1,64 @@
+"""Switches: a DPT 1.001 write group address, optionally with a status group address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchDeviceClass, SwitchEntity
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_DEVICE_CLASS
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS, SUBENTRY_SWITCH
+from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+from .entity import KNXSecureBooleanEntity
+from .knx.address import GroupAddress
+
+PARALLEL_UPDATES = 0  # writes are serialized by the tunnel itself
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KNXSecureConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one switch per switch subentry."""
+    coordinator = entry.runtime_data
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_SWITCH:
+            async_add_entities(
+                [KNXSecureSwitch(coordinator, subentry)], config_subentry_id=subentry_id
+            )
+
+
+class KNXSecureSwitch(KNXSecureBooleanEntity, SwitchEntity):
+    """A KNX switch.
+
+    Its state follows the status group address when there is one, else the write group
+    address (our own confirmed writes and anybody else's).
+    """
+
+    def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
+        """Initialize the switch."""
+        data = subentry.data
+        self._write_address = GroupAddress.parse(data[CONF_WRITE_ADDRESS])
+        state_address = (
+            GroupAddress.parse(data[CONF_STATE_ADDRESS]) if data.get(CONF_STATE_ADDRESS) else None
+        )
+        super().__init__(
+            coordinator,
+            subentry,
+            listen_address=state_address or self._write_address,
+            read_address=state_address,
+        )
+        if device_class := data.get(CONF_DEVICE_CLASS):
+            self._attr_device_class = SwitchDeviceClass(device_class)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Write ON (OFF when inverted)."""
+        await self.coordinator.async_write(self._write_address, not self._invert)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Write OFF (ON when inverted)."""
+        await self.coordinator.async_write(self._write_address, self._invert)

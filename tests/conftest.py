@@ -1,0 +1,328 @@
+"""Fixtures of the Home Assistant layer tests.
+
+Every test talks to a real VirtualGateway on 127.0.0.1 through the real secure tunnel
+client: nothing of the connection is mocked. Only the multicast search is replaced (no
+multicast in the sandbox); it finds nothing unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import tempfile
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from unittest.mock import AsyncMock, patch
+
+import aiohttp
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.knx_secure.const import (
+    CONF_INVERT,
+    CONF_KEYRING_PASSWORD,
+    CONF_KEYRING_UPLOAD,
+    CONF_STATE_ADDRESS,
+    CONF_SYNC_STATE,
+    CONF_TUNNEL,
+    CONF_WRITE_ADDRESS,
+    DOMAIN,
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_SWITCH,
+    TUNNEL_AUTOMATIC,
+)
+from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
+
+if TYPE_CHECKING:
+    # The asyncio edge of the library; imported lazily so that the library's own tests
+    # (tests/knx, which share this conftest) never depend on it.
+    from custom_components.knx_secure.knx.client import Timeouts
+    from custom_components.knx_secure.knx.gateway import VirtualGateway
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
+KEYRING_PASSWORD = "passwordprogetto"
+KEYRING_BYTES = KEYRING_PATH.read_bytes()
+SWITCH_GA = GroupAddress.parse("1/1/1")
+STATUS_GA = GroupAddress.parse("1/1/2")
+
+LIBRARY_TESTS = Path(__file__).parent / "knx"
+
+
+def short_timeouts() -> Timeouts:
+    """Short client timeouts: every test stays bounded in time."""
+    from custom_components.knx_secure.knx.client import Timeouts  # noqa: PLC0415
+
+    return Timeouts(
+        tcp_connect=2.0,
+        session_response=2.0,
+        authenticate=2.0,
+        connect_response=2.0,
+        confirmation=2.0,
+        read_response=2.0,
+        backoff_initial=0.1,
+        backoff_max=0.5,
+    )
+
+
+def _is_library_test(request: pytest.FixtureRequest) -> bool:
+    return LIBRARY_TESTS in Path(request.node.path).parents
+
+
+type UploadFile = Callable[[bytes], Awaitable[str]]
+
+
+@pytest.fixture(autouse=True)
+def ha_test_setup(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For the Home Assistant tests (tests/knx only get their sockets back).
+
+    Load custom integrations, give each test its own configuration folder (keyrings are
+    written there), shorten the client timeouts and the spacing of status reads.
+    """
+    if _is_library_test(request):
+        # pytest-homeassistant-custom-component blocks sockets for every test; the
+        # library's tests are not Home Assistant tests and talk to 127.0.0.1.
+        request.getfixturevalue("socket_enabled")
+        return
+    request.getfixturevalue("enable_custom_integrations")
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    hass.config.config_dir = str(tmp_path)
+    from custom_components.knx_secure import coordinator  # noqa: PLC0415
+
+    monkeypatch.setattr(coordinator, "CLIENT_TIMEOUTS", short_timeouts())
+    monkeypatch.setattr(coordinator, "STATUS_READ_STAGGER", 0.01)
+
+
+@pytest.fixture
+def mock_search() -> AsyncGenerator[AsyncMock]:
+    """The multicast search (no multicast in the sandbox); finds nothing unless told."""
+    with patch(
+        "custom_components.knx_secure.config_flow.async_search_gateways",
+        AsyncMock(return_value=[]),
+    ) as search:
+        yield search
+
+
+@pytest.fixture(scope="session")
+def knx_keyring() -> Keyring:
+    """The test keyring, decrypted once."""
+    return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
+
+
+def make_gateway(keyring: Keyring, port: int = 0, **kwargs: Any) -> VirtualGateway:
+    """A virtual gateway with the actuator 1/1/1 -> 1/1/2."""
+    from custom_components.knx_secure.knx.gateway import (  # noqa: PLC0415
+        SwitchSpec,
+        VirtualGateway,
+    )
+
+    return VirtualGateway(
+        keyring,
+        switches=[SwitchSpec(SWITCH_GA, STATUS_GA)],
+        status_delay=0.05,
+        port=port,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+async def gateway(
+    socket_enabled: None, mock_search: AsyncMock, knx_keyring: Keyring
+) -> AsyncGenerator[VirtualGateway]:
+    """A running virtual KNX IP Secure gateway on 127.0.0.1."""
+    virtual = make_gateway(knx_keyring)
+    await virtual.start()
+    yield virtual
+    await virtual.stop()
+
+
+def replace_keyring_interfaces(keyring: Keyring, **changes: Any) -> Keyring:
+    """A copy of the keyring whose tunnel interfaces have other values (test gateways)."""
+    return dataclasses.replace(
+        keyring,
+        interfaces=tuple(dataclasses.replace(i, **changes) for i in keyring.interfaces),
+    )
+
+
+@pytest.fixture
+async def upload_file(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> UploadFile:
+    """Upload a file through Home Assistant's real file upload endpoint; return its id.
+
+    Diagnostics registers its HTTP views here too: the test client freezes the router.
+    file_upload keeps its files in one fixed folder below the temporary directory and
+    deletes it at start and stop: each test gets its own temporary directory, so that
+    test runs in parallel (other checkouts, CI) do not delete each other's uploads.
+    """
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert await async_setup_component(hass, "file_upload", {})
+    assert await async_setup_component(hass, "diagnostics", {})
+    client = await hass_client()
+
+    async def _upload(content: bytes) -> str:
+        form = aiohttp.FormData()
+        form.add_field("file", content, filename="upload.knxkeys")
+        response = await client.post("/api/file_upload", data=form)
+        assert response.status == 200, await response.text()
+        file_id: str = (await response.json())["file_id"]
+        return file_id
+
+    return _upload
+
+
+async def async_add_gateway_entry(
+    hass: HomeAssistant,
+    gateway: VirtualGateway,
+    upload_file: UploadFile,
+    *,
+    tunnel: str = TUNNEL_AUTOMATIC,
+    keyring_source: bytes = KEYRING_BYTES,
+    password: str = KEYRING_PASSWORD,
+) -> ConfigEntry:
+    """Run the whole user flow (keyring, manual host, tunnel, test) and return the entry."""
+    host, port = gateway.address
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_KEYRING_UPLOAD: await upload_file(keyring_source),
+            CONF_KEYRING_PASSWORD: password,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tunnel"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TUNNEL: tunnel}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    entry: ConfigEntry = result["result"]
+    return entry
+
+
+async def async_add_subentry(
+    hass: HomeAssistant, entry: ConfigEntry, subentry_type: str, data: dict[str, Any]
+) -> str:
+    """Add a subentry through its flow (form, then confirm); return its id."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, subentry_type), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    before = set(entry.subentries)
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (subentry_id,) = set(entry.subentries) - before
+    return subentry_id
+
+
+SWITCH_DATA = {
+    CONF_NAME: "Light",
+    CONF_WRITE_ADDRESS: "1/1/1",
+    CONF_STATE_ADDRESS: "1/1/2",
+    CONF_INVERT: False,
+}
+BINARY_SENSOR_DATA = {
+    CONF_NAME: "Light status",
+    CONF_STATE_ADDRESS: "1/1/2",
+    CONF_INVERT: False,
+    CONF_SYNC_STATE: True,
+}
+
+
+def entity_id_for(hass: HomeAssistant, entry: ConfigEntry, subentry_id: str, domain: str) -> str:
+    """The entity id of a subentry's entity (looked up by its unique id)."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        domain, DOMAIN, f"{entry.entry_id}_{subentry_id}"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+@dataclass
+class Setup:
+    """A loaded gateway entry with a switch 1/1/1 -> 1/1/2 and a binary sensor on 1/1/2."""
+
+    entry: ConfigEntry
+    gateway: VirtualGateway
+    switch_subentry: str
+    binary_sensor_subentry: str
+    switch: str  # entity ids
+    binary_sensor: str
+
+
+@pytest.fixture
+async def setup(hass: HomeAssistant, gateway: VirtualGateway, upload_file: UploadFile) -> Setup:
+    """Add the gateway entry through its flow, then a switch and a binary sensor."""
+    entry = await async_add_gateway_entry(hass, gateway, upload_file)
+    switch = await async_add_subentry(hass, entry, SUBENTRY_SWITCH, SWITCH_DATA)
+    sensor = await async_add_subentry(hass, entry, SUBENTRY_BINARY_SENSOR, BINARY_SENSOR_DATA)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return Setup(
+        entry=entry,
+        gateway=gateway,
+        switch_subentry=switch,
+        binary_sensor_subentry=sensor,
+        switch=entity_id_for(hass, entry, switch, "switch"),
+        binary_sensor=entity_id_for(hass, entry, sensor, "binary_sensor"),
+    )
+
+
+async def async_wait_for(
+    predicate: Callable[[], bool], seconds: float = 5.0, message: str = ""
+) -> None:
+    """Wait until predicate() holds (the tunnel and the actuator work in real time)."""
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - polling real sockets and timers
+            await asyncio.sleep(0.02)
+    assert predicate(), message
+
+
+def assert_gateway_dropped_nothing(gateway: VirtualGateway) -> None:
+    """The gateway and its devices accepted every frame and telegram (no replay, no MAC)."""
+    assert not any(gateway.replays_rejected.values()), dict(gateway.replays_rejected)
+    assert not any(gateway.dropped.values()), dict(gateway.dropped)
+
+
+def gateway_device(hass: HomeAssistant, entry: ConfigEntry) -> dr.DeviceEntry:
+    """The gateway's device of an entry."""
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, entry.entry_id) in device.identifiers
+    )
+    return device
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The state string of an entity, None if it has none."""
+    state = hass.states.get(entity_id)
+    return state.state if state is not None else None
