@@ -1,149 +1,29 @@
 """KNX Secure: KNX IP Secure tunnelling and KNX Data Secure for Home Assistant.
 
-Importing the library (``custom_components.knx_secure.knx``: its tests, its command line)
-runs this file first. So this file imports only Home Assistant and the pure parts of the
-library at module level; the coordinator (and with it the library's asyncio client) is
-imported when an entry is set up. By then the loader has imported config_flow.py in the
-executor, which imports the coordinator: the import below costs a dictionary lookup.
+The KNX Secure library below (``knx/``) also runs on its own: its command line
+(``python -m custom_components.knx_secure.knx``) and the virtual gateway must work
+on a machine without Home Assistant, yet Python runs this file before any module of
+the library. So the Home Assistant entry points are only imported when Home Assistant
+is the one loading us (it has imported ``homeassistant`` long before).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
+import sys
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.typing import ConfigType
-
-from .const import CONF_KEYRING_FILE, CONF_KEYRING_PASSWORD, DOMAIN, PLATFORMS
-from .knx.errors import KeyringError, KeyringPasswordError
-from .services import async_setup_services
-
-if TYPE_CHECKING:
-    from .coordinator import KNXSecureConfigEntry
-
-_LOGGER = logging.getLogger(__name__)
-
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services (they work on whichever entries are loaded)."""
-    async_setup_services(hass)
-    return True
-
-
-async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
-    """Load the keyring, open the secure tunnel and set up the platforms."""
-    from .coordinator import KNXSecureCoordinator, async_delete_issues  # noqa: PLC0415
-    from .store import (  # noqa: PLC0415
-        HassSecurityStore,
-        adopt_and_load_keyring,
-        keyring_directory,
+if "homeassistant" in sys.modules:
+    from .integration import (
+        CONFIG_SCHEMA,
+        async_remove_entry,
+        async_setup,
+        async_setup_entry,
+        async_unload_entry,
     )
 
-    try:
-        name, keyring = await hass.async_add_executor_job(
-            adopt_and_load_keyring,
-            keyring_directory(hass),
-            entry.data[CONF_KEYRING_FILE],
-            entry.entry_id,
-            entry.data[CONF_KEYRING_PASSWORD],
-        )
-    except FileNotFoundError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="keyring_missing"
-        ) from err
-    except KeyringPasswordError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="keyring_password"
-        ) from err
-    except KeyringError as err:
-        # A changed or unreadable keyring: reauthentication lets the user upload it again.
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="keyring_invalid",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    except (OSError, ValueError) as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="keyring_unreadable",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    if name != entry.data[CONF_KEYRING_FILE]:
-        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_KEYRING_FILE: name})
-
-    # Fresh counters: issues of a previous run no longer say anything.
-    async_delete_issues(hass, entry.entry_id)
-
-    store = HassSecurityStore(hass, entry.entry_id)
-    await store.async_load()  # before the client exists: it reads the counters at once
-    coordinator = KNXSecureCoordinator(hass, entry, keyring, store)
-    await coordinator.async_start()
-    try:
-        entry.runtime_data = coordinator
-        coordinator.subentries_snapshot = _subentries_snapshot(entry)
-
-        async def _async_stop(_event: Event) -> None:
-            await coordinator.async_shutdown()
-
-        entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
-        coordinator.gateway_device_id = (
-            dr.async_get(hass)
-            .async_get_or_create(config_entry_id=entry.entry_id, **coordinator.device_info)
-            .id
-        )
-        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    except BaseException:
-        await coordinator.async_shutdown()
-        raise
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
-    return True
-
-
-def _subentries_snapshot(entry: KNXSecureConfigEntry) -> dict[str, object]:
-    return {
-        subentry_id: (subentry.subentry_type, subentry.title, dict(subentry.data))
-        for subentry_id, subentry in entry.subentries.items()
-    }
-
-
-async def _async_update_listener(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> None:
-    """Reload when subentries (entities) were added, changed or removed.
-
-    Changes of the entry's own data come from reauth and reconfigure flows, which reload
-    the entry themselves.
-    """
-    if _subentries_snapshot(entry) != entry.runtime_data.subentries_snapshot:
-        hass.config_entries.async_schedule_reload(entry.entry_id)
-
-
-async def async_unload_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
-    """Unload the platforms, close the tunnel and write the counters."""
-    unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unload_ok:
-        await entry.runtime_data.async_shutdown()
-    return unload_ok
-
-
-async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> None:
-    """Remove the entry's keyring file, its stored counters and its repair issues."""
-    from .coordinator import async_delete_issues  # noqa: PLC0415
-    from .store import (  # noqa: PLC0415
-        HassSecurityStore,
-        keyring_directory,
-        keyring_file_name,
-        remove_keyring_files,
-    )
-
-    names = {keyring_file_name(entry.entry_id), entry.data.get(CONF_KEYRING_FILE, "")}
-    await hass.async_add_executor_job(
-        remove_keyring_files, keyring_directory(hass), [name for name in names if name]
-    )
-    await HassSecurityStore(hass, entry.entry_id).async_remove()
-    async_delete_issues(hass, entry.entry_id)
+    __all__ = [
+        "CONFIG_SCHEMA",
+        "async_remove_entry",
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+    ]

@@ -41,7 +41,9 @@ from .errors import (
     FrameError,
     KNXSecureError,
 )
+from .gateway import add_gateway_parser
 from .keyring import Keyring, load_keyring
+from .scenario import add_scenario_parser
 
 if TYPE_CHECKING:
     _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -252,7 +254,12 @@ def _describe_apdu(tpdu: bytes) -> dict[str, object]:
 
 # --- entry point -----------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[_SubParsers], None]] = [add_keyring_command, add_decode_command]
+COMMANDS: list[Callable[[_SubParsers], None]] = [
+    add_keyring_command,
+    add_decode_command,
+    add_gateway_parser,
+    add_scenario_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
