@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +73,30 @@ def print_results(results: list[Result]) -> None:
         xknx = f"{r.xknx:12.1f}" if r.xknx is not None else f"{'-':>12}"
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
         print(f"{r.name:<{width}}  {r.ours:12.1f}  {xknx}  {r.unit:<6}  {ratio}", flush=True)
+
+
+class StallMonitor:
+    """Sleeps ``tick`` seconds in a loop on the running event loop; the longest overshoot
+    is the longest time the loop could not run anything else (a stall)."""
+
+    def __init__(self, tick: float = 0.001) -> None:
+        self.tick = tick
+        self.longest = 0.0  # seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(self.tick)
+            self.longest = max(self.longest, time.perf_counter() - start - self.tick)
+
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[StallMonitor]:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        await asyncio.sleep(0)  # running before the measured work starts
+        try:
+            yield self
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

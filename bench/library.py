@@ -80,13 +80,20 @@ class _XknxWrapper(_IPSecureTransportLayer):
 
 def wrapper_results() -> list[Result]:
     plain = _tunnelling_request()
+    # Both sides start from a frame object: xknx's encrypt_frame serialises its KNXIPFrame,
+    # so ours encodes its TunnellingRequest too.
+    request = knxip.parse(plain)
     cipher = session.WrapperCipher(SESSION_KEY)
     serial = bytes(6)
     counter = iter(range(1, 1 << 40))
 
     def ours() -> None:
         wire = cipher.seal(
-            session_id=SESSION_ID, sequence=next(counter), serial=serial, tag=0, plain_frame=plain
+            session_id=SESSION_ID,
+            sequence=next(counter),
+            serial=serial,
+            tag=0,
+            plain_frame=knxip.encode(request),
         )
         _, inner = cipher.open(wire)
         knxip.parse(inner)
