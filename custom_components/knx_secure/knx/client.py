@@ -1043,11 +1043,15 @@ class SecureTunnelClient:
         assert interface.user_id is not None
         assert interface.password is not None
         timeouts = self.timeouts
-        user_key = await self._key("user", interface.password)
         device_key = None
         if interface.device_authentication is not None:
-            device_key = await self._key("device", interface.device_authentication)
+            # Both PBKDF2 runs release the GIL: derive them side by side in the executor.
+            user_key, device_key = await asyncio.gather(
+                self._key("user", interface.password),
+                self._key("device", interface.device_authentication),
+            )
         else:
+            user_key = await self._key("user", interface.password)
             _LOGGER.warning(
                 "The keyring has no device authentication code for %s: the gateway at %s "
                 "cannot be authenticated",
