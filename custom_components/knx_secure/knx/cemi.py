@@ -90,6 +90,12 @@ _GROUP_APCIS = {
     APCI.GROUP_VALUE_WRITE.value: APCI.GROUP_VALUE_WRITE,
 }
 
+# Address objects by raw value: a bus carries few distinct addresses, and building a
+# validated dataclass costs more than the rest of parse. Cleared when it grows too big.
+_INDIVIDUAL_ADDRESSES: dict[int, IndividualAddress] = {}
+_GROUP_ADDRESSES: dict[int, GroupAddress] = {}
+_MAX_CACHED_ADDRESSES = 4096
+
 _CTRL1_STANDARD = 0x80
 _CTRL1_CONFIRM_ERROR = 0x01
 _CTRL2_GROUP = 0x80
@@ -183,6 +189,24 @@ class LData:
         return replace(self, tpdu=tpdu)
 
 
+def _individual_address(raw: int) -> IndividualAddress:
+    address = _INDIVIDUAL_ADDRESSES.get(raw)
+    if address is None:
+        if len(_INDIVIDUAL_ADDRESSES) >= _MAX_CACHED_ADDRESSES:
+            _INDIVIDUAL_ADDRESSES.clear()
+        address = _INDIVIDUAL_ADDRESSES[raw] = IndividualAddress(raw)
+    return address
+
+
+def _group_address(raw: int) -> GroupAddress:
+    address = _GROUP_ADDRESSES.get(raw)
+    if address is None:
+        if len(_GROUP_ADDRESSES) >= _MAX_CACHED_ADDRESSES:
+            _GROUP_ADDRESSES.clear()
+        address = _GROUP_ADDRESSES[raw] = GroupAddress(raw)
+    return address
+
+
 def _check_encodable(frame: LData, npdu_length: int) -> None:
     if frame.code not in _CODES:
         raise FrameError(f"cEMI message code {frame.code:#04x} is not an L_Data code")
@@ -221,13 +245,13 @@ def parse(data: bytes) -> LData:
         raise FrameError(f"cEMI extended frame format {ctrl2 & 0x0F:#x} (LTE) is not supported")
     # Receivers tolerate any frame type bit (3/6/3 §4.1.5.2.3), so ctrl1 is kept as sent.
     return LData(
-        code=code,
-        src=IndividualAddress(src),
-        dst=GroupAddress(dst) if ctrl2 & _CTRL2_GROUP else IndividualAddress(dst),
-        tpdu=bytes(tpdu),
-        ctrl1=ctrl1,
-        hop_count=(ctrl2 >> 4) & 0x07,
-        add_info=bytes(data[2:start]),
+        code,
+        _individual_address(src),
+        _group_address(dst) if ctrl2 & _CTRL2_GROUP else _individual_address(dst),
+        bytes(tpdu),
+        ctrl1,
+        (ctrl2 >> 4) & 0x07,  # hop count
+        bytes(data[2:start]),  # add_info
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import threading
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -25,6 +26,8 @@ __all__ = [
     "HANDSHAKE_COUNTER0",
     "X25519PrivateKey",
     "cbc_mac",
+    "ccm_decrypt",
+    "ccm_encrypt",
     "ctr_xor",
     "derive_device_authentication_key",
     "derive_keyring_password_hash",
@@ -52,68 +55,159 @@ _ZERO_BLOCK = bytes(BLOCK_SIZE)
 _BLOCK_MASK = (1 << 128) - 1
 _MAX_CACHED_KEYS = 256
 _KDF_CACHE_SIZE = 64
+# One-octet bytes objects: the last octet of a counter block without a carry.
+_OCTETS = tuple(bytes((value,)) for value in range(256))
+# The zero padding that makes n octets whole blocks, by n % 16 (CBC-MAC).
+_PADDING = tuple(bytes(size) for size in range(BLOCK_SIZE))
+_BAD_BLOCK0 = "block0 must be 16 octets"
+_BAD_COUNTER0 = "counter0 must be 16 octets"
 
-# One ECB context per key and per thread: a context is not safe to share between
-# threads (HA decrypts keyrings in executor threads while the loop handles frames),
-# and creating one costs about four times the encryption of a few blocks.
+# Contexts per key and per thread: a context is not safe to share between threads (HA
+# decrypts keyrings in executor threads while the loop handles frames), and creating one
+# costs several times what encrypting a few blocks does.
 _local = threading.local()
 
 
-def _ecb(key: bytes) -> CipherContext:
-    """The cached AES-ECB encryptor of this thread for `key` (raw block encryption)."""
-    cache: dict[bytes, CipherContext] | None = getattr(_local, "ecb", None)
-    if cache is None:
-        cache = {}
-        _local.ecb = cache
-    context = cache.get(key)
-    if context is None:
+class _Contexts:
+    """The AES contexts of one key in one thread.
+
+    ``cbc`` is a CBC encryptor created with a zero IV that is never reset: its chaining
+    value is the last block it output, kept here in ``chain``. XORing ``chain`` into the
+    first block of a message cancels it, so one update() over the whole message yields
+    CBC-MAC with a zero IV (one call instead of one ECB call per block).
+    """
+
+    __slots__ = ("cbc", "chain", "ecb")
+
+    def __init__(self, key: bytes) -> None:
         if len(key) not in AES_KEY_SIZES:
             raise ValueError("AES key must be 16 or 32 octets")
+        algorithm = algorithms.AES(key)
+        # ECB on whole counter blocks is the keystream of CTR below.
+        self.ecb: CipherContext = Cipher(algorithm, modes.ECB()).encryptor()  # noqa: S305
+        self.cbc: CipherContext = Cipher(algorithm, modes.CBC(_ZERO_BLOCK)).encryptor()
+        self.chain = 0
+
+
+def _take(key: bytes) -> tuple[dict[bytes, _Contexts], _Contexts]:
+    """This thread's contexts of `key`, taken out of its cache while they are in use (the
+    caller puts them back): an exception half way through a MAC then cannot leave a stale
+    ``chain`` behind."""
+    cache: dict[bytes, _Contexts] | None = getattr(_local, "contexts", None)
+    if cache is None:
+        cache = _local.contexts = {}
+    contexts = cache.pop(key, None)
+    if contexts is None:
+        contexts = _Contexts(key)
         if len(cache) >= _MAX_CACHED_KEYS:
             cache.clear()
-        # ECB on single blocks is the building block of CBC-MAC and CTR below.
-        context = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305
-        cache[key] = context
-    return context
+    return cache, contexts
 
 
-def _pad(data: bytes) -> bytes:
-    """Zero-pad to a multiple of the block size (no padding when already aligned)."""
-    remainder = len(data) % BLOCK_SIZE
-    return data + bytes(BLOCK_SIZE - remainder) if remainder else data
+def _cbc_mac(contexts: _Contexts, block0: bytes, additional: bytes, payload: bytes) -> bytes:
+    # The first block cancels the chaining value the CBC context kept from its last use.
+    first = (int.from_bytes(block0) ^ contexts.chain).to_bytes(BLOCK_SIZE)
+    padding = _PADDING[-(2 + len(additional) + len(payload)) % BLOCK_SIZE]
+    data = b"".join((first, len(additional).to_bytes(2), additional, payload, padding))
+    mac = contexts.cbc.update(data)[-BLOCK_SIZE:]
+    contexts.chain = int.from_bytes(mac)
+    return mac
+
+
+def _ctr_xor(contexts: _Contexts, counter0: bytes, data: bytes) -> bytes:
+    length = len(data)
+    if length <= BLOCK_SIZE:
+        if not length:
+            return b""
+        blocks = counter0  # the common short APDU: one block, no counter to build
+    else:
+        blocks = _counter_blocks(counter0, -(-length // BLOCK_SIZE))
+    stream = contexts.ecb.update(blocks)
+    return (int.from_bytes(data) ^ int.from_bytes(stream[:length])).to_bytes(length)
+
+
+def _counter_blocks(counter0: bytes, count: int) -> bytes:
+    """`count` counter blocks from `counter0` (128-bit increment)."""
+    low = counter0[-1]
+    if low + count <= len(_OCTETS):
+        # no carry out of the last octet: prefix o0 prefix o1 ... without a Python loop
+        prefix = counter0[:-1]
+        return prefix + prefix.join(_OCTETS[low : low + count])
+    start = int.from_bytes(counter0)
+    return b"".join(((start + index) & _BLOCK_MASK).to_bytes(BLOCK_SIZE) for index in range(count))
 
 
 def cbc_mac(key: bytes, block0: bytes, additional: bytes, payload: bytes) -> bytes:
     """CBC-MAC with a zero IV over `B0 ‖ len(A)(2) ‖ A ‖ P`, zero-padded: the last block."""
     if len(block0) != BLOCK_SIZE:
-        raise ValueError("block0 must be 16 octets")
-    ecb = _ecb(key)
-    data = _pad(block0 + len(additional).to_bytes(2, "big") + additional + payload)
-    state = 0
-    for offset in range(0, len(data), BLOCK_SIZE):
-        block = int.from_bytes(data[offset : offset + BLOCK_SIZE], "big") ^ state
-        state = int.from_bytes(ecb.update(block.to_bytes(BLOCK_SIZE, "big")), "big")
-    return state.to_bytes(BLOCK_SIZE, "big")
-
-
-def _keystream(key: bytes, counter0: bytes, length: int) -> bytes:
-    """AES-CTR keystream of `length` octets from `counter0` (128-bit increment)."""
-    if len(counter0) != BLOCK_SIZE:
-        raise ValueError("counter0 must be 16 octets")
-    start = int.from_bytes(counter0, "big")
-    blocks = b"".join(
-        ((start + index) & _BLOCK_MASK).to_bytes(BLOCK_SIZE, "big")
-        for index in range(-(-length // BLOCK_SIZE))
-    )
-    return _ecb(key).update(blocks)[:length]
+        raise ValueError(_BAD_BLOCK0)
+    cache, contexts = _take(key)
+    mac = _cbc_mac(contexts, block0, additional, payload)
+    cache[key] = contexts
+    return mac
 
 
 def ctr_xor(key: bytes, counter0: bytes, data: bytes) -> bytes:
     """XOR `data` with one AES-CTR stream that starts at `counter0` (encrypts and decrypts)."""
     if not data:
         return b""
-    stream = _keystream(key, counter0, len(data))
-    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+    if len(counter0) != BLOCK_SIZE:
+        raise ValueError(_BAD_COUNTER0)
+    cache, contexts = _take(key)
+    out = _ctr_xor(contexts, counter0, data)
+    cache[key] = contexts
+    return out
+
+
+def ccm_encrypt(
+    key: bytes,
+    *,
+    block0: bytes,
+    counter0: bytes,
+    additional: bytes,
+    payload: bytes,
+    mac_length: int = BLOCK_SIZE,
+) -> bytes:
+    """KNX's CCM: CBC-MAC cut to `mac_length`, then one CTR stream over ``MAC ‖ P``.
+
+    Returns the encrypted ``MAC ‖ P``; both KNX Secure layers place its parts themselves.
+    """
+    if len(block0) != BLOCK_SIZE:
+        raise ValueError(_BAD_BLOCK0)
+    if len(counter0) != BLOCK_SIZE:
+        raise ValueError(_BAD_COUNTER0)
+    cache, contexts = _take(key)
+    mac = _cbc_mac(contexts, block0, additional, payload)
+    out = _ctr_xor(contexts, counter0, mac[:mac_length] + payload)
+    cache[key] = contexts
+    return out
+
+
+def ccm_decrypt(
+    key: bytes,
+    *,
+    block0: bytes,
+    counter0: bytes,
+    additional: bytes,
+    encrypted: bytes,
+    mac_length: int = BLOCK_SIZE,
+) -> bytes | None:
+    """The inverse of ccm_encrypt: `encrypted` is ``enc(MAC ‖ P)``; P, or None when the
+    MAC does not verify. `block0` must already carry len(P) = len(encrypted) - mac_length.
+    """
+    # checked in the order of the work: CTR first, then the MAC
+    if len(counter0) != BLOCK_SIZE:
+        raise ValueError(_BAD_COUNTER0)
+    if len(block0) != BLOCK_SIZE:
+        raise ValueError(_BAD_BLOCK0)
+    cache, contexts = _take(key)
+    plain = _ctr_xor(contexts, counter0, encrypted)
+    payload = plain[mac_length:]
+    expected = _cbc_mac(contexts, block0, additional, payload)
+    cache[key] = contexts
+    if not hmac.compare_digest(plain[:mac_length], expected[:mac_length]):
+        return None
+    return payload
 
 
 def xor_bytes(a: bytes, b: bytes) -> bytes:

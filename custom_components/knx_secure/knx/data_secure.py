@@ -9,17 +9,17 @@ at ctr0 covers ``MAC4 ‖ APDU`` and the APDU uses keystream octets S0[4..15], S
 
 from __future__ import annotations
 
-import hmac
 import logging
+import struct
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from .address import GroupAddress, IndividualAddress
-from .cemi import LData, service_code
-from .crypto import cbc_mac, ctr_xor
+from .cemi import LData
+from .crypto import ccm_decrypt, ccm_encrypt
 from .errors import (
     AddressError,
     DataSecureDuplicateError,
@@ -73,6 +73,9 @@ _STANDARD_MAX_NPDU = 15
 _MAX_APDU = 256 - _HEADER_LENGTH - _SEQ_LENGTH - _MAC_LENGTH
 _CTRL1_STANDARD = 0x80
 _ADDRESS_TYPE_GROUP = 0x80
+# src(2) dst(2): the middle of both B0 and ctr0
+_ADDRESSES = struct.Struct(">HH")
+_COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
 # 2018-01-05T00:00:00Z in Unix milliseconds: the origin of the sequence clock.
 SEQUENCE_EPOCH_MS = 1_515_110_400_000
 # Added to a persisted counter at start, covering values handed out after the last
@@ -107,6 +110,12 @@ class SecurityControl:
     @classmethod
     def from_octet(cls, scf: int) -> SecurityControl:
         """Decode; FrameError on a reserved algorithm or service."""
+        control = _CONTROLS.get(scf)
+        return control if control is not None else cls._decode(scf)
+
+    @classmethod
+    def _decode(cls, scf: int) -> SecurityControl:
+        """from_octet without the table of valid octets (builds it; raises for the rest)."""
         try:
             algorithm = SecurityAlgorithm((scf >> 4) & 0x07)
         except ValueError:
@@ -121,6 +130,21 @@ class SecurityControl:
         return (
             self.tool_access << 7 | self.algorithm << 4 | self.system_broadcast << 3 | self.service
         )
+
+
+def _valid_controls() -> dict[int, SecurityControl]:
+    # SCF: tool access (bit 7), algorithm (bits 6-4), system broadcast (bit 3), service.
+    octets = (
+        flags | algorithm << 4 | service
+        for flags in (0x00, 0x08, 0x80, 0x88)
+        for algorithm in SecurityAlgorithm
+        for service in SecureService
+    )
+    return {scf: SecurityControl._decode(scf) for scf in octets}
+
+
+# Every valid SCF decoded once: a frame needs its control several times.
+_CONTROLS = _valid_controls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +182,8 @@ class DecryptedApdu:
 
 def is_secure_tpdu(tpdu: bytes) -> bool:
     """True if the TPDU carries A_SecureService (APCI 0x3F1)."""
-    return len(tpdu) >= 2 and service_code(tpdu) == APCI_SECURE
+    # the same as service_code(tpdu) == APCI_SECURE: 0x3F1 is a 10-bit code
+    return len(tpdu) >= 2 and tpdu[1] == APCI_SECURE & 0xFF and tpdu[0] & 0x03 == APCI_SECURE >> 8
 
 
 def plain_apdu(tpdu: bytes) -> bytes:
@@ -186,6 +211,20 @@ def _payload_length(control: SecurityControl, available: int) -> int:
 
 def parse_secure_tpdu(tpdu: bytes) -> SecureApdu:
     """Split a secure TPDU into its fields; FrameError if it is not one or is malformed."""
+    _control, sequence, serial, body, mac = _split_secure_tpdu(tpdu)
+    return SecureApdu(
+        tpci=tpdu[0] >> 2,
+        scf=tpdu[2],
+        sequence=sequence,
+        serial=serial,
+        encrypted_apdu=bytes(body),
+        mac=bytes(mac),
+    )
+
+
+def _split_secure_tpdu(tpdu: bytes) -> tuple[SecurityControl, int, bytes | None, bytes, bytes]:
+    """parse_secure_tpdu without building a SecureApdu (the receive path needs none):
+    control, sequence, serial, encrypted APDU, encrypted MAC."""
     if not is_secure_tpdu(tpdu):
         raise FrameError("TPDU is not a secure APDU (APCI 0x3F1)")
     if len(tpdu) < _HEADER_LENGTH + _SEQ_LENGTH + _MAC_LENGTH:
@@ -196,14 +235,8 @@ def parse_secure_tpdu(tpdu: bytes) -> SecureApdu:
     serial = None
     if control.service is SecureService.SYNC_REQUEST:
         serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
-    return SecureApdu(
-        tpci=tpdu[0] >> 2,
-        scf=tpdu[2],
-        sequence=int.from_bytes(tpdu[_HEADER_LENGTH : _HEADER_LENGTH + _SEQ_LENGTH], "big"),
-        serial=serial,
-        encrypted_apdu=bytes(body),
-        mac=bytes(tpdu[-_MAC_LENGTH:]),
-    )
+    sequence = int.from_bytes(tpdu[_HEADER_LENGTH : _HEADER_LENGTH + _SEQ_LENGTH])
+    return control, sequence, serial, body, tpdu[-_MAC_LENGTH:]
 
 
 def _block0(
@@ -218,19 +251,13 @@ def _block0(
     # Of the control fields only ctrl2's address type and extended frame format are
     # protected; frame type, priority, repeat flag and hop count may change on the way.
     address_type = _ADDRESS_TYPE_GROUP if isinstance(dst, GroupAddress) else 0
-    return b"".join(
-        (
-            nonce,
-            src.to_bytes(),
-            dst.to_bytes(),
-            bytes((0, address_type | (frame_format & 0x0F), first_octet, APCI_SECURE & 0xFF)),
-            bytes((0, length)),
-        )
-    )
+    flags = address_type | (frame_format & 0x0F)
+    tail = bytes((0, flags, first_octet, APCI_SECURE & 0xFF, 0, length))
+    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + tail
 
 
 def _counter0(nonce: bytes, src: IndividualAddress, dst: IndividualAddress | GroupAddress) -> bytes:
-    return nonce + src.to_bytes() + dst.to_bytes() + b"\x00\x00\x00\x00\x01\x00"
+    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + _COUNTER0_TAIL
 
 
 def _associated_data(scf: int, serial: bytes | None) -> bytes:
@@ -273,19 +300,26 @@ def encrypt_tpdu(
         raise DataSecureError(f"APDU of {len(apdu)} octets cannot be secured")
     serial = _sync_serial(control, serial)
     _payload_length(control, len(apdu) + (len(serial) if serial else 0))
-    nonce = sequence.to_bytes(_SEQ_LENGTH, "big")
+    nonce = sequence.to_bytes(_SEQ_LENGTH)
     field = nonce
     if control.service is SecureService.SYNC_RESPONSE:
         if challenge is None:
             raise DataSecureError("a sync.res needs the challenge of its sync.req")
         _check_sequence(challenge, "challenge")
-        field = (sequence ^ challenge).to_bytes(_SEQ_LENGTH, "big")
+        field = (sequence ^ challenge).to_bytes(_SEQ_LENGTH)
     first_octet = tpci << 2 | APCI_SECURE >> 8
     block0 = _block0(
         nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
     )
-    mac = cbc_mac(key, block0, _associated_data(scf, serial), apdu)[:_MAC_LENGTH]
-    stream = ctr_xor(key, _counter0(nonce, src, dst), mac + apdu)
+    stream = ccm_encrypt(
+        key,
+        block0=block0,
+        counter0=_counter0(nonce, src, dst),
+        additional=_associated_data(scf, serial),
+        payload=apdu,
+        mac_length=_MAC_LENGTH,
+    )
+    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
     header = bytes((first_octet, APCI_SECURE & 0xFF, scf))
     return b"".join((header, field, serial or b"", stream[_MAC_LENGTH:], stream[:_MAC_LENGTH]))
 
@@ -331,26 +365,62 @@ def decrypt_secure_apdu(
     challenge: int | None = None,
 ) -> DecryptedApdu:
     """decrypt_tpdu for an already parsed secure APDU."""
-    control = secure.control
+    apdu = _open_apdu(
+        key,
+        control=secure.control,
+        tpci=secure.tpci,
+        scf=secure.scf,
+        sequence=secure.sequence,
+        serial=secure.serial,
+        encrypted=secure.mac + secure.encrypted_apdu,
+        src=src,
+        dst=dst,
+        frame_format=frame_format,
+        challenge=challenge,
+    )
+    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
+
+
+def _open_apdu(
+    key: bytes,
+    *,
+    control: SecurityControl,
+    tpci: int,
+    scf: int,
+    sequence: int,
+    serial: bytes | None,
+    encrypted: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int,
+    challenge: int | None,
+) -> bytes:
+    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU."""
     if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
         raise DataSecureError("authentication-only secure APDUs are not supported")
-    nonce_value = secure.sequence
+    nonce_value = sequence
     if control.service is SecureService.SYNC_RESPONSE:
         if challenge is None:
             raise DataSecureError("a sync.res can only be verified with its sync.req's challenge")
         _check_sequence(challenge, "challenge")
         nonce_value ^= challenge
-    nonce = nonce_value.to_bytes(_SEQ_LENGTH, "big")
-    stream = ctr_xor(key, _counter0(nonce, src, dst), secure.mac + secure.encrypted_apdu)
-    mac, apdu = stream[:_MAC_LENGTH], stream[_MAC_LENGTH:]
-    first_octet = secure.tpci << 2 | APCI_SECURE >> 8
+    nonce = nonce_value.to_bytes(_SEQ_LENGTH)
+    first_octet = tpci << 2 | APCI_SECURE >> 8
+    length = max(len(encrypted) - _MAC_LENGTH, 0)
     block0 = _block0(
-        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
     )
-    expected = cbc_mac(key, block0, _associated_data(secure.scf, secure.serial), apdu)
-    if not hmac.compare_digest(mac, expected[:_MAC_LENGTH]):
+    apdu = ccm_decrypt(
+        key,
+        block0=block0,
+        counter0=_counter0(nonce, src, dst),
+        additional=_associated_data(scf, serial),
+        encrypted=encrypted,
+        mac_length=_MAC_LENGTH,
+    )
+    if apdu is None:
         raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
-    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
+    return apdu
 
 
 # --- sequence numbers ------------------------------------------------------------------------
@@ -461,13 +531,22 @@ class FreshnessTable:
 # --- cEMI level -------------------------------------------------------------------------------
 
 
-def _with_frame_type(frame: LData, tpdu: bytes) -> LData:
-    """`frame` carrying `tpdu`, with the frame type bit that fits its length."""
+def _with_frame_type(frame: LData, tpdu: bytes, src: IndividualAddress | None = None) -> LData:
+    """`frame` carrying `tpdu` (and from `src`), with the frame type bit that fits its length."""
     if len(tpdu) - 1 > _STANDARD_MAX_NPDU:
         ctrl1 = frame.ctrl1 & ~_CTRL1_STANDARD
     else:
         ctrl1 = frame.ctrl1 | _CTRL1_STANDARD
-    return replace(frame, tpdu=tpdu, ctrl1=ctrl1)
+    # direct construction: dataclasses.replace costs several times as much per frame
+    return LData(
+        frame.code,
+        frame.src if src is None else src,
+        frame.dst,
+        tpdu,
+        ctrl1,
+        frame.hop_count,
+        frame.add_info,
+    )
 
 
 class DataSecure:
@@ -562,7 +641,7 @@ class DataSecure:
             sequence=self._counter.next(),
             apdu=plain_apdu(frame.tpdu),
         )
-        return _with_frame_type(replace(frame, src=src), tpdu)
+        return _with_frame_type(frame, tpdu, src)
 
     def _outgoing_source(self, src: IndividualAddress) -> IndividualAddress:
         # The gateway fills in 0.0.0 after the MAC was computed: it must be ours already.
@@ -592,25 +671,41 @@ class DataSecure:
                     f"plain telegram from {frame.src} to {frame.dst} dropped: the GA has a key"
                 )
             return frame
-        plain, decrypted = self.decrypt(frame)
-        table = self._tool_freshness if decrypted.control.tool_access else self._freshness
-        table.check(frame.src, decrypted.sequence)
-        table.accept(frame.src, decrypted.sequence)
+        plain, control, sequence, _apdu = self._decrypt(frame)
+        table = self._tool_freshness if control.tool_access else self._freshness
+        table.check(frame.src, sequence)
+        table.accept(frame.src, sequence)
         return plain
 
     def decrypt(self, frame: LData) -> tuple[LData, DecryptedApdu]:
         """Verify and decrypt a secure S-A_Data frame without any freshness check."""
-        secure = parse_secure_tpdu(frame.tpdu)
-        control = secure.control
+        plain, _control, sequence, apdu = self._decrypt(frame)
+        return plain, DecryptedApdu(frame.tpdu[2], sequence, apdu)
+
+    def _decrypt(self, frame: LData) -> tuple[LData, SecurityControl, int, bytes]:
+        """decrypt() without its DecryptedApdu: plain frame, control, sequence, plain APDU."""
+        tpdu = frame.tpdu
+        control, sequence, serial, body, mac = _split_secure_tpdu(tpdu)
         if control.service is not SecureService.DATA or control.system_broadcast:
             raise DataSecureError(
                 f"secure service {control.service.name} from {frame.src} is not handled"
             )
-        key = self.key_for(frame.src, frame.dst, tool_access=control.tool_access)
-        decrypted = decrypt_secure_apdu(key, secure, src=frame.src, dst=frame.dst)
-        apdu = decrypted.apdu
-        tpdu = bytes(((frame.tpdu[0] & 0xFC) | (apdu[0] & 0x03),)) + apdu[1:]
-        return _with_frame_type(frame, tpdu), decrypted
+        src, dst = frame.src, frame.dst
+        apdu = _open_apdu(
+            self.key_for(src, dst, tool_access=control.tool_access),
+            control=control,
+            tpci=tpdu[0] >> 2,
+            scf=tpdu[2],
+            sequence=sequence,
+            serial=serial,
+            encrypted=mac + body,
+            src=src,
+            dst=dst,
+            frame_format=0,
+            challenge=None,
+        )
+        plain_tpdu = bytes(((tpdu[0] & 0xFC) | (apdu[0] & 0x03),)) + apdu[1:]
+        return _with_frame_type(frame, plain_tpdu), control, sequence, apdu
 
     def key_for(
         self,

@@ -1061,6 +1061,8 @@ _SERIAL_LENGTH = 6
 # session id(2) sequence(6) serial(6) tag(2) ... MAC(16)
 _WRAPPER_FIXED = 2 + 6 + _SERIAL_LENGTH + 2 + _MAC_LENGTH
 _WRAPPER_HEAD = 2 + 6 + _SERIAL_LENGTH + 2
+# session id, sequence (high 16 and low 32 bits), serial, tag: one unpack per frame
+_WRAPPER_FIELDS = struct.Struct(">HHI6sH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1093,13 +1095,14 @@ class SecureWrapper(Frame):
     @classmethod
     def from_body(cls, body: bytes) -> Self:
         _expect_at_least(body, _WRAPPER_FIXED + HEADER_LENGTH, "SECURE_WRAPPER")
+        session_id, sequence_high, sequence_low, serial, tag = _WRAPPER_FIELDS.unpack_from(body)
         return cls(
-            session_id=int.from_bytes(body[0:2], "big"),
-            sequence=int.from_bytes(body[2:8], "big"),
-            serial=bytes(body[8:14]),
-            tag=int.from_bytes(body[14:16], "big"),
-            encrypted_frame=bytes(body[_WRAPPER_HEAD:-_MAC_LENGTH]),
-            mac=bytes(body[-_MAC_LENGTH:]),
+            session_id,
+            sequence_high << 32 | sequence_low,
+            serial,
+            tag,
+            bytes(body[_WRAPPER_HEAD:-_MAC_LENGTH]),  # encrypted_frame
+            bytes(body[-_MAC_LENGTH:]),  # mac
         )
 
 
@@ -1276,7 +1279,8 @@ def parse(data: bytes) -> Frame:
     if len(data) < HEADER_LENGTH:
         raise FrameError(f"KNXnet/IP frame too short: {len(data)} octets, the header needs 6")
     header_length, version, service, total = _HEADER.unpack_from(data)
-    _check_header(header_length, version, total)
+    if header_length != HEADER_LENGTH or version != PROTOCOL_VERSION or total < HEADER_LENGTH:
+        _check_header(header_length, version, total)  # raises the precise error
     if total != len(data):
         raise FrameError(f"KNXnet/IP header says {total} octets, frame has {len(data)}")
     frame_class = _FRAME_CLASSES.get(service)

@@ -70,6 +70,8 @@ _SEQUENCE_LENGTH: Final = 6
 _MAX_SEQUENCE: Final = (1 << 48) - 1
 _MAX_FRAME_LENGTH: Final = 0xFFFF
 _CTR0_SUFFIX: Final = b"\xff\x00"  # ctr0 = nonce(14) || ff 00; B0 ends in len(P) instead
+# header(6) up to its total length field: 06 10 09 50
+_WRAPPER_PREFIX: Final = _HEADER + knxip.ServiceType.SECURE_WRAPPER.to_bytes(2)
 
 #: header(6) + session id(2) + sequence(6) + serial(6) + tag(2) + MAC(16)
 WRAPPER_OVERHEAD: Final = 38
@@ -145,16 +147,23 @@ class WrapperCipher:
         self, *, session_id: int, sequence: int, serial: bytes, tag: int, plain_frame: bytes
     ) -> bytes:
         """The whole SECURE_WRAPPER frame carrying ``plain_frame``."""
-        total = WRAPPER_OVERHEAD + len(plain_frame)
+        length = len(plain_frame)
+        total = WRAPPER_OVERHEAD + length
         if total > _MAX_FRAME_LENGTH:
-            raise FrameError(f"frame of {len(plain_frame)} octets is too long to wrap")
+            raise FrameError(f"frame of {length} octets is too long to wrap")
         if not 0 <= sequence <= _MAX_SEQUENCE:
             raise ValueError("sequence number does not fit in 6 octets")
-        head = _header(knxip.ServiceType.SECURE_WRAPPER, total) + session_id.to_bytes(2, "big")
-        nonce = sequence.to_bytes(_SEQUENCE_LENGTH, "big") + serial + tag.to_bytes(2, "big")
-        mac = self.cbc_mac(nonce + len(plain_frame).to_bytes(2, "big"), head, plain_frame)
-        encrypted_mac, encrypted_frame = self.ctr(nonce + _CTR0_SUFFIX, mac, plain_frame)
-        return head + nonce + encrypted_frame + encrypted_mac
+        head = _WRAPPER_PREFIX + total.to_bytes(2) + session_id.to_bytes(2)
+        nonce = sequence.to_bytes(_SEQUENCE_LENGTH) + serial + tag.to_bytes(2)
+        stream = crypto.ccm_encrypt(
+            self._key,
+            block0=nonce + length.to_bytes(2),
+            counter0=nonce + _CTR0_SUFFIX,
+            additional=head,
+            payload=plain_frame,
+        )
+        # the stream is enc(MAC) || enc(frame); the wire carries the MAC last
+        return head + nonce + stream[_MAC_LENGTH:] + stream[:_MAC_LENGTH]
 
     def open_parts(
         self, head: bytes, nonce: bytes, encrypted_frame: bytes, encrypted_mac: bytes
@@ -163,24 +172,33 @@ class WrapperCipher:
 
         Raises WrapperMacError when the MAC does not verify.
         """
-        mac, plain = self.ctr(nonce + _CTR0_SUFFIX, encrypted_mac, encrypted_frame)
-        expected = self.cbc_mac(nonce + len(plain).to_bytes(2, "big"), head, plain)
-        if not hmac.compare_digest(mac, expected):
+        encrypted = encrypted_mac + encrypted_frame
+        plain = crypto.ccm_decrypt(
+            self._key,
+            block0=nonce + max(len(encrypted) - _MAC_LENGTH, 0).to_bytes(2),
+            counter0=nonce + _CTR0_SUFFIX,
+            additional=head,
+            encrypted=encrypted,
+        )
+        if plain is None:
             raise WrapperMacError("SECURE_WRAPPER MAC does not verify (wrong key or forged frame)")
         return plain
 
     def open(self, frame: bytes | knxip.SecureWrapper) -> tuple[knxip.SecureWrapper, bytes]:
         """Parse, decrypt and verify a SECURE_WRAPPER; returns it and the plain frame."""
-        wrapper = frame if isinstance(frame, knxip.SecureWrapper) else _parse_wrapper(frame)
-        total = WRAPPER_OVERHEAD + len(wrapper.encrypted_frame)
-        head = _header(knxip.ServiceType.SECURE_WRAPPER, total) + wrapper.session_id.to_bytes(
-            2, "big"
-        )
-        nonce = (
-            wrapper.sequence.to_bytes(_SEQUENCE_LENGTH, "big")
-            + wrapper.serial
-            + wrapper.tag.to_bytes(2, "big")
-        )
+        if isinstance(frame, knxip.SecureWrapper):
+            wrapper = frame
+            total = WRAPPER_OVERHEAD + len(wrapper.encrypted_frame)
+            head = _WRAPPER_PREFIX + total.to_bytes(2) + wrapper.session_id.to_bytes(2)
+            nonce = (
+                wrapper.sequence.to_bytes(_SEQUENCE_LENGTH)
+                + wrapper.serial
+                + wrapper.tag.to_bytes(2)
+            )
+        else:
+            wrapper = _parse_wrapper(frame)
+            # parsing checked the header: the wire octets are what re-encoding would give
+            head, nonce = bytes(frame[:8]), bytes(frame[8:22])
         plain = self.open_parts(head, nonce, wrapper.encrypted_frame, wrapper.mac)
         return wrapper, plain
 
