@@ -39,21 +39,29 @@ class Result:
         return self.ours / self.xknx if self.unit == "ops/s" else self.xknx / self.ours
 
 
-def ops_per_second(operation: Callable[[], object], *, seconds: float = 1.0) -> float:
-    """Best of three rounds of ~seconds/3 each: less noise from the other core."""
-    rates = []
-    for _ in range(3):
-        count = 0
-        batch = 1
-        start = time.perf_counter()
-        deadline = start + seconds / 3
-        while (now := time.perf_counter()) < deadline:
-            for _ in range(batch):
-                operation()
-            count += batch
-            batch = min(batch * 2, 4096)
-        rates.append(count / (now - start))
-    return max(rates)
+def _rate(operation: Callable[[], object], seconds: float) -> float:
+    count = 0
+    batch = 1
+    start = time.perf_counter()
+    deadline = start + seconds
+    while (now := time.perf_counter()) < deadline:
+        for _ in range(batch):
+            operation()
+        count += batch
+        batch = min(batch * 2, 4096)
+    return count / (now - start)
+
+
+def paired_ops_per_second(
+    ours: Callable[[], object], theirs: Callable[[], object], *, seconds: float = 1.0
+) -> tuple[float, float]:
+    """Best of five alternating rounds each: a load spike hits both sides, not one."""
+    rounds = 5
+    best_ours = best_theirs = 0.0
+    for _ in range(rounds):
+        best_ours = max(best_ours, _rate(ours, seconds / rounds))
+        best_theirs = max(best_theirs, _rate(theirs, seconds / rounds))
+    return best_ours, best_theirs
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -15,7 +15,7 @@ from xknx.telegram import IndividualAddress as XIndividualAddress
 from xknx.telegram import Telegram as XTelegram
 from xknx.telegram.apci import GroupValueWrite as XGroupValueWrite
 
-from bench.common import FIXTURES, KEYRINGS, Result, ops_per_second
+from bench.common import FIXTURES, KEYRINGS, Result, paired_ops_per_second
 from custom_components.knx_secure.knx import cemi, crypto, data_secure, knxip, session
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.keyring import load_keyring
@@ -46,7 +46,7 @@ def keyring_results() -> list[Result]:
             sync_load_keyring(path, password)
 
         results.append(
-            Result(f"keyring load {name}", "ops/s", ops_per_second(ours), ops_per_second(theirs))
+            Result(f"keyring load {name}", "ops/s", *paired_ops_per_second(ours, theirs))
         )
     return results
 
@@ -110,8 +110,7 @@ def wrapper_results() -> list[Result]:
         Result(
             "SECURE_WRAPPER encrypt+decrypt (tunnelling request)",
             "ops/s",
-            ops_per_second(ours, seconds=2.0),
-            ops_per_second(theirs, seconds=2.0),
+            *paired_ops_per_second(ours, theirs, seconds=2.0),
         )
     ]
 
@@ -160,8 +159,7 @@ def data_secure_results() -> list[Result]:
         Result(
             "Data Secure encrypt+decrypt (GroupValueWrite)",
             "ops/s",
-            ops_per_second(ours, seconds=2.0),
-            ops_per_second(theirs, seconds=2.0),
+            *paired_ops_per_second(ours, theirs, seconds=2.0),
         )
     ]
 
