@@ -14,6 +14,7 @@ ROOT = LIBRARY.parents[2]
 # `custom_components.knx_secure` replaced by a bare namespace, so its __init__ never runs.
 _PROBE = """
 import importlib, pkgutil, sys, types
+before = set(sys.modules)  # what the interpreter loaded at start-up (site, sitecustomize)
 
 class _Block:
     def find_spec(self, name, path=None, target=None):
@@ -31,7 +32,7 @@ import custom_components.knx_secure.knx as lib
 for info in pkgutil.iter_modules(lib.__path__):
     importlib.import_module(lib.__name__ + "." + info.name)
 third_party = sorted({
-    m.split(".")[0] for m in sys.modules
+    m.split(".")[0] for m in set(sys.modules) - before
     if m.split(".")[0] not in sys.stdlib_module_names
     and not m.startswith(("custom_components", "__main__", "__editable__"))
 })
