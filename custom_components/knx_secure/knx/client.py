@@ -106,7 +106,7 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_PORT: Final = 3671
+DEFAULT_PORT: Final = knxip.PORT
 #: Keys of ``SecureTunnelClient.dropped``: why an incoming telegram was not delivered.
 DROP_REASONS: Final = ("no_key", "mac", "replay", "malformed", "plain")
 #: Telegrams an unread ``telegrams()`` stream keeps before it drops the oldest.

@@ -18,8 +18,8 @@ from .errors import FrameError, GatewayUnreachableError, ResponseTimeoutError
 
 _LOGGER = logging.getLogger(__name__)
 
-MULTICAST_GROUP = "224.0.23.12"
-KNX_PORT = 3671
+MULTICAST_GROUP = knxip.SYSTEM_MULTICAST_ADDRESS
+KNX_PORT = knxip.PORT
 SEARCH_TIMEOUT = 2.0
 DESCRIPTION_TIMEOUT = 2.0
 

@@ -43,6 +43,7 @@ from .errors import FrameError, KeyringError, KNXSecureError, SessionError
 from .keyring import Keyring, KeyringInterface, load_keyring
 from .knxip import ErrorCode, ServiceFamily, ServiceType
 from .session import (
+    DEFAULT_SESSION_TIMEOUT,
     FrameDropped,
     InnerFrame,
     OutgoingFrame,
@@ -78,10 +79,9 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_PORT: Final = 3671
+DEFAULT_PORT: Final = knxip.PORT
 DEFAULT_BIND: Final = "127.0.0.1"
 DEFAULT_STATUS_DELAY: Final = 0.2
-DEFAULT_SESSION_TIMEOUT: Final = 60.0
 #: stop(): how long closing connections may take before they are aborted.
 STOP_TIMEOUT: Final = 2.0
 #: With port 0 the UDP port must equal the TCP port the system picked; retry if taken.
@@ -91,7 +91,7 @@ TUNNEL_IDLE_TIMEOUT: Final = DEFAULT_SERVER_IDLE_TIMEOUT
 
 DEVICE_NAME: Final = "KNX Secure virtual gateway"
 MAX_APDU_LENGTH: Final = 254
-MULTICAST_ADDRESS: Final = "224.0.23.12"
+MULTICAST_ADDRESS: Final = knxip.SYSTEM_MULTICAST_ADDRESS
 SECURITY_VERSION: Final = 1
 _CORE_VERSION: Final = 2
 _DEVICE_MANAGEMENT_VERSION: Final = 1

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, Self
+from typing import ClassVar, Final, Self
 
 from .address import IndividualAddress
 from .errors import FrameError
@@ -24,7 +24,9 @@ __all__ = [
     "DIB",
     "HEADER_LENGTH",
     "HPAI",
+    "PORT",
     "PROTOCOL_VERSION",
+    "SYSTEM_MULTICAST_ADDRESS",
     "ConnectRequest",
     "ConnectResponse",
     "ConnectionStateRequest",
@@ -79,6 +81,10 @@ __all__ = [
 
 HEADER_LENGTH = 6
 PROTOCOL_VERSION = 0x10
+#: The KNXnet/IP port (UDP search and description, TCP tunnelling) unless configured else.
+PORT: Final = 3671
+#: The KNXnet/IP system setup multicast address (search requests, routing).
+SYSTEM_MULTICAST_ADDRESS: Final = "224.0.23.12"
 _HEADER = struct.Struct(">BBHH")
 _MAX_TOTAL_LENGTH = 0xFFFF
 
@@ -417,7 +423,7 @@ class DeviceInfoDIB(DIB):
     individual_address: IndividualAddress = _NO_ADDRESS
     project_installation_id: int = 0
     serial: bytes = bytes(6)
-    multicast_address: str = "224.0.23.12"
+    multicast_address: str = SYSTEM_MULTICAST_ADDRESS
     mac_address: bytes = bytes(6)
     name: str = ""
 
@@ -704,11 +710,11 @@ class SearchRequestExtended(Frame):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResponse(Frame):
+class _ControlAndDIBs(Frame):
+    """Body of both search responses: the control endpoint, then the DIBs."""
+
     control: HPAI
     dibs: tuple[DIB, ...]
-
-    SERVICE: ClassVar[ServiceType] = ServiceType.SEARCH_RESPONSE
 
     def body(self) -> bytes:
         return self.control.encode() + _encode_dibs(self.dibs)
@@ -719,18 +725,13 @@ class SearchResponse(Frame):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResponseExtended(Frame):
-    control: HPAI
-    dibs: tuple[DIB, ...]
+class SearchResponse(_ControlAndDIBs):
+    SERVICE: ClassVar[ServiceType] = ServiceType.SEARCH_RESPONSE
 
+
+@dataclass(frozen=True, slots=True)
+class SearchResponseExtended(_ControlAndDIBs):
     SERVICE: ClassVar[ServiceType] = ServiceType.SEARCH_RESPONSE_EXTENDED
-
-    def body(self) -> bytes:
-        return self.control.encode() + _encode_dibs(self.dibs)
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Self:
-        return cls(HPAI.decode(body), _decode_dibs(body, HPAI.LENGTH))
 
 
 @dataclass(frozen=True, slots=True)
@@ -825,71 +826,56 @@ class ConnectResponse(Frame):
         return cls(body[0], status, data, crd)
 
 
-def _decode_channel_and_hpai(body: bytes, what: str) -> tuple[int, HPAI]:
-    _expect_length(body, 2 + HPAI.LENGTH, what)
-    return body[0], HPAI.decode(body, 2)
-
-
 @dataclass(frozen=True, slots=True)
-class ConnectionStateRequest(Frame):
+class _ChannelRequest(Frame):
+    """Body of CONNECTIONSTATE_ and DISCONNECT_REQUEST: channel id, reserved, control HPAI."""
+
     channel_id: int
     control: HPAI
 
+    def body(self) -> bytes:
+        return bytes((_u8(self.channel_id, "channel id"), 0)) + self.control.encode()
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Self:
+        _expect_length(body, 2 + HPAI.LENGTH, cls.SERVICE.name)
+        return cls(body[0], HPAI.decode(body, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class _ChannelResponse(Frame):
+    """Body of CONNECTIONSTATE_ and DISCONNECT_RESPONSE: channel id and status."""
+
+    channel_id: int
+    status: ErrorCode = ErrorCode.E_NO_ERROR
+
+    def body(self) -> bytes:
+        return bytes((_u8(self.channel_id, "channel id"), _u8(self.status, "status")))
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Self:
+        _expect_length(body, 2, cls.SERVICE.name)
+        return cls(body[0], _error_code(body[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStateRequest(_ChannelRequest):
     SERVICE: ClassVar[ServiceType] = ServiceType.CONNECTIONSTATE_REQUEST
 
-    def body(self) -> bytes:
-        return bytes((_u8(self.channel_id, "channel id"), 0)) + self.control.encode()
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Self:
-        return cls(*_decode_channel_and_hpai(body, "CONNECTIONSTATE_REQUEST"))
-
 
 @dataclass(frozen=True, slots=True)
-class ConnectionStateResponse(Frame):
-    channel_id: int
-    status: ErrorCode = ErrorCode.E_NO_ERROR
-
+class ConnectionStateResponse(_ChannelResponse):
     SERVICE: ClassVar[ServiceType] = ServiceType.CONNECTIONSTATE_RESPONSE
 
-    def body(self) -> bytes:
-        return bytes((_u8(self.channel_id, "channel id"), _u8(self.status, "status")))
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Self:
-        _expect_length(body, 2, "CONNECTIONSTATE_RESPONSE")
-        return cls(body[0], _error_code(body[1]))
-
 
 @dataclass(frozen=True, slots=True)
-class DisconnectRequest(Frame):
-    channel_id: int
-    control: HPAI
-
+class DisconnectRequest(_ChannelRequest):
     SERVICE: ClassVar[ServiceType] = ServiceType.DISCONNECT_REQUEST
 
-    def body(self) -> bytes:
-        return bytes((_u8(self.channel_id, "channel id"), 0)) + self.control.encode()
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Self:
-        return cls(*_decode_channel_and_hpai(body, "DISCONNECT_REQUEST"))
-
 
 @dataclass(frozen=True, slots=True)
-class DisconnectResponse(Frame):
-    channel_id: int
-    status: ErrorCode = ErrorCode.E_NO_ERROR
-
+class DisconnectResponse(_ChannelResponse):
     SERVICE: ClassVar[ServiceType] = ServiceType.DISCONNECT_RESPONSE
-
-    def body(self) -> bytes:
-        return bytes((_u8(self.channel_id, "channel id"), _u8(self.status, "status")))
-
-    @classmethod
-    def from_body(cls, body: bytes) -> Self:
-        _expect_length(body, 2, "DISCONNECT_RESPONSE")
-        return cls(body[0], _error_code(body[1]))
 
 
 # Connection header of the tunnelling services: length(4) channel sequence status/reserved.

@@ -220,25 +220,6 @@ def _same_telegram(request: LData, confirmation: LData) -> bool:
     )
 
 
-class _Counters:
-    """Drop counting shared by both machines."""
-
-    __slots__ = ("_dropped",)
-
-    def __init__(self) -> None:
-        self._dropped: Counter[str] = Counter()
-
-    @property
-    def dropped(self) -> Mapping[str, int]:
-        """Dropped frames by ``DropReason`` value (read-only view)."""
-        return MappingProxyType(self._dropped)
-
-    def _drop(self, reason: DropReason) -> list[TunnelEvent]:
-        self._dropped[reason] += 1
-        _LOGGER.debug("%s: dropped a frame: %s", type(self).__name__, reason)
-        return [FrameDropped(reason)]
-
-
 class _SendSequence:
     """Outgoing tunnelling sequence numbers (8 bit, wrapping). Incoming ones are not
     checked: over TCP nothing is lost or repeated, and some gateways always send 0."""
@@ -254,6 +235,61 @@ class _SendSequence:
         return sequence
 
 
+class _TunnelMachine:
+    """What both machines share: the channel, its state, the send sequence and drop
+    counting."""
+
+    __slots__ = (
+        "_channel_id",
+        "_dropped",
+        "_individual_address",
+        "_sequences",
+        "_state",
+        "_state_since",
+    )
+
+    def __init__(self) -> None:
+        self._dropped: Counter[str] = Counter()
+        self._state = TunnelState.IDLE
+        self._state_since = 0.0
+        self._channel_id: int | None = None
+        self._individual_address: IndividualAddress | None = None
+        self._sequences = _SendSequence()
+
+    @property
+    def dropped(self) -> Mapping[str, int]:
+        """Dropped frames by ``DropReason`` value (read-only view)."""
+        return MappingProxyType(self._dropped)
+
+    @property
+    def state(self) -> TunnelState:
+        return self._state
+
+    @property
+    def channel_id(self) -> int | None:
+        return self._channel_id
+
+    @property
+    def individual_address(self) -> IndividualAddress | None:
+        """The tunnel's individual address (None while no tunnel is open)."""
+        return self._individual_address
+
+    def _drop(self, reason: DropReason) -> list[TunnelEvent]:
+        self._dropped[reason] += 1
+        _LOGGER.debug("%s: dropped a frame: %s", type(self).__name__, reason)
+        return [FrameDropped(reason)]
+
+    def _enter(self, state: TunnelState, now: float) -> None:
+        _LOGGER.debug("tunnel %s: %s -> %s", self._channel_id, self._state.value, state.value)
+        self._state = state
+        self._state_since = now
+
+    def _start_disconnect(self, channel_id: int, now: float) -> bytes:
+        """Enter DISCONNECTING; the DISCONNECT_REQUEST for ``channel_id`` to send."""
+        self._enter(TunnelState.DISCONNECTING, now)
+        return knxip.encode(knxip.DisconnectRequest(channel_id=channel_id, control=_route_back()))
+
+
 # --- client ----------------------------------------------------------------------------------
 
 
@@ -264,7 +300,7 @@ class _Pending:
     deadline: float
 
 
-class TunnelClient(_Counters):
+class TunnelClient(_TunnelMachine):
     """Client side of one tunnelling connection (single use: make a new one to reconnect).
 
     Drive it like this (the asyncio edge; "send" means through ``SecureSession.wrap``
@@ -281,7 +317,6 @@ class TunnelClient(_Counters):
     """
 
     __slots__ = (
-        "_channel_id",
         "_confirmation_timeout",
         "_connect_timeout",
         "_disconnect_timeout",
@@ -290,14 +325,10 @@ class TunnelClient(_Counters):
         "_heartbeat_misses",
         "_heartbeat_ok_at",
         "_heartbeat_sent_at",
-        "_individual_address",
         "_misses",
         "_next_handle",
         "_pending",
         "_requested_address",
-        "_sequences",
-        "_state",
-        "_state_since",
     )
 
     def __init__(
@@ -324,11 +355,6 @@ class TunnelClient(_Counters):
         self._heartbeat_misses = heartbeat_misses
         self._confirmation_timeout = confirmation_timeout
         self._disconnect_timeout = disconnect_timeout
-        self._state = TunnelState.IDLE
-        self._state_since = 0.0
-        self._channel_id: int | None = None
-        self._individual_address: IndividualAddress | None = None
-        self._sequences = _SendSequence()
         self._pending: list[_Pending] = []
         self._next_handle = 1
         self._heartbeat_sent_at: float | None = None
@@ -342,19 +368,6 @@ class TunnelClient(_Counters):
         )
 
     # --- queries ---------------------------------------------------------------------------------
-
-    @property
-    def state(self) -> TunnelState:
-        return self._state
-
-    @property
-    def channel_id(self) -> int | None:
-        return self._channel_id
-
-    @property
-    def individual_address(self) -> IndividualAddress | None:
-        """The tunnel's address from the CONNECT_RESPONSE's CRD (None before)."""
-        return self._individual_address
 
     @property
     def pending_confirmations(self) -> int:
@@ -430,10 +443,7 @@ class TunnelClient(_Counters):
                 self._close_quietly(now)
             return b""
         self._pending.clear()
-        self._enter(TunnelState.DISCONNECTING, now)
-        return knxip.encode(
-            knxip.DisconnectRequest(channel_id=self._channel_id, control=_route_back())
-        )
+        return self._start_disconnect(self._channel_id, now)
 
     def connection_lost(self, now: float) -> list[TunnelEvent]:
         """The transport is gone: the tunnel is closed (TunnelClosed unless already)."""
@@ -582,11 +592,6 @@ class TunnelClient(_Counters):
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _enter(self, state: TunnelState, now: float) -> None:
-        _LOGGER.debug("tunnel %s: %s -> %s", self._channel_id, self._state.value, state.value)
-        self._state = state
-        self._state_since = now
-
     def _close(
         self, reason: CloseReason, now: float, status: ErrorCode | None = None
     ) -> list[TunnelEvent]:
@@ -678,7 +683,7 @@ class TunnelSlots:
         return None
 
 
-class TunnelServer(_Counters):
+class TunnelServer(_TunnelMachine):
     """Server side of the tunnelling connection(s) of one TCP connection: at most one
     open channel at a time (a refused CONNECT_REQUEST may be retried).
 
@@ -694,15 +699,10 @@ class TunnelServer(_Counters):
     """
 
     __slots__ = (
-        "_channel_id",
         "_disconnect_timeout",
         "_idle_timeout",
-        "_individual_address",
         "_last_heard",
-        "_sequences",
         "_slots",
-        "_state",
-        "_state_since",
         "_user_id",
     )
 
@@ -720,30 +720,13 @@ class TunnelServer(_Counters):
         self._user_id = user_id
         self._idle_timeout = idle_timeout
         self._disconnect_timeout = disconnect_timeout
-        self._state = TunnelState.IDLE
-        self._state_since = 0.0
         self._last_heard = 0.0
-        self._channel_id: int | None = None
-        self._individual_address: IndividualAddress | None = None
-        self._sequences = _SendSequence()
 
     def __repr__(self) -> str:
         return (
             f"TunnelServer(state={self._state.value}, channel_id={self._channel_id}, "
             f"individual_address={self._individual_address}, user_id={self._user_id})"
         )
-
-    @property
-    def state(self) -> TunnelState:
-        return self._state
-
-    @property
-    def channel_id(self) -> int | None:
-        return self._channel_id
-
-    @property
-    def individual_address(self) -> IndividualAddress | None:
-        return self._individual_address
 
     def next_deadline(self) -> float | None:
         if self._state is TunnelState.CONNECTED:
@@ -771,10 +754,7 @@ class TunnelServer(_Counters):
         when the client answers or the disconnect timeout passes."""
         if self._state is not TunnelState.CONNECTED or self._channel_id is None:
             return b""
-        self._enter(TunnelState.DISCONNECTING, now)
-        return knxip.encode(
-            knxip.DisconnectRequest(channel_id=self._channel_id, control=_route_back())
-        )
+        return self._start_disconnect(self._channel_id, now)
 
     def connection_lost(self, now: float) -> list[TunnelEvent]:
         """The transport is gone: free the slot; TunnelClosed if a tunnel was open."""
@@ -900,11 +880,6 @@ class TunnelServer(_Counters):
         return self._close(CloseReason.LOCAL, now)
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    def _enter(self, state: TunnelState, now: float) -> None:
-        _LOGGER.debug("tunnel %s: %s -> %s", self._channel_id, self._state.value, state.value)
-        self._state = state
-        self._state_since = now
 
     def _close(self, reason: CloseReason, now: float) -> list[TunnelEvent]:
         if self._channel_id is not None:
