@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_STATE_ADDRESS, CONF_SYNC_STATE, SUBENTRY_BINARY_SENSOR
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
-from .entity import KNXSecureBooleanEntity
+from .entity import KNXSecureBooleanEntity, async_add_subentry_entities
 from .knx.address import GroupAddress
 
 PARALLEL_UPDATES = 0
@@ -22,12 +22,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one binary sensor per binary sensor subentry."""
-    coordinator = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_BINARY_SENSOR:
-            async_add_entities(
-                [KNXSecureBinarySensor(coordinator, subentry)], config_subentry_id=subentry_id
-            )
+    async_add_subentry_entities(
+        entry, async_add_entities, SUBENTRY_BINARY_SENSOR, KNXSecureBinarySensor
+    )
 
 
 class KNXSecureBinarySensor(KNXSecureBooleanEntity, BinarySensorEntity):

@@ -273,18 +273,8 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         options.append(selector.SelectOptionDict(value=GATEWAY_MANUAL, label=GATEWAY_MANUAL))
         return self.async_show_form(
             step_id="gateway",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_GATEWAY, default=options[0]["value"]): (
-                        selector.SelectSelector(
-                            selector.SelectSelectorConfig(
-                                options=options,
-                                mode=selector.SelectSelectorMode.LIST,
-                                translation_key=CONF_GATEWAY,
-                            )
-                        )
-                    )
-                }
+            data_schema=_list_choice_schema(
+                CONF_GATEWAY, options[0]["value"], options, translation_key=CONF_GATEWAY
             ),
             errors=errors,
             description_placeholders=placeholders,
@@ -377,17 +367,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         ]
         return self.async_show_form(
             step_id="keyring_host",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_GATEWAY_ADDRESS, default=str(hosts[0])): (
-                        selector.SelectSelector(
-                            selector.SelectSelectorConfig(
-                                options=options, mode=selector.SelectSelectorMode.LIST
-                            )
-                        )
-                    )
-                }
-            ),
+            data_schema=_list_choice_schema(CONF_GATEWAY_ADDRESS, str(hosts[0]), options),
             description_placeholders={
                 CONF_HOST: f"{self._host}:{self._port}",
                 **self._hosts_placeholders(),
@@ -449,16 +429,8 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id="tunnel",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_TUNNEL, default=default): selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=options,
-                            mode=selector.SelectSelectorMode.LIST,
-                            translation_key=CONF_TUNNEL,
-                        )
-                    )
-                }
+            data_schema=_list_choice_schema(
+                CONF_TUNNEL, default, options, translation_key=CONF_TUNNEL
             ),
             errors=errors,
             description_placeholders=placeholders,
@@ -681,6 +653,20 @@ def _unique_id(project: str, gateway: IndividualAddress) -> str:
 
 def _title(project: str, gateway: IndividualAddress, name: str) -> str:
     return f"{project} ({name or gateway})"
+
+
+def _list_choice_schema(
+    key: str,
+    default: str,
+    options: list[selector.SelectOptionDict],
+    *,
+    translation_key: str | None = None,
+) -> vol.Schema:
+    """The schema of a form that asks for one of ``options``, shown as a list."""
+    config = selector.SelectSelectorConfig(options=options, mode=selector.SelectSelectorMode.LIST)
+    if translation_key is not None:
+        config["translation_key"] = translation_key
+    return vol.Schema({vol.Required(key, default=default): selector.SelectSelector(config)})
 
 
 # --- subentries: entities ---------------------------------------------------------------------

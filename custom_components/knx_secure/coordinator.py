@@ -72,6 +72,17 @@ type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
 
 
+def _add_listener(listeners: list[CALLBACK_TYPE], listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+    """Append listener to listeners; return the callback that removes it again."""
+    listeners.append(listener)
+
+    @callback
+    def remove() -> None:
+        listeners.remove(listener)
+
+    return remove
+
+
 def tunnel_choice(keyring: Keyring, host: IndividualAddress, tunnel: str) -> TunnelChoice:
     """Return the library's tunnel choice for the stored tunnel setting.
 
@@ -269,13 +280,7 @@ class KNXSecureCoordinator:
     @callback
     def async_add_availability_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call listener whenever the tunnel goes up or down."""
-        self._availability_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._availability_listeners.remove(listener)
-
-        return remove
+        return _add_listener(self._availability_listeners, listener)
 
     # --- group values in ------------------------------------------------------------------
 
@@ -367,17 +372,21 @@ class KNXSecureCoordinator:
 
     # --- group values out ---------------------------------------------------------------------
 
+    def _not_connected_error(self) -> HomeAssistantError:
+        """The error of a write or read while the tunnel is down."""
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="not_connected",
+            translation_placeholders={"host": self.host},
+        )
+
     async def async_write(self, address: GroupAddress, value: bool | int | bytes) -> None:
         """Send a GroupValueWrite; returns once the gateway confirmed it."""
         payload: int | bytes = encode_dpt1(value) if isinstance(value, bool) else value
         try:
             await self.client.write(address, payload)
         except NotConnectedError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="not_connected",
-                translation_placeholders={"host": self.host},
-            ) from err
+            raise self._not_connected_error() from err
         except (KNXSecureError, OSError, TimeoutError) as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -392,11 +401,7 @@ class KNXSecureCoordinator:
         try:
             return await self.client.read(address)
         except NotConnectedError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="not_connected",
-                translation_placeholders={"host": self.host},
-            ) from err
+            raise self._not_connected_error() from err
         except (ResponseTimeoutError, TimeoutError) as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -425,13 +430,7 @@ class KNXSecureCoordinator:
     @callback
     def async_add_counter_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call listener when the rejected telegram counters change."""
-        self._counter_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._counter_listeners.remove(listener)
-
-        return remove
+        return _add_listener(self._counter_listeners, listener)
 
     @callback
     def _async_scan_counters(self, _now: Any = None) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_NAME, STATE_OFF, STATE_ON
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .const import CONF_INVERT, DOMAIN
@@ -25,6 +28,21 @@ def entity_unique_id(entry: KNXSecureConfigEntry, subentry_id: str) -> str:
     the gateway, the tunnel or the keyring changes (reconfigure, reauth, keyring re-import).
     """
     return f"{entry.entry_id}_{subentry_id}"
+
+
+def async_add_subentry_entities(
+    entry: KNXSecureConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    subentry_type: str,
+    entity_class: Callable[[KNXSecureCoordinator, ConfigSubentry], Entity],
+) -> None:
+    """Add one entity per subentry of ``subentry_type``, each to its own subentry."""
+    coordinator = entry.runtime_data
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == subentry_type:
+            async_add_entities(
+                [entity_class(coordinator, subentry)], config_subentry_id=subentry_id
+            )
 
 
 class KNXSecureEntity(Entity):

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS, SUBENTRY_SWITCH
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
-from .entity import KNXSecureBooleanEntity
+from .entity import KNXSecureBooleanEntity, async_add_subentry_entities
 from .knx.address import GroupAddress
 
 PARALLEL_UPDATES = 0  # writes are serialized by the tunnel itself
@@ -24,12 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one switch per switch subentry."""
-    coordinator = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SWITCH:
-            async_add_entities(
-                [KNXSecureSwitch(coordinator, subentry)], config_subentry_id=subentry_id
-            )
+    async_add_subentry_entities(entry, async_add_entities, SUBENTRY_SWITCH, KNXSecureSwitch)
 
 
 class KNXSecureSwitch(KNXSecureBooleanEntity, SwitchEntity):
