@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VECTORS_DIR = FIXTURES / "vectors"
@@ -97,3 +101,38 @@ def keyrings() -> tuple[KeyringFixture, ...]:
 def secure_test_keyring() -> KeyringFixture:
     """SecureTest.knxkeys (password "test"): Data Secure GAs 0/4/x, device 4.0.9."""
     return KEYRING_BY_NAME["SecureTest.knxkeys"]
+
+
+# --- the Secure Test keyring and a virtual gateway of it on 127.0.0.1 ------------------------
+
+#: Secure Test.knxkeys (password "passwordprogetto"): gateway 1.1.0, tunnels 1.1.252-255.
+SECURE_TEST = KEYRING_BY_NAME["Secure Test.knxkeys"]
+#: The keyring's Data Secure actuator: switched by SWITCH, reports on STATUS.
+SWITCH = GroupAddress.parse("1/1/1")
+STATUS = GroupAddress.parse("1/1/2")
+
+
+def virtual_gateway(keyring: Keyring, port: int = 0, **kwargs: object) -> VirtualGateway:
+    """A virtual gateway of ``keyring`` with the actuator SWITCH -> STATUS."""
+    return VirtualGateway(
+        keyring,
+        switches=[SwitchSpec(SWITCH, STATUS)],
+        status_delay=0.05,
+        port=port,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def keyring() -> Keyring:
+    """Secure Test.knxkeys, decrypted once per test module."""
+    return load_keyring(SECURE_TEST.path, SECURE_TEST.password)
+
+
+@pytest.fixture
+async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
+    """A running ``virtual_gateway(keyring)`` (a module may define its own)."""
+    virtual = virtual_gateway(keyring)
+    await virtual.start()
+    yield virtual
+    await virtual.stop()

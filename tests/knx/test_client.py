@@ -33,14 +33,11 @@ from custom_components.knx_secure.knx.errors import (
     DataSecurePlainRejectedError,
     NotConnectedError,
 )
-from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
-from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
+from custom_components.knx_secure.knx.gateway import VirtualGateway
+from custom_components.knx_secure.knx.keyring import Keyring
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
-KEYRING_PASSWORD = "passwordprogetto"
-SWITCH = GroupAddress.parse("1/1/1")
-STATUS = GroupAddress.parse("1/1/2")
+from .conftest import STATUS, SWITCH
+
 PLAIN_GA = GroupAddress.parse("2/2/2")  # no key in the keyring
 HOST = IndividualAddress.parse("1.1.0")
 ACTUATOR = IndividualAddress.parse("1.1.1")
@@ -62,19 +59,6 @@ FAST = Timeouts(
 )
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(15)]
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
-
-
-@pytest.fixture
-async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
-    virtual = VirtualGateway(keyring, switches=[SwitchSpec(SWITCH, STATUS)], status_delay=0.05)
-    await virtual.start()
-    yield virtual
-    await virtual.stop()
 
 
 type ClientFactory = Callable[..., SecureTunnelClient]

@@ -13,7 +13,6 @@ import dataclasses
 import random
 import socket
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -42,7 +41,7 @@ from custom_components.knx_secure.knx.errors import (
     ResponseTimeoutError,
     TunnelError,
 )
-from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
+from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 from custom_components.knx_secure.knx.session import (
     InnerFrame,
@@ -58,11 +57,8 @@ from custom_components.knx_secure.knx.tunnel import (
     TunnelSlots,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
-KEYRING_PASSWORD = "passwordprogetto"
-SWITCH = GroupAddress.parse("1/1/1")
-STATUS = GroupAddress.parse("1/1/2")
+from .conftest import SECURE_TEST, STATUS, SWITCH, virtual_gateway
+
 HOST = IndividualAddress.parse("1.1.0")
 TUNNELS = [IndividualAddress.parse(f"1.1.{n}") for n in (252, 253, 254, 255)]
 
@@ -82,11 +78,6 @@ FAST = Timeouts(
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
 
 
 def free_port() -> int:
@@ -270,7 +261,7 @@ async def test_silent_gateway_write_times_out(keyring: Keyring, mini: MiniGatewa
 
 @pytest.mark.timeout(10)
 async def test_garbage_server_gives_a_clear_error() -> None:
-    keyring = load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
+    keyring = load_keyring(SECURE_TEST.path, SECURE_TEST.password)
     rng = random.Random(4711)
     garbage = bytes([0x47]) + rng.randbytes(200)
 
@@ -299,7 +290,7 @@ async def test_garbage_server_gives_a_clear_error() -> None:
 @pytest.mark.timeout(10)
 async def test_garbage_with_a_valid_header_times_out() -> None:
     """A frame header that promises more than ever comes: the handshake times out."""
-    keyring = load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
+    keyring = load_keyring(SECURE_TEST.path, SECURE_TEST.password)
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(100)
@@ -416,24 +407,6 @@ async def test_close_while_connecting(keyring: Keyring) -> None:
 
 
 # --- tests against the virtual gateway --------------------------------------------------------
-
-
-def virtual_gateway(keyring: Keyring, port: int = 0, **kwargs: object) -> VirtualGateway:
-    return VirtualGateway(
-        keyring,
-        switches=[SwitchSpec(SWITCH, STATUS)],
-        status_delay=0.05,
-        port=port,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-@pytest.fixture
-async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
-    virtual = virtual_gateway(keyring)
-    await virtual.start()
-    yield virtual
-    await virtual.stop()
 
 
 @pytest.mark.timeout(15)

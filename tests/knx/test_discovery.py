@@ -36,15 +36,9 @@ from .conftest import KEYRING_BY_NAME
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")  # 127.0.0.1 only
 
-SECURE_TEST = KEYRING_BY_NAME["Secure Test.knxkeys"]
 HOST = IndividualAddress.parse("1.1.0")
 SLOTS = ["1.1.255", "1.1.254", "1.1.253", "1.1.252"]
 TIMEOUT = 2.0
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return load_keyring(SECURE_TEST.path, SECURE_TEST.password)
 
 
 @pytest.fixture

@@ -56,12 +56,11 @@ from custom_components.knx_secure.knx.tunnel import (
     TunnelEvent,
 )
 
-from .conftest import KEYRING_BY_NAME
+from .conftest import KEYRING_BY_NAME, SECURE_TEST
 
 # Sockets on 127.0.0.1 only (the plugin still refuses any other destination).
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-SECURE_TEST = KEYRING_BY_NAME["Secure Test.knxkeys"]
 WRITE_GA = GroupAddress.parse("1/1/1")
 STATUS_GA = GroupAddress.parse("1/1/2")
 ACTUATOR = IndividualAddress.parse("1.1.1")
@@ -71,11 +70,6 @@ CLIENT_SERIAL = bytes.fromhex("00fa12345678")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 H = bytes.fromhex
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return load_keyring(SECURE_TEST.path, SECURE_TEST.password)
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ import io
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from custom_components.knx_secure.knx import cli
-from custom_components.knx_secure.knx.address import GroupAddress
-from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
-from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
+from custom_components.knx_secure.knx.gateway import VirtualGateway
+from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.scenario import (
     add_scenario_parser,
     main,
@@ -25,26 +23,13 @@ from custom_components.knx_secure.knx.scenario import (
     run_scenario_command,
 )
 
+from .conftest import SECURE_TEST, SWITCH
+
 ROOT = Path(__file__).resolve().parents[2]
-KEYRING_PATH = ROOT / "tests" / "fixtures" / "Secure Test.knxkeys"
-KEYRING_PASSWORD = "passwordprogetto"
-SWITCH = GroupAddress.parse("1/1/1")
-STATUS = GroupAddress.parse("1/1/2")
+KEYRING_PATH = SECURE_TEST.path
+KEYRING_PASSWORD = SECURE_TEST.password
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(30)]
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
-
-
-@pytest.fixture
-async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
-    virtual = VirtualGateway(keyring, switches=[SwitchSpec(SWITCH, STATUS)], status_delay=0.05)
-    await virtual.start()
-    yield virtual
-    await virtual.stop()
 
 
 def scenario_args(gateway: VirtualGateway, *extra: str) -> list[str]:
