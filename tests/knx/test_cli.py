@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.knx_secure.knx.cli import build_parser, main
+from custom_components.knx_secure.knx.cli import build_parser, decode_frame, main
+from custom_components.knx_secure.knx.data_secure import DataSecure, FreshnessTable, SequenceCounter
 from custom_components.knx_secure.knx.keyring import load_keyring
 
 from .conftest import FIXTURES, KEYRING_BY_NAME, KEYRINGS, KeyringFixture, get_vector
@@ -316,3 +317,57 @@ def test_module_entry_point() -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
+
+
+# --- secure routing: SECURE_WRAPPER with session id 0 opens with the backbone key ---------------
+
+ROUTING_FRAME = get_vector("secure_wrapper_routing_indication_full_frame")
+
+
+def _no_group_keys() -> DataSecure:
+    return DataSecure(
+        group_keys={},
+        counter=SequenceCounter(0, lambda _value: None),
+        freshness=FreshnessTable(),
+    )
+
+
+def test_decode_secure_routing_frame_with_the_backbone_key() -> None:
+    key = bytes.fromhex(ROUTING_FRAME["inputs"]["key"])
+    result = decode_frame(ROUTING_FRAME["expected"]["frame"], _no_group_keys(), backbone_key=key)
+    assert result == {
+        "knxip": "SECURE_WRAPPER",
+        "wrapped": "ROUTING_INDICATION",
+        "service": "L_Data.ind",
+        "src": "1.1.89",
+        "dst": "1/2/222",
+        "secure": False,
+        "scf": None,
+        "seq": None,
+        "apci": "GROUP_VALUE_WRITE",
+        "apdu": "0081",
+        "value": True,
+    }
+
+
+def test_decode_secure_routing_frame_with_a_wrong_backbone_key() -> None:
+    result = decode_frame(
+        ROUTING_FRAME["expected"]["frame"], _no_group_keys(), backbone_key=bytes(16)
+    )
+    assert str(result["error"]).startswith("MAC mismatch")
+    assert "value" not in result
+
+
+def test_decode_secure_routing_frame_without_a_backbone_key() -> None:
+    result = decode_frame(ROUTING_FRAME["expected"]["frame"], _no_group_keys())
+    assert result == {
+        "knxip": "SECURE_WRAPPER",
+        "error": "unsupported: a secure routing frame needs the keyring's backbone key",
+    }
+
+
+def test_decode_tunnelling_wrapper_explains_it_needs_a_session_key() -> None:
+    frame = get_vector("an159.session_status_wrapper")["secure_wrapper"]
+    result = decode_frame(frame, _no_group_keys(), backbone_key=bytes(16))
+    assert result["knxip"] == "SECURE_WRAPPER"
+    assert "session's key" in str(result["error"])

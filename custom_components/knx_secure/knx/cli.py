@@ -40,10 +40,12 @@ from .errors import (
     DataSecureMacError,
     FrameError,
     KNXSecureError,
+    WrapperMacError,
 )
 from .gateway import add_gateway_parser
 from .keyring import Keyring, load_keyring
 from .scenario import add_scenario_parser
+from .session import decrypt_wrapper
 
 if TYPE_CHECKING:
     _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -136,8 +138,9 @@ def add_decode_command(subparsers: _SubParsers) -> None:
         "decode",
         help="decode cEMI or KNXnet/IP frames, opening Data Secure with the keyring's keys",
         description=(
-            "Decode each HEX (a cEMI L_Data frame or a TUNNELLING_REQUEST / ROUTING_INDICATION"
-            " carrying one); without HEX arguments, one frame per line of standard input."
+            "Decode each HEX (a cEMI L_Data frame, or a TUNNELLING_REQUEST or ROUTING_INDICATION"
+            " carrying one, or a secure routing SECURE_WRAPPER, opened with the backbone key);"
+            " without HEX arguments, one frame per line of standard input."
             " Sequence numbers are shown, not checked for replay."
         ),
     )
@@ -154,8 +157,9 @@ def run_decode(args: argparse.Namespace) -> int:
         counter=SequenceCounter(0, _never_persist),
         freshness=FreshnessTable(),
     )
+    backbone_key = keyring.backbone.key if keyring.backbone is not None else None
     for text in args.frames or _stdin_lines():
-        _print_json(decode_frame(text, secure), sys.stdout)
+        _print_json(decode_frame(text, secure, backbone_key=backbone_key), sys.stdout)
     return EXIT_OK
 
 
@@ -170,15 +174,25 @@ def _stdin_lines() -> Iterable[str]:
             yield text
 
 
-def decode_frame(text: str, secure: DataSecure) -> dict[str, object]:
-    """Decode one hex frame into a JSON-ready dict; problems go to its "error" key."""
+def decode_frame(
+    text: str, secure: DataSecure, *, backbone_key: bytes | None = None
+) -> dict[str, object]:
+    """Decode one hex frame into a JSON-ready dict; problems go to its "error" key.
+
+    Secure routing frames (SECURE_WRAPPER with session id 0) open with the backbone key.
+    """
     try:
         raw = bytes.fromhex(text.translate(_HEX_SEPARATORS))
     except ValueError:
         return {"error": "malformed: not a hex string"}
     result: dict[str, object] = {}
     try:
-        frame = cemi.parse(_cemi_bytes(raw, result))
+        frame = cemi.parse(_cemi_bytes(raw, result, backbone_key))
+    except WrapperMacError:
+        return {
+            **result,
+            "error": "MAC mismatch: SECURE_WRAPPER does not verify with the backbone key",
+        }
     except FrameError as exc:
         return {**result, "error": f"malformed: {exc}"}
     except _NoCemiError as exc:
@@ -207,17 +221,33 @@ def decode_frame(text: str, secure: DataSecure) -> dict[str, object]:
     return result
 
 
-def _cemi_bytes(raw: bytes, result: dict[str, object]) -> bytes:
+def _cemi_bytes(raw: bytes, result: dict[str, object], backbone_key: bytes | None) -> bytes:
     """The cEMI frame itself, or the one inside a KNXnet/IP frame (noted in `result`)."""
     if raw[:2] != bytes((knxip.HEADER_LENGTH, knxip.PROTOCOL_VERSION)):
         return raw
     frame = knxip.parse(raw)
     result["knxip"] = frame.SERVICE.name
     if isinstance(frame, knxip.SecureWrapper):
-        raise _NoCemiError("a SECURE_WRAPPER is encrypted with a session key, not the keyring's")
+        frame = _unwrap_routing(frame, backbone_key, result)
     if not isinstance(frame, _CEMI_CARRIERS):
         raise _NoCemiError(f"a {frame.SERVICE.name} frame carries no cEMI frame")
     return frame.cemi
+
+
+def _unwrap_routing(
+    wrapper: knxip.SecureWrapper, backbone_key: bytes | None, result: dict[str, object]
+) -> knxip.Frame:
+    """The frame inside a secure routing wrapper; tunnelling wrappers need a session key."""
+    if wrapper.session_id != 0:
+        raise _NoCemiError(
+            "a tunnelling SECURE_WRAPPER is encrypted with its session's key, not the keyring's"
+        )
+    if backbone_key is None:
+        raise _NoCemiError("a secure routing frame needs the keyring's backbone key")
+    _, plain = decrypt_wrapper(backbone_key, wrapper)
+    inner = knxip.parse(plain)
+    result["wrapped"] = inner.SERVICE.name
+    return inner
 
 
 def _open_secure(frame: cemi.LData, secure: DataSecure, result: dict[str, object]) -> cemi.LData:
