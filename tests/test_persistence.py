@@ -97,3 +97,28 @@ async def test_store_adapter_round_trip(hass: HomeAssistant, hass_storage: dict[
     assert broken.load() is None
     await again.async_remove()
     assert security_store_key("entry") not in hass_storage
+
+
+async def test_steady_traffic_does_not_postpone_the_write(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A change every half second (a busy bus) is still written within the debounce delay."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from homeassistant.util import dt as dt_util  # noqa: PLC0415
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        async_fire_time_changed,
+    )
+
+    from custom_components.knx_secure.knx.client import SecurityState  # noqa: PLC0415
+
+    store = HassSecurityStore(hass, "busy")
+    await store.async_load()
+    start = dt_util.utcnow()
+    for step in range(1, 6):
+        store.save(SecurityState(sequence_number=100 + step))
+        async_fire_time_changed(hass, start + timedelta(seconds=0.5 * step))
+        await hass.async_block_till_done()
+    stored = _stored(hass_storage, "busy")
+    assert stored is not None  # 2.5 s of steady changes: the 1 s write happened
+    assert stored["sequence_number"] >= 102

@@ -165,6 +165,10 @@ class HassSecurityStore:
     @callback
     def _async_schedule(self, data: dict[str, Any]) -> None:
         self._data = data
+        if self._dirty:
+            # A write is already due and will take the newest data. Scheduling again would
+            # push it back: under steady traffic nothing would ever be written.
+            return
         self._dirty = True
         self._store.async_delay_save(self._data_to_save, STORAGE_SAVE_DELAY)
 
