@@ -17,6 +17,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
     ConfigFlowResult,
+    SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -24,7 +25,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.knx_secure.config_flow import _may_send
+from custom_components.knx_secure.config_flow import EMPTY_LIST, _may_send
 from custom_components.knx_secure.const import (
     CONF_GATEWAY,
     CONF_GATEWAY_ADDRESS,
@@ -33,6 +34,7 @@ from custom_components.knx_secure.const import (
     CONF_KEYRING_UPLOAD,
     CONF_PROJECT,
     CONF_STATE_ADDRESS,
+    CONF_SYNC_STATE,
     CONF_TUNNEL,
     CONF_WRITE_ADDRESS,
     DOMAIN,
@@ -55,7 +57,6 @@ from .conftest import (
     async_add_gateway_entry,
     gateway_device,
     make_gateway,
-    replace_keyring_interfaces,
     short_timeouts,
 )
 
@@ -321,17 +322,97 @@ async def test_keyring_without_tunnels(
     hass.config_entries.flow.async_abort(result["flow_id"])
 
 
-async def test_cannot_connect(
-    hass: HomeAssistant, socket_enabled: None, mock_search: AsyncMock, upload_file: UploadFile
-) -> None:
-    """Nothing listens on the port: the test fails with cannot_connect, nothing is saved."""
+def _free_port() -> int:
+    """A TCP port nothing listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _suggested(result: ConfigFlowResult) -> dict[str, object]:
+    """The suggested values of a form's fields."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+async def test_cannot_connect(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_search: AsyncMock,
+    upload_file: UploadFile,
+    knx_keyring: Keyring,
+) -> None:
+    """Nothing listens on host:port: the manual form again, with the input kept."""
+    port = _free_port()
     flow_id = await _start_flow_to_manual(hass, upload_file)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: port}
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert _suggested(result) == {CONF_HOST: "127.0.0.1", CONF_PORT: port}
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    # The user corrects the port on the same form and goes on.
+    virtual = make_gateway(knx_keyring)
+    await virtual.start()
+    try:
+        host, port = virtual.address
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: host, CONF_PORT: port}
+        )
+        assert result["step_id"] == "tunnel"
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_TUNNEL: TUNNEL_AUTOMATIC}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+    finally:
+        await virtual.stop()
+
+
+async def test_gateway_reachable(gateway, knx_keyring: Keyring) -> None:
+    """The TCP probe of the manual step: a gateway, a closed port, a host name IDNA refuses."""
+    from custom_components.knx_secure.config_flow import (  # noqa: PLC0415
+        async_gateway_reachable,
+    )
+
+    host, port = gateway.address
+    assert await async_gateway_reachable(host, port)
+    assert not await async_gateway_reachable("127.0.0.1", _free_port())
+    # asyncio raises UnicodeError (a ValueError) for a name IDNA refuses, like "bad..host"
+    # (the tests' resolver refuses every name, so the error is simulated).
+    with patch("asyncio.open_connection", AsyncMock(side_effect=UnicodeError("label empty"))):
+        assert not await async_gateway_reachable("bad..host", port)
+    # The probe left the gateway usable (it closed its connection before any frame).
+    from custom_components.knx_secure.knx.client import SecureTunnelClient  # noqa: PLC0415
+
+    client = SecureTunnelClient(knx_keyring, host, port, timeouts=short_timeouts())
+    try:
+        await client.connect()
+    finally:
+        await client.close()
+
+
+async def test_tunnel_cannot_connect(
+    hass: HomeAssistant, socket_enabled: None, mock_search: AsyncMock, upload_file: UploadFile
+) -> None:
+    """The tunnel test itself cannot connect: cannot_connect on the tunnel form."""
+    port = _free_port()
+    flow_id = await _start_flow_to_manual(hass, upload_file)
+    with patch(
+        "custom_components.knx_secure.config_flow.async_gateway_reachable",
+        AsyncMock(return_value=True),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: port}
+        )
     assert result["step_id"] == "keyring_host"
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_GATEWAY_ADDRESS: "1.1.0"}
@@ -340,6 +421,7 @@ async def test_cannot_connect(
         flow_id, {CONF_TUNNEL: TUNNEL_AUTOMATIC}
     )
     assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tunnel"
     assert result["errors"] == {"base": "cannot_connect"}
     assert not hass.config_entries.async_entries(DOMAIN)
     hass.config_entries.flow.async_abort(flow_id)
@@ -577,11 +659,13 @@ async def test_subentry_switch_and_binary_sensor(hass: HomeAssistant, setup: Set
     # Each subentry has its own device, connected through the gateway's device.
     dev_reg = dr.async_get(hass)
     gateway = gateway_device(hass, setup.entry)
-    for entity in (switch, sensor):
+    assert (gateway.manufacturer, gateway.model) == ("KNX", "KNX IP Secure gateway")
+    for entity, model in ((switch, "Switch"), (sensor, "Binary sensor")):
         assert entity.device_id is not None
         device = dev_reg.async_get(entity.device_id)
         assert device is not None
         assert device.via_device_id == gateway.id
+        assert (device.manufacturer, device.model) == ("KNX", model)
     assert switch.device_id != sensor.device_id
 
 
@@ -606,46 +690,154 @@ async def test_subentry_invalid_addresses(hass: HomeAssistant, setup: Setup) -> 
     placeholders = result["description_placeholders"]
     # 1/257 is 1/1/1 and 2306 is 1/1/2: both have keys in the keyring.
     assert placeholders["secure_addresses"] == "1/1/1, 1/1/2"
-    assert placeholders["plain_addresses"] == "-"
-    assert placeholders["not_sender_addresses"] == "-"
+    assert not result["errors"]
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-async def test_subentry_plain_and_not_sender(
-    hass: HomeAssistant, setup: Setup, knx_keyring: Keyring
-) -> None:
-    """The confirm step says which GAs are plain and warns about missing sender rights."""
-    # A keyring in which no tunnel may send to 1/1/1 or 1/1/2.
-    no_senders = replace_keyring_interfaces(knx_keyring, group_senders={})
-    tunnel = setup.entry.runtime_data.client.individual_address
-    assert not _may_send(no_senders, tunnel, GroupAddress.parse("1/1/1"))
-    assert _may_send(knx_keyring, tunnel, GroupAddress.parse("1/1/1"))
-    setup.entry.runtime_data.keyring = no_senders
-
+async def _confirm_form(
+    hass: HomeAssistant, entry: ConfigEntry, subentry_type: str, data: dict[str, object]
+) -> SubentryFlowResult:
+    """Fill a subentry's form; return its confirm step."""
     result = await hass.config_entries.subentries.async_init(
-        (setup.entry.entry_id, SUBENTRY_BINARY_SENSOR), context={"source": SOURCE_USER}
+        (entry.entry_id, subentry_type), context={"source": SOURCE_USER}
     )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {**BINARY_SENSOR_DATA, CONF_STATE_ADDRESS: "1/1/1"}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    return result
+
+
+async def test_subentry_confirm_without_warning(hass: HomeAssistant, setup: Setup) -> None:
+    """Secure Test: the tunnels are senders of 1/1/1 and 1/1/2; nothing to warn about."""
+    entry = setup.entry
+    tunnel = str(entry.runtime_data.client.individual_address)
+    for subentry_type, data in (
+        (SUBENTRY_SWITCH, SWITCH_DATA),
+        (SUBENTRY_BINARY_SENSOR, BINARY_SENSOR_DATA),
+    ):
+        result = await _confirm_form(hass, entry, subentry_type, data)
+        assert not result["errors"]
+        placeholders = result["description_placeholders"]
+        assert placeholders[CONF_NAME] == data[CONF_NAME]
+        assert placeholders["tunnel"] == tunnel
+        assert placeholders["secure_addresses"] == (
+            "1/1/1, 1/1/2" if subentry_type == SUBENTRY_SWITCH else "1/1/2"
+        )
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+
+
+async def test_subentry_confirm_warns_plain(hass: HomeAssistant, setup: Setup) -> None:
+    """A group address without a key in the keyring: a warning; saving still works."""
+    result = await _confirm_form(
+        hass,
+        setup.entry,
+        SUBENTRY_SWITCH,
+        {CONF_NAME: "Half plain", CONF_WRITE_ADDRESS: "1/1/1", CONF_STATE_ADDRESS: "3/3/3"},
     )
+    assert result["errors"] == {"base": "plain_group_address"}
     placeholders = result["description_placeholders"]
     assert placeholders["secure_addresses"] == "1/1/1"
-    assert placeholders["tunnel"] == str(tunnel)
-    assert placeholders["not_sender_addresses"] == "1/1/1"
+    assert placeholders["plain_addresses"] == "3/3/3"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+    result = await _confirm_form(
+        hass,
+        setup.entry,
+        SUBENTRY_BINARY_SENSOR,
+        {**BINARY_SENSOR_DATA, CONF_STATE_ADDRESS: "3/3/4"},
+    )
+    assert result["errors"] == {"base": "plain_group_address"}
+    assert result["description_placeholders"]["secure_addresses"] == EMPTY_LIST
     hass.config_entries.subentries.async_abort(result["flow_id"])
 
-    result = await hass.config_entries.subentries.async_init(
-        (setup.entry.entry_id, SUBENTRY_SWITCH), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Plain", CONF_WRITE_ADDRESS: "3/3/3"}
-    )
-    placeholders = result["description_placeholders"]
-    assert placeholders["secure_addresses"] == "-"
-    assert placeholders["plain_addresses"] == "3/3/3"
-    assert placeholders["not_sender_addresses"] == "-"
-    hass.config_entries.subentries.async_abort(result["flow_id"])
+
+async def test_subentry_confirm_warns_not_sender(
+    hass: HomeAssistant, socket_enabled: None, mock_search: AsyncMock, upload_file: UploadFile
+) -> None:
+    """SecureTest keyring, gateway 5.0.0: tunnel 5.0.2 is no Data Secure sender of 0/4/0.
+
+    Its tunnel 5.0.1 is (the automatic choice): no warning there.
+    """
+    from custom_components.knx_secure.knx.gateway import VirtualGateway  # noqa: PLC0415
+    from custom_components.knx_secure.knx.keyring import load_keyring  # noqa: PLC0415
+
+    path = Path(__file__).parent / "fixtures" / "SecureTest.knxkeys"
+    keyring = await hass.async_add_executor_job(load_keyring, path, "test")
+    ga = GroupAddress.parse("0/4/0")
+    assert keyring.group_key(ga) is not None
+    assert not _may_send(keyring, IndividualAddress.parse("5.0.2"), ga)
+    assert _may_send(keyring, IndividualAddress.parse("5.0.1"), ga)
+    virtual = VirtualGateway(keyring)
+    await virtual.start()
+    try:
+        entry = await async_add_gateway_entry(
+            hass,
+            virtual,
+            upload_file,
+            tunnel="5.0.2",
+            keyring_source=path.read_bytes(),
+            password="test",
+        )
+        assert str(entry.runtime_data.client.individual_address) == "5.0.2"
+
+        result = await _confirm_form(
+            hass, entry, SUBENTRY_SWITCH, {CONF_NAME: "Secure", CONF_WRITE_ADDRESS: "0/4/0"}
+        )
+        assert result["errors"] == {"base": "tunnel_not_sender"}
+        placeholders = result["description_placeholders"]
+        assert placeholders["not_sender_addresses"] == "0/4/0"
+        assert placeholders["not_sender_tunnels"] == "5.0.2"
+        # A warning, not a refusal: the switch can be saved.
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+
+        # Both problems at once: a plain status address beside the write address.
+        result = await _confirm_form(
+            hass,
+            entry,
+            SUBENTRY_SWITCH,
+            {CONF_NAME: "Both", CONF_WRITE_ADDRESS: "0/4/0", CONF_STATE_ADDRESS: "0/4/9"},
+        )
+        assert result["errors"] == {"base": "plain_and_not_sender"}
+        assert result["description_placeholders"]["plain_addresses"] == "0/4/9"
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+
+        # A binary sensor sends only its read at start.
+        sensor = {**BINARY_SENSOR_DATA, CONF_STATE_ADDRESS: "0/4/0"}
+        result = await _confirm_form(hass, entry, SUBENTRY_BINARY_SENSOR, sensor)
+        assert result["errors"] == {"base": "tunnel_not_sender"}
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+        result = await _confirm_form(
+            hass, entry, SUBENTRY_BINARY_SENSOR, {**sensor, CONF_SYNC_STATE: False}
+        )
+        assert not result["errors"]
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+
+        # Automatic picks 5.0.1, a sender of 0/4/0.
+        result = await _start(hass, entry, SOURCE_RECONFIGURE)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        host, port = virtual.address
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert str(entry.runtime_data.client.individual_address) == "5.0.1"
+        result = await _confirm_form(
+            hass, entry, SUBENTRY_SWITCH, {CONF_NAME: "Secure", CONF_WRITE_ADDRESS: "0/4/0"}
+        )
+        assert not result["errors"]
+        assert result["description_placeholders"]["tunnel"] == "5.0.1"
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await virtual.stop()
 
 
 async def test_subentry_reconfigure(hass: HomeAssistant, setup: Setup) -> None:
@@ -745,6 +937,7 @@ async def test_subentry_while_entry_not_loaded(hass: HomeAssistant, setup: Setup
     placeholders = result["description_placeholders"]
     assert placeholders["tunnel"] == "1.1.253"  # the configured tunnel
     assert placeholders["secure_addresses"] == "1/1/1"
+    assert not result["errors"]  # 1.1.253 is a sender of 1/1/1
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -760,7 +953,16 @@ async def test_subentry_while_entry_not_loaded(hass: HomeAssistant, setup: Setup
         result["flow_id"], BINARY_SENSOR_DATA
     )
     assert result["description_placeholders"]["tunnel"] == "1.1.255, 1.1.254, 1.1.253, 1.1.252"
+    assert not result["errors"]  # each of them is a sender of 1/1/2
     hass.config_entries.subentries.async_abort(result["flow_id"])
+
+    # Without a readable keyring nothing can be checked: a warning says so.
+    (_keyring_dir(hass) / entry.data[CONF_KEYRING_FILE]).unlink()
+    result = await _confirm_form(hass, entry, SUBENTRY_SWITCH, SWITCH_DATA)
+    assert result["errors"] == {"base": "keyring_unavailable"}
+    assert result["description_placeholders"]["secure_addresses"] == EMPTY_LIST
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_reconfigure_onto_another_entrys_gateway(hass: HomeAssistant, setup: Setup) -> None:

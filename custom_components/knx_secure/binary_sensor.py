@@ -30,6 +30,8 @@ async def async_setup_entry(
 class KNXSecureBinarySensor(KNXSecureBooleanEntity, BinarySensorEntity):
     """A KNX binary sensor on a status group address."""
 
+    _device_model = "Binary sensor"
+
     def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
         """Initialize the binary sensor."""
         data = subentry.data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import voluptuous as vol
@@ -64,7 +64,10 @@ _LOGGER = logging.getLogger(__name__)
 
 SEARCH_TIMEOUT = 2.0
 DESCRIBE_TIMEOUT = 2.0
+REACH_TIMEOUT = 3.0
 NONE_TEXT = "-"
+# An empty list in the confirm step of a subentry: the same in every language.
+EMPTY_LIST = "—"
 
 SWITCH_DEVICE_CLASSES = ["outlet", "switch"]
 BINARY_SENSOR_DEVICE_CLASSES = [
@@ -112,6 +115,25 @@ async def async_search_gateways() -> list[GatewayDescriptor]:
 async def async_describe_gateway(host: str, port: int) -> GatewayDescriptor:
     """Ask one gateway to describe itself over UDP."""
     return await discovery.describe_gateway(host, port, DESCRIBE_TIMEOUT)
+
+
+async def async_gateway_reachable(host: str, port: int) -> bool:
+    """Whether something accepts a TCP connection on host:port (KNX IP Secure tunnels).
+
+    The connection is closed at once, before any KNXnet/IP frame.
+    """
+    try:
+        async with asyncio.timeout(REACH_TIMEOUT):
+            _reader, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError, ValueError) as err:  # ValueError: host names IDNA rejects
+        _LOGGER.debug("No TCP connection to %s:%s: %s", host, port, err)
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        _LOGGER.debug("Error closing the probe of %s:%s", host, port, exc_info=True)
+    return True
 
 
 def _read_uploaded_keyring(
@@ -320,16 +342,21 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             self._port = int(user_input[CONF_PORT])
             try:
                 descriptor = await async_describe_gateway(self._host, self._port)
-            except (KNXSecureError, OSError, TimeoutError) as err:
+            except (KNXSecureError, OSError, TimeoutError, ValueError) as err:
                 _LOGGER.debug("No description from %s:%s: %s", self._host, self._port, err)
-                # A gateway may not answer over UDP: let the user say which host it is.
-                return await self.async_step_keyring_host()
-            if descriptor.individual_address in self._keyring.hosts():
-                return await self._async_gateway_chosen(
-                    descriptor.individual_address, descriptor.name
-                )
-            errors["base"] = "host_not_in_keyring"
-            placeholders["address"] = str(descriptor.individual_address)
+                # A gateway may not answer over UDP: when it takes TCP connections (secure
+                # tunnels), let the user say which host of the keyring it is. Nothing there:
+                # a wrong host or port, to be corrected on this form.
+                if await async_gateway_reachable(self._host, self._port):
+                    return await self.async_step_keyring_host()
+                errors["base"] = "cannot_connect"
+            else:
+                if descriptor.individual_address in self._keyring.hosts():
+                    return await self._async_gateway_chosen(
+                        descriptor.individual_address, descriptor.name
+                    )
+                errors["base"] = "host_not_in_keyring"
+                placeholders["address"] = str(descriptor.individual_address)
         suggested = {CONF_HOST: self._host, CONF_PORT: self._port} if self._host else {}
         schema = vol.Schema(
             {
@@ -749,7 +776,11 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Show Data Secure facts and sender warnings; save on submit."""
+        """Show what the keyring says about the group addresses; save on submit.
+
+        A problem (no key, tunnel not a sender, keyring unreadable) shows as the form's
+        error, a warning: submitting the form saves anyway.
+        """
         if user_input is not None:
             title = self._data[CONF_NAME]
             if self.source == SOURCE_RECONFIGURE:
@@ -760,13 +791,20 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
                     data=self._data,
                 )
             return self.async_create_entry(title=title, data=self._data)
+        warning, placeholders = await self._async_security_check()
         return self.async_show_form(
             step_id="confirm",
             data_schema=vol.Schema({}),
-            description_placeholders=await self._async_security_placeholders(),
+            errors={"base": warning} if warning else {},
+            description_placeholders=placeholders,
         )
 
-    async def _async_security_placeholders(self) -> dict[str, str]:
+    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+        """The addresses Home Assistant sends telegrams to: writes and reads at start."""
+        return addresses
+
+    async def _async_security_check(self) -> tuple[str | None, dict[str, str]]:
+        """A warning key (None when all is well) and the confirm step's placeholders."""
         entry = self._get_entry()
         addresses = [
             GroupAddress.parse(self._data[key])
@@ -775,29 +813,36 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
         ]
         placeholders = {
             CONF_NAME: self._data[CONF_NAME],
-            "secure_addresses": NONE_TEXT,
-            "plain_addresses": NONE_TEXT,
-            "tunnel": NONE_TEXT,
-            "not_sender_addresses": NONE_TEXT,
+            "secure_addresses": EMPTY_LIST,
+            "plain_addresses": EMPTY_LIST,
+            "tunnel": EMPTY_LIST,
+            "not_sender_addresses": EMPTY_LIST,
+            "not_sender_tunnels": EMPTY_LIST,
         }
         keyring = await self._async_keyring(entry)
         if keyring is None:
-            placeholders["plain_addresses"] = ", ".join(str(a) for a in addresses)
-            return placeholders
+            return "keyring_unavailable", placeholders
         gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
         tunnels = _tunnels_in_use(entry, keyring, gateway)
         secure = [a for a in addresses if keyring.group_key(a) is not None]
         plain = [a for a in addresses if keyring.group_key(a) is None]
-        not_sender = [
-            address
-            for address in secure
-            if any(not _may_send(keyring, tunnel, address) for tunnel in tunnels)
+        sent = [a for a in self._sent_addresses(addresses) if a in secure]
+        not_sender = [a for a in sent if any(not _may_send(keyring, t, a) for t in tunnels)]
+        not_sender_tunnels = [
+            t for t in tunnels if any(not _may_send(keyring, t, a) for a in not_sender)
         ]
-        placeholders["secure_addresses"] = ", ".join(str(a) for a in secure) or NONE_TEXT
-        placeholders["plain_addresses"] = ", ".join(str(a) for a in plain) or NONE_TEXT
-        placeholders["tunnel"] = ", ".join(str(t) for t in tunnels) or NONE_TEXT
-        placeholders["not_sender_addresses"] = ", ".join(str(a) for a in not_sender) or NONE_TEXT
-        return placeholders
+        placeholders["secure_addresses"] = _join(secure)
+        placeholders["plain_addresses"] = _join(plain)
+        placeholders["tunnel"] = _join(tunnels)
+        placeholders["not_sender_addresses"] = _join(not_sender)
+        placeholders["not_sender_tunnels"] = _join(not_sender_tunnels)
+        if plain and not_sender:
+            return "plain_and_not_sender", placeholders
+        if plain:
+            return "plain_group_address", placeholders
+        if not_sender:
+            return "tunnel_not_sender", placeholders
+        return None, placeholders
 
     async def _async_keyring(self, entry: ConfigEntry) -> Keyring | None:
         if entry.state is ConfigEntryState.LOADED:
@@ -813,6 +858,10 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
         except (KeyringError, OSError, ValueError):
             _LOGGER.debug("Keyring of %s not readable", entry.title, exc_info=True)
             return None
+
+
+def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
+    return ", ".join(str(address) for address in addresses) or EMPTY_LIST
 
 
 def _tunnels_in_use(
@@ -878,3 +927,7 @@ class BinarySensorSubentryFlowHandler(_GroupAddressSubentryFlow):
                 ),
             }
         )
+
+    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+        """Only the read at start sends (when it is on): the sensor just listens else."""
+        return addresses if self._data.get(CONF_SYNC_STATE, True) else []

@@ -20,6 +20,9 @@ from .knx.address import GroupAddress
 # deprecates via_device (the parent's identifiers) for 2027.8; 2025.x only knows via_device.
 _VIA_DEVICE_ID = "via_device_id" in (DeviceInfo.__required_keys__ | DeviceInfo.__optional_keys__)
 
+# The maker of a KNX device is not in the keyring: the devices are named after the standard.
+MANUFACTURER = "KNX"
+
 
 def entity_unique_id(entry: KNXSecureConfigEntry, subentry_id: str) -> str:
     """Return the unique id of a subentry's entity.
@@ -57,7 +60,7 @@ class KNXSecureEntity(Entity):
     def __init__(self, coordinator: KNXSecureCoordinator) -> None:
         """Initialize the entity."""
         self.coordinator = coordinator
-        self._attr_device_info = coordinator.device_info
+        self._attr_device_info = DeviceInfo(**coordinator.device_info, manufacturer=MANUFACTURER)
 
     @property
     def available(self) -> bool:
@@ -84,6 +87,8 @@ class KNXSecureBooleanEntity(KNXSecureEntity, RestoreEntity):
     # Annotation only: a class-level value here would hide the cached-property
     # bookkeeping SwitchEntity and BinarySensorEntity attach to their own _attr_is_on.
     _attr_is_on: bool | None
+    # The model shown for the subentry's device ("Switch", "Binary sensor").
+    _device_model: str
 
     def __init__(
         self,
@@ -98,7 +103,12 @@ class KNXSecureBooleanEntity(KNXSecureEntity, RestoreEntity):
         unique_id = entity_unique_id(coordinator.entry, subentry.subentry_id)
         self._attr_unique_id = unique_id
         self._attr_name = None
-        device_info = DeviceInfo(identifiers={(DOMAIN, unique_id)}, name=data[CONF_NAME])
+        device_info = DeviceInfo(
+            identifiers={(DOMAIN, unique_id)},
+            name=data[CONF_NAME],
+            manufacturer=MANUFACTURER,
+            model=self._device_model,
+        )
         if _VIA_DEVICE_ID and coordinator.gateway_device_id is not None:
             device_info["via_device_id"] = coordinator.gateway_device_id  # type: ignore[typeddict-unknown-key]
         else:

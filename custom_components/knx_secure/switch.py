@@ -34,6 +34,8 @@ class KNXSecureSwitch(KNXSecureBooleanEntity, SwitchEntity):
     address (our own confirmed writes and anybody else's).
     """
 
+    _device_model = "Switch"
+
     def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
         """Initialize the switch."""
         data = subentry.data
