@@ -8,7 +8,6 @@ multicast in the sandbox); it finds nothing unless a test says otherwise.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -146,14 +145,6 @@ async def gateway(
     await virtual.start()
     yield virtual
     await virtual.stop()
-
-
-def replace_keyring_interfaces(keyring: Keyring, **changes: Any) -> Keyring:
-    """A copy of the keyring whose tunnel interfaces have other values (test gateways)."""
-    return dataclasses.replace(
-        keyring,
-        interfaces=tuple(dataclasses.replace(i, **changes) for i in keyring.interfaces),
-    )
 
 
 @pytest.fixture
