@@ -4,6 +4,7 @@ both ways, subscriptions, persistence, drops and a clean close."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -29,6 +30,7 @@ from custom_components.knx_secure.knx.client import (
 )
 from custom_components.knx_secure.knx.data_secure import encrypt_tpdu, sequence_clock
 from custom_components.knx_secure.knx.errors import (
+    DataSecureError,
     DataSecureKeyMissingError,
     DataSecurePlainRejectedError,
     NotConnectedError,
@@ -293,6 +295,57 @@ async def test_json_file_store_persists_counters(
     assert all(count == 0 for count in gateway.replays_rejected.values())
     assert gateway.dropped.get("replay", 0) == 0
     assert not list(tmp_path.glob(".counters.json.*"))  # noqa: ASYNC240 - no temp file left
+
+
+def test_client_serial_differs_from_any_gateway_serial(
+    keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions drop wrappers carrying their own serial as reflected: the client's serial
+    must never be one a gateway uses (a keyring device's, or the virtual gateway's
+    00fa0000 + address)."""
+    device = dataclasses.replace(keyring.devices[0], serial_number="00FA12345678")
+    with_serial = dataclasses.replace(keyring, devices=(device, *keyring.devices[1:]))
+    draws = iter([0x00000101, 0x12345678, 0x9ABCDEF0])
+    monkeypatch.setattr(client_module.random, "getrandbits", lambda _bits: next(draws))
+    client = SecureTunnelClient(with_serial, "127.0.0.1")
+    assert client._serial == bytes.fromhex("00fa9abcdef0")
+
+
+class FailingStore:
+    """A SecurityStore on a full disk: save raises OSError while ``failing``."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.saved: list[SecurityState] = []
+
+    def load(self) -> SecurityState | None:
+        return None
+
+    def save(self, state: SecurityState) -> None:
+        if self.failing:
+            raise OSError(28, "No space left on device")
+        self.saved.append(state)
+
+
+async def test_unsaved_sequence_number_is_never_used(
+    make_client: ClientFactory, gateway: VirtualGateway
+) -> None:
+    """Persist before use: a store that cannot save fails the write with a clear error and no
+    telegram goes out (the failure used to be logged and the value used anyway)."""
+    store = FailingStore()
+    client = make_client(store=store)
+    await client.connect()
+    with pytest.raises(DataSecureError, match="cannot persist the Data Secure sequence number"):
+        await client.write(SWITCH, 1)
+    await asyncio.sleep(0.3)
+    assert gateway.switch_state(SWITCH) is False  # nothing reached the bus
+    refused = client.security_state.sequence_number
+    # the disk has room again: the next write persists a newer value first, then sends it
+    store.failing = False
+    await client.write(SWITCH, 1)
+    assert gateway.switch_state(SWITCH) is True
+    assert store.saved[0].sequence_number > refused
+    assert client.state is ConnectionState.CONNECTED
 
 
 def test_json_file_store_roundtrip_and_bad_files(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import random
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,7 @@ from custom_components.knx_secure.knx.session import (
 )
 from custom_components.knx_secure.knx.tunnel import (
     TelegramReceived,
+    TunnelConnected,
     TunnelServer,
     TunnelSlotConfig,
     TunnelSlots,
@@ -112,6 +114,10 @@ class MiniGateway:
             if t.individual_address is not None
         )
         self.silent = False
+        #: drop each connection right after its tunnel opened (a gateway that keeps
+        #: accepting the tunnel and losing it at once)
+        self.drop_tunnels = False
+        self.accepted: list[float] = []  # loop time of every TCP connection
         self.received: list[bytes] = []
         self.server: asyncio.Server | None = None
         self.writers: list[asyncio.StreamWriter] = []
@@ -136,6 +142,7 @@ class MiniGateway:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.append(writer)
         loop = asyncio.get_running_loop()
+        self.accepted.append(loop.time())
         session = SecureSession.server(
             session_id=next(self._session_ids),
             users=self.users,
@@ -165,6 +172,10 @@ class MiniGateway:
                             for tevent in tunnel.receive(event.frame, now):
                                 if isinstance(tevent, OutgoingFrame):
                                     writer.write(session.wrap(tevent.data, now))
+                                elif isinstance(tevent, TunnelConnected) and self.drop_tunnels:
+                                    await writer.drain()
+                                    writer.close()
+                                    return
                                 elif isinstance(tevent, TelegramReceived):
                                     self.received.append(tevent.frame.tpdu)
                                     writer.write(
@@ -374,6 +385,32 @@ async def test_start_retries_until_the_gateway_comes(keyring: Keyring) -> None:
         await client.close()
         if gateway is not None:
             await gateway.stop()
+
+
+@pytest.mark.timeout(10)
+async def test_link_dropped_right_after_connect_backs_off(
+    keyring: Keyring, mini: MiniGateway
+) -> None:
+    """A gateway that accepts the tunnel and drops it at once: every connect() succeeds, yet
+    the reconnect delay keeps doubling (it used to stay at backoff_initial forever)."""
+    mini.drop_tunnels = True
+    timeouts = dataclasses.replace(FAST, backoff_initial=0.05, backoff_max=0.8)
+    client = SecureTunnelClient(
+        keyring, "127.0.0.1", mini.port, tunnel=TunnelChoice(host=HOST), timeouts=timeouts
+    )
+    events = events_of(client)
+    try:
+        await client.start()
+        # delays 0.05, 0.1, 0.2, 0.4 (+-20 %): five connections within about a second
+        await wait_for(lambda: len(mini.accepted) >= 5, 4.0)
+        gaps = [b - a for a, b in itertools.pairwise(mini.accepted)]
+        # a sleep never ends early: each gap is at least its delay less the jitter
+        for k, gap in enumerate(gaps[:4]):
+            assert gap >= 0.05 * 2**k * 0.8, gaps
+        connected = [e for e in events if e.state is ConnectionState.CONNECTED]
+        assert len(connected) >= 4  # each reconnect did succeed
+    finally:
+        await client.close()
 
 
 @pytest.mark.timeout(10)

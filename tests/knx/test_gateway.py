@@ -631,6 +631,36 @@ async def test_silent_connections_are_closed(keyring: Keyring) -> None:
         await gw.stop()
 
 
+async def test_trickled_partial_frame_does_not_keep_a_connection(keyring: Keyring) -> None:
+    """Octets of a frame that never completes are no sign of life: a peer trickling them
+    slowly is closed after the timeout (each octet used to restart it)."""
+    timeout = 0.3
+    gw = VirtualGateway(keyring, session_timeout=timeout)
+    await gw.start()
+    client = await RawClient.connect(gw.address[1])
+    loop = asyncio.get_running_loop()
+
+    async def trickle() -> None:
+        client.write(H("061002050400"))  # a CONNECT_REQUEST header announcing 1024 octets
+        with contextlib.suppress(ConnectionError):
+            for _ in range(200):  # 10 s worth, far beyond the timeout
+                await asyncio.sleep(0.05)
+                client.write(b"\x00")
+
+    trickling = asyncio.create_task(trickle())
+    try:
+        started = loop.time()
+        assert await client.closed_by_peer(seconds=4 * timeout)
+        assert loop.time() - started < 4 * timeout
+        assert not trickling.done()  # the peer was still sending when it was closed
+    finally:
+        trickling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await trickling
+        await client.close()
+        await gw.stop()
+
+
 async def test_garbage_stream_is_dropped(gateway: VirtualGateway) -> None:
     client = await RawClient.connect(gateway.address[1])
     client.write(b"GET / HTTP/1.1\r\n\r\n")

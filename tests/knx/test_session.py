@@ -595,6 +595,23 @@ def test_forged_high_sequence_does_not_move_the_window() -> None:
     assert inner(server.receive(client.wrap(CONNECTIONSTATE_REQUEST_CH7, 1.1), 1.1))
 
 
+@pytest.mark.parametrize("role", ["client", "server"])
+def test_own_wrapper_reflected_back_is_dropped(role: str) -> None:
+    """Key and session id are the same both ways, so a wrapper we sent verifies for us too:
+    one reflected back (here our own SESSION_STATUS(CLOSE)) must not close the session."""
+    client, server = established_pair()
+    session, peer = (client, server) if role == "client" else (server, client)
+    sent = session.wrap(SESSION_STATUS_CLOSE, 1.0)  # a frame of ours the peer never got
+    assert session.receive(sent, 1.1) == [FrameDropped(DropReason.REFLECTED)]
+    assert session.state is SessionState.AUTHENTICATED
+    assert dict(session.dropped) == {"reflected": 1}
+    assert session.last_received_sequence == 0  # the window did not move
+    # the genuine peer still gets through
+    assert inner(session.receive(peer.wrap(CONNECTIONSTATE_REQUEST_CH7, 1.2), 1.2)) == [
+        CONNECTIONSTATE_REQUEST_CH7
+    ]
+
+
 def test_foreign_session_frame_dropped() -> None:
     client, server = established_pair()
     other_client, other_server = make_client(), make_server(session_id=8)
@@ -766,8 +783,10 @@ def test_server_rejects_second_session_request_and_bad_keys() -> None:
 
 
 def test_constructor_validation() -> None:
-    with pytest.raises(ValueError, match="user id"):
+    with pytest.raises(SessionError, match="user id"):
         make_client(user_id=0)
+    with pytest.raises(SessionError, match="user id 200"):
+        make_client(user_id=200)
     with pytest.raises(ValueError, match="session id"):
         make_server(session_id=0)
     with pytest.raises(ValueError, match="serial"):

@@ -724,7 +724,7 @@ class SecureTunnelClient:
         self._choice = tunnel
         self._store = store
         self.timeouts = timeouts
-        self._serial = _SERIAL_PREFIX + random.getrandbits(32).to_bytes(4, "big")
+        self._serial = _client_serial(keyring)
 
         state = store.load() if store is not None else None
         self._sequence_number = state.sequence_number if state is not None else 0
@@ -891,6 +891,11 @@ class SecureTunnelClient:
         )
 
     async def _supervise(self) -> None:
+        """Reconnect with backoff. ``backoff`` is the delay before the next attempt; it
+        doubles after every attempt (up to backoff_max), whether connect() failed or the
+        link it opened died again. Only a link that stayed up for max(backoff_max,
+        heartbeat) (60 s by default) resets it: a gateway that accepts the tunnel and drops
+        it at once is not hammered."""
         backoff = self.timeouts.backoff_initial
         loop = asyncio.get_running_loop()
         while not self._closing:
@@ -908,6 +913,8 @@ class SecureTunnelClient:
             await asyncio.sleep(delay)
             if self._closing:
                 return
+            # grows on success too: the link must prove itself stable to reset it (above)
+            backoff = min(backoff * 2, self.timeouts.backoff_max)
             try:
                 await self.connect()
             except (AuthenticationError, DeviceAuthenticationError) as err:
@@ -917,7 +924,6 @@ class SecureTunnelClient:
                 return
             except KNXSecureError as err:
                 _LOGGER.debug("Reconnect to %s failed: %s", self.address_text, err)
-                backoff = min(backoff * 2, self.timeouts.backoff_max)
 
     async def _establish(self) -> _Link:
         candidates = await self._candidates()
@@ -1347,16 +1353,41 @@ class SecureTunnelClient:
     # --- persistence ---------------------------------------------------------------------------
 
     def _on_sequence_number(self, value: int) -> None:
+        """Persist an outgoing sequence number before it is used: if the store cannot save
+        it, the telegram is not sent (a restart could otherwise reuse the value)."""
         self._sequence_number = value
-        self._save()
+        if self._store is None:
+            return
+        try:
+            self._store.save(self.security_state)
+        except Exception as err:
+            # the value stays consumed in memory: the next save persists a higher one
+            raise DataSecureError(
+                f"cannot persist the Data Secure sequence number, telegram not sent: {err}"
+            ) from err
 
     def _save(self) -> None:
+        """Persist the freshness table; a failure only costs replay protection across a
+        restart, so it is logged and reception goes on."""
         if self._store is None:
             return
         try:
             self._store.save(self.security_state)
         except Exception:
             _LOGGER.exception("Cannot save the Data Secure counters")
+
+
+def _client_serial(keyring: Keyring) -> bytes:
+    """The serial number of our wrappers: 00fa + 4 random octets, never a serial the gateway
+    may use, since a session drops every wrapper carrying its own serial as reflected. Real
+    gateways use their device serial (in the keyring, checked here), xknx 0000786b6e78, and
+    the virtual gateway without a keyring serial 00fa0000 + its address (so the random part
+    never starts with 0000)."""
+    taken = {d.serial_number.lower() for d in keyring.devices if d.serial_number}
+    while True:
+        serial = _SERIAL_PREFIX + random.getrandbits(32).to_bytes(4, "big")
+        if serial[2:4] != b"\x00\x00" and serial.hex() not in taken:
+            return serial
 
 
 def _usable(interface: KeyringInterface) -> KeyringInterface:

@@ -384,10 +384,10 @@ class VirtualGateway:
     def dropped(self) -> Mapping[str, int]:
         """Dropped frames and telegrams by reason, over every layer: secure wrappers and
         Data Secure telegrams alike ("replay", "mac", "malformed"), wrappers of another
-        session ("session_id"), frames not allowed now ("unexpected"), other channels
-        ("channel"), plain telegrams to a GA with a key ("plain"), secure ones to a GA
-        without ("no_key"). Data Secure replays are also counted per device in
-        ``replays_rejected``."""
+        session ("session_id"), our own wrappers sent back ("reflected"), frames not
+        allowed now ("unexpected"), other channels ("channel"), plain telegrams to a GA
+        with a key ("plain"), secure ones to a GA without ("no_key"). Data Secure replays
+        are also counted per device in ``replays_rejected``."""
         return MappingProxyType(self._dropped)
 
     @property
@@ -717,7 +717,10 @@ class _Connection(asyncio.Protocol):
         used = self._receive_frames(data, now)
         if used < len(data) and not self._closing:
             self._buffer += data[used:]
-        self._last_heard = now
+        if used:
+            # only a whole frame counts as life: a peer trickling the octets of one frame
+            # slowly must not hold the connection open forever
+            self._last_heard = now
         self._reschedule()
 
     def _receive_frames(self, data: bytes, now: float) -> int:

@@ -287,6 +287,7 @@ class DropReason(StrEnum):
     SESSION_ID = "session_id"  # wrapper for another session
     MAC = "mac"  # wrapper MAC does not verify
     REPLAY = "replay"  # sequence number not newer than the last accepted one
+    REFLECTED = "reflected"  # wrapper with our own serial number: ours, sent back to us
     MALFORMED = "malformed"  # not a valid frame
     UNEXPECTED = "unexpected"  # valid, but not allowed in this state
     CHANNEL = "channel"  # tunnel: frame for another channel id
@@ -488,7 +489,10 @@ class SecureSession:
         """A client session. Without a device authentication key the gateway is not
         authenticated at all: pass the keyring's whenever there is one."""
         if not 1 <= user_id <= _LAST_USER_ID:
-            raise ValueError(f"user id {user_id} is not in 1..127")
+            # the user id comes from keyring data: our own error, not a ValueError
+            raise SessionError(
+                f"user id {user_id} is not a KNX IP Secure user id (1..{_LAST_USER_ID})"
+            )
         return cls(
             role=Role.CLIENT,
             serial=serial,
@@ -771,6 +775,16 @@ class SecureSession:
             return self._drop(DropReason.MALFORMED)
         if int.from_bytes(frame[6:8], "big") != self._session_id:
             return self._drop(DropReason.SESSION_ID)
+        if frame[14:20] == self._serial:
+            # Both directions of a unicast session share key and session id, so a wrapper we
+            # sent verifies for us too: a man in the middle could reflect our own
+            # SESSION_STATUS(CLOSE) or keepalives back to us. The serial number is the only
+            # field that tells the sender (the message tag is 0000 both ways in tunnelling:
+            # xknx and real gateways send 0000, so it cannot tell the direction). Peers use
+            # their own serial: a gateway its device serial, xknx 0000786b6e78, our client
+            # 00fa + 4 random octets chosen to differ from the keyring's devices. So a
+            # wrapper carrying our serial is one of ours, whatever its sequence number.
+            return self._drop(DropReason.REFLECTED)
         sequence = int.from_bytes(frame[8:14], "big")
         if sequence <= self._receive_sequence:
             return self._drop(DropReason.REPLAY)
