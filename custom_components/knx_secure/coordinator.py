@@ -197,6 +197,8 @@ class KNXSecureCoordinator:
     async def async_start(self) -> None:
         """Connect once (errors map to setup exceptions), then keep the tunnel up."""
         self._unsubscribe.append(self.client.subscribe(self._handle_telegram))
+        # The client reserved its first Data Secure sequence number: write it before any use.
+        await self.store.async_flush()
         try:
             await self.client.connect()
         except (AuthenticationError, DeviceAuthenticationError) as err:

@@ -33,6 +33,7 @@ from custom_components.knx_secure.knx.errors import (
     DataSecureError,
     DataSecureKeyMissingError,
     DataSecurePlainRejectedError,
+    KeyringError,
     NotConnectedError,
 )
 from custom_components.knx_secure.knx.gateway import VirtualGateway
@@ -132,6 +133,34 @@ async def test_connect_by_user_id(make_client: ClientFactory, user_id: int, addr
     assert str(client.individual_address) == address
     assert client.tunnel is not None
     assert client.tunnel.user_id == user_id
+
+
+async def test_tunnel_with_a_user_id_beyond_127_is_refused_or_skipped(
+    keyring: Keyring, gateway: VirtualGateway
+) -> None:
+    """A keyring may carry such a user id; SESSION_AUTHENTICATE cannot, so the client says so
+    for an explicit choice and skips that tunnel when choosing automatically."""
+    odd = IndividualAddress.parse("1.1.255")
+    changed = dataclasses.replace(
+        keyring,
+        interfaces=tuple(
+            dataclasses.replace(i, user_id=200) if i.individual_address == odd else i
+            for i in keyring.interfaces
+        ),
+    )
+    host, port = gateway.address
+    explicit = SecureTunnelClient(
+        changed, host, port, tunnel=TunnelChoice(individual_address=odd), timeouts=FAST
+    )
+    with pytest.raises(KeyringError, match=r"1\.1\.255 has user id 200.*1\.\.127"):
+        await explicit.connect()
+    await explicit.close()
+    automatic = SecureTunnelClient(changed, host, port, timeouts=FAST)
+    try:
+        await automatic.connect()
+        assert automatic.individual_address in TUNNELS - {odd}
+    finally:
+        await automatic.close()
 
 
 async def test_connect_with_explicit_host(make_client: ClientFactory) -> None:
@@ -412,3 +441,20 @@ async def test_secrets_never_logged(
     assert text
     for secret in keyring.secrets():
         assert secret not in text
+
+
+async def test_start_value_is_reserved_before_any_write(keyring: Keyring, tmp_path: Path) -> None:
+    """A crash right after start (no write yet) must not make the next start reuse values."""
+    store = JsonFileStore(tmp_path / "counters.json")
+    clock_before = sequence_clock()
+    first = SecureTunnelClient(keyring, "127.0.0.1", 1, store=store, timeouts=FAST)
+    reserved = store.load()
+    assert reserved is not None
+    assert reserved.sequence_number >= clock_before
+    # "Crash": the first client never sends. The second one starts past the reservation.
+    second = SecureTunnelClient(keyring, "127.0.0.1", 1, store=store, timeouts=FAST)
+    again = store.load()
+    assert again is not None
+    assert again.sequence_number > reserved.sequence_number
+    await first.close()
+    await second.close()

@@ -645,16 +645,15 @@ def test_majority_rule_with_three_password_fields() -> None:
         load_keyring(document, WRONG_PASSWORD)
 
 
-@pytest.mark.parametrize("user_id", ["0", "128", "200", "255"])
-def test_tunnel_with_user_id_outside_1_to_127_is_a_format_error(user_id: str) -> None:
-    """SESSION_AUTHENTICATE knows user ids 1..127 only: such a tunnel must not load (it used
-    to load and fail later in client.connect() with a plain ValueError)."""
+@pytest.mark.parametrize("user_id", [0, 128, 200, 255])
+def test_tunnel_with_user_id_outside_1_to_127_still_loads(user_id: int) -> None:
+    """The keyring stays readable as ETS wrote it; the client refuses such a tunnel."""
     body = (
         f'<Interface Type="Tunneling" IndividualAddress="2.2.5" Host="2.2.0" UserID="{user_id}" '
         f'Password="{encrypted_password("tunnel")}" />'
     )
-    with pytest.raises(KeyringFormatError, match=rf"2\.2\.5.*UserID {user_id}\b.*1\.\.127"):
-        load_keyring(signed(body), SYNTHETIC_PASSWORD)
+    keyring = load_keyring(signed(body), SYNTHETIC_PASSWORD)
+    assert keyring.interfaces[0].user_id == user_id
 
 
 @pytest.mark.parametrize("user_id", [1, 2, 127])

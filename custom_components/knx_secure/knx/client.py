@@ -733,6 +733,11 @@ class SecureTunnelClient:
             state.freshness if state is not None else {}, keyring.sender_sequence_numbers()
         )
         self._data_secure = DataSecure.from_keyring(keyring, counter=counter, freshness=freshness)
+        if store is not None:
+            # Reserve the start value at once: after a crash before the store's next write,
+            # the next start still lies past every value this run hands out (up to the margin).
+            self._sequence_number = counter.upcoming
+            self._save()
 
         self._state = ConnectionState.DISCONNECTED
         self._link: _Link | None = None
@@ -971,7 +976,7 @@ class SecureTunnelClient:
                     f"{', '.join(map(str, hosts)) or 'any host'}"
                 )
             return [_usable(t) for t in tunnels]
-        tunnels = [t for t in tunnels if t.user_id is not None and t.password is not None]
+        tunnels = [t for t in tunnels if _is_secure_tunnel(t)]
         if not tunnels:
             raise KeyringError("the keyring holds no tunnel with a user id and password")
         return self._ordered(tunnels)
@@ -1390,7 +1395,20 @@ def _client_serial(keyring: Keyring) -> bytes:
             return serial
 
 
+# SESSION_AUTHENTICATE carries user ids 1..127 (1 management, 2..127 tunnelling users).
+_USER_IDS = range(1, 128)
+
+
+def _is_secure_tunnel(interface: KeyringInterface) -> bool:
+    return interface.user_id in _USER_IDS and interface.password is not None
+
+
 def _usable(interface: KeyringInterface) -> KeyringInterface:
+    if interface.user_id is not None and interface.user_id not in _USER_IDS:
+        raise KeyringError(
+            f"tunnel {interface.individual_address} has user id {interface.user_id} in the "
+            "keyring, which is not a KNX IP Secure user id (1..127)"
+        )
     if interface.user_id is None or interface.password is None:
         raise KeyringError(
             f"tunnel {interface.individual_address} has no user id or password in the keyring: "

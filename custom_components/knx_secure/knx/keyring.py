@@ -57,9 +57,6 @@ _KEY_LENGTH = 16
 _PASSWORD_PREFIX = 8  # random octets in front of every encrypted password
 _MAX_SEQUENCE = (1 << 48) - 1
 _MAX_NUMBER_DIGITS = 15
-# KNX IP Secure user ids: 1 is management, 2..127 are tunnelling users.
-_FIRST_USER_ID = 1
-_LAST_USER_ID = 127
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Element and attribute names excluded from the signature stream.
 _UNSIGNED_ATTRIBUTES = frozenset({"xmlns", "Signature"})
@@ -528,18 +525,9 @@ def _read_interface(element: _Element) -> _RawInterface:
     for group in _children(element, "Group"):
         group_senders[_group_address(group)] = _senders(group)
     individual_address = _individual_address(element, "IndividualAddress")
+    # Loaded as ETS wrote it (0..255): a keyring stays readable; the client refuses a tunnel
+    # whose user id SESSION_AUTHENTICATE cannot carry (see client.usable_tunnel).
     user_id = _number(element, "UserID", 0xFF)
-    if (
-        interface_type is InterfaceType.TUNNELING
-        and user_id is not None
-        and not _FIRST_USER_ID <= user_id <= _LAST_USER_ID
-    ):
-        # SESSION_AUTHENTICATE carries user ids 1..127 only: such a tunnel cannot be used
-        raise KeyringFormatError(
-            f"tunnelling interface {individual_address or '(without address)'} has "
-            f"UserID {user_id}, which is not a KNX IP Secure user id "
-            f"({_FIRST_USER_ID}..{_LAST_USER_ID})"
-        )
     return _RawInterface(
         type=interface_type,
         individual_address=individual_address,
