@@ -484,35 +484,36 @@ def _decode_families(payload: bytes, what: str) -> tuple[tuple[int, int], ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class SupportedServiceFamiliesDIB(DIB):
-    """DIB 0x02: (family, version) pairs the device supports."""
+class _ServiceFamiliesDIB(DIB):
+    """(family, version) pairs: the layout DIB 0x02 and DIB 0x06 share."""
 
     families: tuple[tuple[int, int], ...]
 
-    TYPE: ClassVar[DIBType] = DIBType.SUPPORTED_SERVICE_FAMILIES
+    TYPE: ClassVar[DIBType]
+    _WHAT: ClassVar[str]  # names the DIB in error messages
 
     def encode(self) -> bytes:
         return _encode_families(self.TYPE, self.families)
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> SupportedServiceFamiliesDIB:
-        return cls(_decode_families(payload, "supported service families"))
+    def from_payload(cls, payload: bytes) -> Self:
+        return cls(_decode_families(payload, cls._WHAT))
 
 
 @dataclass(frozen=True, slots=True)
-class SecuredServiceFamiliesDIB(DIB):
+class SupportedServiceFamiliesDIB(_ServiceFamiliesDIB):
+    """DIB 0x02: (family, version) pairs the device supports."""
+
+    TYPE: ClassVar[DIBType] = DIBType.SUPPORTED_SERVICE_FAMILIES
+    _WHAT: ClassVar[str] = "supported service families"
+
+
+@dataclass(frozen=True, slots=True)
+class SecuredServiceFamiliesDIB(_ServiceFamiliesDIB):
     """DIB 0x06: (family, version) pairs that require KNXnet/IP Secure."""
 
-    families: tuple[tuple[int, int], ...]
-
     TYPE: ClassVar[DIBType] = DIBType.SECURED_SERVICE_FAMILIES
-
-    def encode(self) -> bytes:
-        return _encode_families(self.TYPE, self.families)
-
-    @classmethod
-    def from_payload(cls, payload: bytes) -> SecuredServiceFamiliesDIB:
-        return cls(_decode_families(payload, "secured service families"))
+    _WHAT: ClassVar[str] = "secured service families"
 
 
 _SLOT_USABLE = 0x04
