@@ -9,6 +9,7 @@ Everything is read from tests/fixtures (relative to this file), never from elsew
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -83,6 +84,17 @@ def _keyrings_from_index() -> tuple[KeyringFixture, ...]:
 
 KEYRINGS: tuple[KeyringFixture, ...] = _keyrings_from_index()
 KEYRING_BY_NAME: dict[str, KeyringFixture] = {kr.name: kr for kr in KEYRINGS}
+
+
+@pytest.fixture(autouse=True)
+def _sockets_allowed(request: pytest.FixtureRequest) -> None:
+    """Let the library's tests use 127.0.0.1 where Home Assistant's test plugin is installed.
+
+    pytest-homeassistant-custom-component blocks sockets for every test of the session; these
+    tests are not Home Assistant tests. Without the plugin there is nothing to undo.
+    """
+    with contextlib.suppress(pytest.FixtureLookupError):
+        request.getfixturevalue("socket_enabled")
 
 
 @pytest.fixture

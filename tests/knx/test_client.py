@@ -61,7 +61,7 @@ FAST = Timeouts(
     disconnect=0.5,
 )
 
-pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(15)]
+pytestmark = pytest.mark.timeout(15)
 
 
 type ClientFactory = Callable[..., SecureTunnelClient]

@@ -79,8 +79,6 @@ FAST = Timeouts(
     disconnect=0.5,
 )
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")
-
 
 def free_port() -> int:
     with socket.socket() as sock:

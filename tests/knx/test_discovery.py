@@ -34,8 +34,6 @@ from custom_components.knx_secure.knx.session import OutgoingFrame, SecureSessio
 
 from .conftest import KEYRING_BY_NAME
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")  # 127.0.0.1 only
-
 HOST = IndividualAddress.parse("1.1.0")
 SLOTS = ["1.1.255", "1.1.254", "1.1.253", "1.1.252"]
 TIMEOUT = 2.0

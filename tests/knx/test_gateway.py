@@ -59,7 +59,6 @@ from custom_components.knx_secure.knx.tunnel import (
 from .conftest import KEYRING_BY_NAME, SECURE_TEST
 
 # Sockets on 127.0.0.1 only (the plugin still refuses any other destination).
-pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 WRITE_GA = GroupAddress.parse("1/1/1")
 STATUS_GA = GroupAddress.parse("1/1/2")

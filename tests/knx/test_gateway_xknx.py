@@ -28,8 +28,6 @@ from custom_components.knx_secure.knx.keyring import Keyring, KeyringInterface, 
 
 from .conftest import KEYRING_BY_NAME, KEYRINGS, KeyringFixture
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")  # 127.0.0.1 only
-
 TIMEOUT = 5.0
 SECURE_TEST = KEYRING_BY_NAME["Secure Test.knxkeys"]
 PLAIN_WRITE_GA = GroupAddress.parse("1/1/1")

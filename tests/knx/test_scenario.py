@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYRING_PATH = SECURE_TEST.path
 KEYRING_PASSWORD = SECURE_TEST.password
 
-pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(30)]
+pytestmark = pytest.mark.timeout(30)
 
 
 def scenario_args(gateway: VirtualGateway, *extra: str) -> list[str]:

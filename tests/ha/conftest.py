@@ -43,19 +43,15 @@ from custom_components.knx_secure.knx.address import GroupAddress
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 if TYPE_CHECKING:
-    # The asyncio edge of the library; imported lazily so that the library's own tests
-    # (tests/knx, which share this conftest) never depend on it.
     from custom_components.knx_secure.knx.client import Timeouts
     from custom_components.knx_secure.knx.gateway import VirtualGateway
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
 KEYRING_PASSWORD = "passwordprogetto"
 KEYRING_BYTES = KEYRING_PATH.read_bytes()
 SWITCH_GA = GroupAddress.parse("1/1/1")
 STATUS_GA = GroupAddress.parse("1/1/2")
-
-LIBRARY_TESTS = Path(__file__).parent / "knx"
 
 
 def short_timeouts() -> Timeouts:
@@ -74,10 +70,6 @@ def short_timeouts() -> Timeouts:
     )
 
 
-def _is_library_test(request: pytest.FixtureRequest) -> bool:
-    return LIBRARY_TESTS in Path(request.node.path).parents
-
-
 type UploadFile = Callable[[bytes], Awaitable[str]]
 
 
@@ -85,16 +77,9 @@ type UploadFile = Callable[[bytes], Awaitable[str]]
 def ha_test_setup(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """For the Home Assistant tests (tests/knx only get their sockets back).
-
-    Load custom integrations, give each test its own configuration folder (keyrings are
+    """Load custom integrations, give each test its own configuration folder (keyrings are
     written there), shorten the client timeouts and the spacing of status reads.
     """
-    if _is_library_test(request):
-        # pytest-homeassistant-custom-component blocks sockets for every test; the
-        # library's tests are not Home Assistant tests and talk to 127.0.0.1.
-        request.getfixturevalue("socket_enabled")
-        return
     request.getfixturevalue("enable_custom_integrations")
     hass: HomeAssistant = request.getfixturevalue("hass")
     hass.config.config_dir = str(tmp_path)

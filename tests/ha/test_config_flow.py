@@ -49,6 +49,7 @@ from custom_components.knx_secure.knx.keyring import Keyring
 
 from .conftest import (
     BINARY_SENSOR_DATA,
+    FIXTURES,
     KEYRING_BYTES,
     KEYRING_PASSWORD,
     SWITCH_DATA,
@@ -763,7 +764,7 @@ async def test_subentry_confirm_warns_not_sender(
     from custom_components.knx_secure.knx.gateway import VirtualGateway  # noqa: PLC0415
     from custom_components.knx_secure.knx.keyring import load_keyring  # noqa: PLC0415
 
-    path = Path(__file__).parent / "fixtures" / "SecureTest.knxkeys"
+    path = FIXTURES / "SecureTest.knxkeys"
     keyring = await hass.async_add_executor_job(load_keyring, path, "test")
     ga = GroupAddress.parse("0/4/0")
     assert keyring.group_key(ga) is not None
@@ -878,7 +879,7 @@ async def test_second_entry_coexists(
     from custom_components.knx_secure.knx.gateway import VirtualGateway  # noqa: PLC0415
     from custom_components.knx_secure.knx.keyring import load_keyring  # noqa: PLC0415
 
-    path = Path(__file__).parent / "fixtures" / "testcase.knxkeys"
+    path = FIXTURES / "testcase.knxkeys"
     content = path.read_bytes()
     other = VirtualGateway(await hass.async_add_executor_job(load_keyring, path, "password"))
     await other.start()
