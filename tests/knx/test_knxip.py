@@ -610,6 +610,88 @@ def test_frame_length_bad_header(header: str) -> None:
         knxip.frame_length(bytes.fromhex(header))
 
 
+# --- framers (bytes in, whole frames out) ---------------------------------------------------------
+
+
+def _drain(framer: knxip.Framer) -> list[bytes]:
+    frames: list[bytes] = []
+    while (frame := framer.next_frame()) is not None:
+        frames.append(frame)
+    return frames
+
+
+def _largest_frame() -> bytes:
+    # a header with the largest total length; the framer never looks past the header
+    body = (bytes(range(256)) * 256)[: 0xFFFF - knxip.HEADER_LENGTH]
+    return knxip.HEADER.pack(6, 0x10, 0x0530, 0xFFFF) + body
+
+
+def test_stream_framer_is_linear_when_a_large_frame_trickles_in() -> None:
+    raw = _largest_frame()
+    framer = knxip.StreamFramer()
+    found: list[bytes] = []
+    for index in range(len(raw)):
+        framer.receive_data(raw[index : index + 1])
+        found += _drain(framer)  # the driver asks after every read
+    assert found == [raw]
+    assert framer.buffered == 0
+    # every octet is buffered once and taken out once: no re-copy of the buffer per read
+    assert framer.copied <= 2 * len(raw)
+
+
+def test_stream_framer_stays_linear_with_many_small_frames_in_pieces() -> None:
+    frames = [knxip.encode(frame) for frame, _ in LAYOUTS] * 50
+    stream = b"".join(frames)
+    framer = knxip.StreamFramer()
+    found: list[bytes] = []
+    for start in range(0, len(stream), 7):
+        framer.receive_data(stream[start : start + 7])
+        found += _drain(framer)
+    assert found == frames
+    assert framer.copied <= 3 * len(stream)
+
+
+def test_stream_framer_hands_on_a_whole_read_without_a_copy() -> None:
+    raw = knxip.encode(knxip.ConnectionStateRequest(1, knxip.HPAI.ROUTE_BACK_TCP))
+    framer = knxip.StreamFramer()
+    framer.receive_data(raw)
+    assert framer.next_frame() is raw
+    assert framer.copied == 0
+
+
+def test_stream_framer_splits_frames_across_and_within_reads() -> None:
+    frames = [knxip.encode(frame) for frame, _ in LAYOUTS]
+    stream = b"".join(frames)
+    framer = knxip.StreamFramer()
+    middle = len(frames[0]) + 3
+    framer.receive_data(stream[:middle])
+    assert _drain(framer) == frames[:1]
+    assert framer.buffered == 3
+    framer.receive_data(stream[middle:])
+    assert _drain(framer) == frames[1:]
+    assert framer.buffered == 0
+
+
+def test_stream_framer_rejects_a_stream_that_is_not_knxnet_ip() -> None:
+    framer = knxip.StreamFramer()
+    framer.receive_data(b"GET / HTTP/1.1\r\n")
+    with pytest.raises(FrameError):
+        framer.next_frame()
+
+
+def test_datagram_framer_judges_each_datagram_alone() -> None:
+    good = knxip.encode(knxip.DescriptionRequest(knxip.HPAI.ROUTE_BACK_UDP))
+    framer = knxip.DatagramFramer()
+    for data in (good + b"\x00", good[:-1], good):
+        framer.receive_data(data)
+    with pytest.raises(FrameError):
+        framer.next_frame()  # one octet too many
+    with pytest.raises(FrameError):
+        framer.next_frame()  # one octet short
+    assert framer.next_frame() == good
+    assert framer.next_frame() is None
+
+
 # --- interop with xknx ----------------------------------------------------------------------------
 
 

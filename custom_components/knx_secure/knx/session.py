@@ -1,7 +1,7 @@
 """KNXnet/IP Secure: the SECURE_WRAPPER codec and the secure session state machine.
 
 Sans-I/O: nothing here owns a socket, a task or a clock. Whole KNXnet/IP frames go
-in (the asyncio edge splits the TCP stream with ``knxip.frame_length``), bytes to send
+in (the driver's framer splits the TCP stream, ``knxip.StreamFramer``), bytes to send
 and events come out, and time is passed in as ``now`` (monotonic seconds).
 
 One ``SecureSession`` class serves both ends of a unicast (tunnelling) session:
@@ -62,19 +62,21 @@ __all__ = [
 
 # --- wire constants ----------------------------------------------------------------------
 
-_HEADER: Final = b"\x06\x10"  # header length 6, protocol version 1.0
-_HEADER_LENGTH: Final = 6
-_MAC_LENGTH: Final = 16
-_SERIAL_LENGTH: Final = 6
-_SEQUENCE_LENGTH: Final = 6
-_MAX_SEQUENCE: Final = (1 << 48) - 1
-_MAX_FRAME_LENGTH: Final = 0xFFFF
+_HEADER: Final = knxip.HEADER_START  # header length 6, protocol version 1.0
+_HEADER_LENGTH: Final = knxip.HEADER_LENGTH
+_MAC_LENGTH: Final = knxip.MAC_LENGTH
+_SERIAL_LENGTH: Final = knxip.SERIAL_LENGTH
+_SEQUENCE_LENGTH: Final = knxip.SEQUENCE_LENGTH
+_MAX_SEQUENCE: Final = (1 << 8 * knxip.SEQUENCE_LENGTH) - 1
+_MAX_FRAME_LENGTH: Final = knxip.MAX_TOTAL_LENGTH
 _CTR0_SUFFIX: Final = b"\xff\x00"  # ctr0 = nonce(14) || ff 00; B0 ends in len(P) instead
-# header(6) up to its total length field: 06 10 09 50
-_WRAPPER_PREFIX: Final = _HEADER + knxip.ServiceType.SECURE_WRAPPER.to_bytes(2)
+_WRAPPER_PREFIX: Final = knxip.WRAPPER_PREFIX
+_ADDITIONAL_DATA: Final = knxip.WRAPPER_ADDITIONAL_DATA
+_NONCE: Final = knxip.WRAPPER_NONCE
+_PAYLOAD_START: Final = knxip.WRAPPER_PAYLOAD_START
 
 #: header(6) + session id(2) + sequence(6) + serial(6) + tag(2) + MAC(16)
-WRAPPER_OVERHEAD: Final = 38
+WRAPPER_OVERHEAD: Final = knxip.WRAPPER_OVERHEAD
 #: Message tag of unicast (tunnelling) sessions; routing uses a random tag.
 TUNNELLING_TAG: Final = 0x0000
 
@@ -198,7 +200,7 @@ class WrapperCipher:
         else:
             wrapper = _parse_wrapper(frame)
             # parsing checked the header: the wire octets are what re-encoding would give
-            head, nonce = bytes(frame[:8]), bytes(frame[8:22])
+            head, nonce = bytes(frame[_ADDITIONAL_DATA]), bytes(frame[_NONCE])
         plain = self.open_parts(head, nonce, wrapper.encrypted_frame, wrapper.mac)
         return wrapper, plain
 
@@ -693,7 +695,7 @@ class SecureSession:
             return self._drop(DropReason.MALFORMED)
         if self._role is Role.SERVER and self._last_received is None:
             self._last_received = now  # server used without start(): arm on first frame
-        service = int.from_bytes(frame[2:4], "big")
+        service = knxip.service_of(frame)
         if service == knxip.ServiceType.SECURE_WRAPPER:
             return self._receive_wrapper(frame, now)
         if self._role is Role.CLIENT and service == knxip.ServiceType.SESSION_RESPONSE:
@@ -771,11 +773,13 @@ class SecureSession:
         cipher = self._cipher
         if cipher is None:
             return self._drop(DropReason.UNEXPECTED)
-        if len(frame) < WRAPPER_OVERHEAD or int.from_bytes(frame[4:6], "big") != len(frame):
+        if len(frame) < WRAPPER_OVERHEAD or int.from_bytes(
+            frame[knxip.HEADER_TOTAL_LENGTH], "big"
+        ) != len(frame):
             return self._drop(DropReason.MALFORMED)
-        if int.from_bytes(frame[6:8], "big") != self._session_id:
+        if int.from_bytes(frame[knxip.WRAPPER_SESSION_ID], "big") != self._session_id:
             return self._drop(DropReason.SESSION_ID)
-        if frame[14:20] == self._serial:
+        if frame[knxip.WRAPPER_SERIAL] == self._serial:
             # Both directions of a unicast session share key and session id, so a wrapper we
             # sent verifies for us too: a man in the middle could reflect our own
             # SESSION_STATUS(CLOSE) or keepalives back to us. The serial number is the only
@@ -785,11 +789,16 @@ class SecureSession:
             # 00fa + 4 random octets chosen to differ from the keyring's devices. So a
             # wrapper carrying our serial is one of ours, whatever its sequence number.
             return self._drop(DropReason.REFLECTED)
-        sequence = int.from_bytes(frame[8:14], "big")
+        sequence = int.from_bytes(frame[knxip.WRAPPER_SEQUENCE], "big")
         if sequence <= self._receive_sequence:
             return self._drop(DropReason.REPLAY)
         try:
-            plain = cipher.open_parts(frame[:8], frame[8:22], frame[22:-16], frame[-16:])
+            plain = cipher.open_parts(
+                frame[_ADDITIONAL_DATA],
+                frame[_NONCE],
+                frame[_PAYLOAD_START:-_MAC_LENGTH],
+                frame[-_MAC_LENGTH:],
+            )
         except WrapperMacError:
             return self._drop(DropReason.MAC)
         # only a verified frame moves the window and proves the peer alive

@@ -63,8 +63,8 @@ __all__ = [
     "TunnelState",
 ]
 
-CONNECTION_TYPE_TUNNEL: Final = 0x04
-TUNNEL_LINK_LAYER: Final = 0x02
+CONNECTION_TYPE_TUNNEL: Final = knxip.ConnectionType.TUNNEL
+TUNNEL_LINK_LAYER: Final = knxip.TunnellingLayer.LINK_LAYER
 
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_HEARTBEAT_INTERVAL: Final = 60.0
