@@ -20,6 +20,8 @@ from custom_components.knx_secure.knx.crypto import (
     derive_user_password_key,
 )
 from custom_components.knx_secure.knx.discovery import (
+    DiscoveryAnswer,
+    DiscoveryResponder,
     GatewayDescriptor,
     _descriptors,
     describe_gateway,
@@ -279,6 +281,70 @@ async def test_garbage_datagrams_are_ignored(gateway: VirtualGateway) -> None:
     transport.close()
     descriptor = await describe_gateway("127.0.0.1", gateway.address[1], timeout=TIMEOUT)
     assert descriptor.individual_address == HOST
+
+
+# --- the responder, without sockets ----------------------------------------------------------
+
+MAC = bytes.fromhex("0200aabbccdd")
+CONTROL = knxip.HPAI(knxip.HostProtocol.UDP, "127.0.0.1", 3671)
+
+
+def _responder(*, programming: bool = False) -> DiscoveryResponder:
+    info = knxip.DeviceInfoDIB(
+        individual_address=HOST, status=int(programming), mac_address=MAC, name="test"
+    )
+    families = knxip.SupportedServiceFamiliesDIB(((int(ServiceFamily.TUNNELLING), 2),))
+    return DiscoveryResponder(lambda extended: (info, families), lambda: CONTROL)
+
+
+def _search(srp: bytes, discovery: knxip.HPAI = knxip.HPAI.ROUTE_BACK_UDP) -> bytes:
+    return knxip.encode(knxip.SearchRequestExtended(discovery, srp))
+
+
+@pytest.mark.parametrize(
+    ("srp", "programming", "answered"),
+    [
+        (_srp(0x81), False, False),  # programming mode asked, device not in it
+        (_srp(0x81), True, True),
+        (_srp(0x82, MAC), False, True),
+        (_srp(0x82, bytes(6)), False, False),
+        (_srp(0x83, bytes((int(ServiceFamily.TUNNELLING), 2))), False, True),
+        (_srp(0x83, bytes((int(ServiceFamily.TUNNELLING), 3))), False, False),  # too new
+        (_srp(0xF0), False, False),  # unknown and mandatory
+        (_srp(0x70), False, True),  # unknown, optional
+    ],
+)
+def test_responder_matches_search_parameters_against_its_dibs(
+    srp: bytes, programming: bool, answered: bool
+) -> None:
+    answer = _responder(programming=programming).receive_datagram(_search(srp), ("10.0.0.9", 5))
+    assert (answer is not None) == answered
+
+
+def test_responder_answers_the_hpai_or_routes_back() -> None:
+    responder = _responder()
+    to_hpai = knxip.HPAI(knxip.HostProtocol.UDP, "10.0.0.7", 4000)
+    answer = responder.receive_datagram(_search(b"", to_hpai), ("10.0.0.9", 5))
+    assert answer is not None
+    assert answer.target == ("10.0.0.7", 4000)
+    assert isinstance(knxip.parse(answer.data), knxip.SearchResponseExtended)
+    routed = responder.receive_datagram(_search(b""), ("10.0.0.9", 5))
+    assert routed is not None
+    assert routed.target == ("10.0.0.9", 5)
+
+
+def test_responder_ignores_garbage_and_what_is_not_discovery() -> None:
+    responder = _responder()
+    assert responder.receive_datagram(b"\x06\x10\x02", ("10.0.0.9", 5)) is None
+    ack = knxip.encode(knxip.TunnellingAck(1, 0, ErrorCode.E_NO_ERROR))
+    assert responder.receive_datagram(ack, ("10.0.0.9", 5)) is None
+    request = knxip.encode(
+        knxip.ConnectRequest(knxip.HPAI.ROUTE_BACK_UDP, knxip.HPAI.ROUTE_BACK_UDP, knxip.CRI())
+    )
+    refusal = responder.receive_datagram(request, ("10.0.0.9", 5))
+    assert refusal == DiscoveryAnswer(
+        knxip.encode(knxip.ConnectResponse(0, ErrorCode.E_CONNECTION_TYPE)), ("10.0.0.9", 5)
+    )
 
 
 # --- parsing ---------------------------------------------------------------------------------

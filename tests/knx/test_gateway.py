@@ -630,33 +630,75 @@ async def test_silent_connections_are_closed(keyring: Keyring) -> None:
         await gw.stop()
 
 
-async def test_trickled_partial_frame_does_not_keep_a_connection(keyring: Keyring) -> None:
-    """Octets of a frame that never completes are no sign of life: a peer trickling them
-    slowly is closed after the timeout (each octet used to restart it)."""
+async def _assert_closed_while_sending(keyring: Keyring, first: bytes, again: bytes) -> None:
+    """A peer sends ``first``, then ``again`` every 50 ms for 10 s (far beyond the timeout):
+    the gateway closes it after the timeout, while it is still sending."""
     timeout = 0.3
     gw = VirtualGateway(keyring, session_timeout=timeout)
     await gw.start()
     client = await RawClient.connect(gw.address[1])
     loop = asyncio.get_running_loop()
 
-    async def trickle() -> None:
-        client.write(H("061002050400"))  # a CONNECT_REQUEST header announcing 1024 octets
+    async def send() -> None:
+        client.write(first)
         with contextlib.suppress(ConnectionError):
-            for _ in range(200):  # 10 s worth, far beyond the timeout
+            for _ in range(200):
                 await asyncio.sleep(0.05)
-                client.write(b"\x00")
+                client.write(again)
 
-    trickling = asyncio.create_task(trickle())
+    sending = asyncio.create_task(send())
     try:
         started = loop.time()
         assert await client.closed_by_peer(seconds=4 * timeout)
         assert loop.time() - started < 4 * timeout
-        assert not trickling.done()  # the peer was still sending when it was closed
+        assert not sending.done()  # the peer was still sending when it was closed
     finally:
-        trickling.cancel()
+        sending.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await trickling
+            await sending
         await client.close()
+        await gw.stop()
+
+
+async def test_trickled_partial_frame_does_not_keep_a_connection(keyring: Keyring) -> None:
+    """Octets of a frame that never completes are no sign of life: a peer trickling them
+    slowly is closed after the timeout (each octet used to restart it)."""
+    # a CONNECT_REQUEST header announcing 1024 octets, then one octet at a time
+    await _assert_closed_while_sending(keyring, H("061002050400"), b"\x00")
+
+
+async def test_malformed_frames_do_not_keep_an_unauthenticated_connection(
+    keyring: Keyring,
+) -> None:
+    """A peer that never authenticates but sends a well-delimited, unusable frame again and
+    again is closed after the timeout (each whole frame used to count as life)."""
+    unusable = H("0610ffff0006")  # a header of an unknown service, no body
+    await _assert_closed_while_sending(keyring, unusable, unusable)
+
+
+async def test_unauthenticated_connections_are_capped(keyring: Keyring) -> None:
+    """Beyond the cap, a new unauthenticated connection closes the oldest one; an
+    authenticated connection does not count."""
+    gw = VirtualGateway(keyring, max_unauthenticated=2)
+    await gw.start()
+    clients: list[RawClient] = []
+    try:
+        secure = await RawClient.secure(gw.address[1], tunnel_of(keyring, 2))
+        clients.append(secure)
+        for _ in range(3):
+            clients.append(await RawClient.connect(gw.address[1]))
+        oldest, second, newest = clients[1:]
+        assert await oldest.closed_by_peer()
+        assert secure.tunnel is not None
+        assert gw.sessions == 1
+        assert gw.tunnels_in_use  # the authenticated client keeps its tunnel
+        # the two newer unauthenticated ones are still served
+        for client in (second, newest):
+            client.write(H("0610ffff0006"))
+        assert gw.connections == 3
+    finally:
+        for client in clients:
+            await client.close()
         await gw.stop()
 
 

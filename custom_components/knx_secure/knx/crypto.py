@@ -6,10 +6,13 @@ the wire; 32-octet keys work as well because one published vector uses one.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import threading
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +34,7 @@ __all__ = [
     "ctr_xor",
     "derive_device_authentication_key",
     "derive_keyring_password_hash",
+    "derive_session_keys",
     "derive_user_password_key",
     "generate_key_pair",
     "handshake_mac",
@@ -231,24 +235,112 @@ def _pbkdf2(secret: bytes, salt: bytes) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", secret, salt, PBKDF2_ITERATIONS, KEY_LENGTH)
 
 
-# Each derivation costs tens of milliseconds: cache per password, so a process derives
-# each one once (a keyring is loaded repeatedly, a session reconnects often).
-@functools.lru_cache(maxsize=_KDF_CACHE_SIZE)
+class _Memo:
+    """A bounded memo of one slow derivation (PBKDF2 costs tens of milliseconds): a process
+    derives each secret once (a keyring is loaded repeatedly, a session reconnects often).
+    ``peek`` answers without deriving, so callers on the event loop know when to go off it."""
+
+    __slots__ = ("__dict__", "_derive", "_hits", "_misses", "_values")
+
+    def __init__(self, derive: Callable[[str], bytes]) -> None:
+        self._derive = derive
+        self._values: dict[str, bytes] = {}
+        self._hits = self._misses = 0
+        functools.update_wrapper(self, derive)
+
+    def __call__(self, secret: str) -> bytes:
+        value = self._values.get(secret)
+        if value is not None:
+            self._hits += 1
+        else:
+            self._misses += 1
+            value = self._derive(secret)
+            if len(self._values) >= _KDF_CACHE_SIZE:
+                self._values.clear()
+            self._values[secret] = value
+        return value
+
+    def peek(self, secret: str) -> bytes | None:
+        return self._values.get(secret)
+
+    def cache_clear(self) -> None:
+        self._values.clear()
+
+    def cache_info(self) -> CacheInfo:
+        """Like ``functools.lru_cache``'s (``peek`` counts as neither hit nor miss)."""
+        return CacheInfo(self._hits, self._misses, _KDF_CACHE_SIZE, len(self._values))
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+@_Memo
 def derive_user_password_key(password: str) -> bytes:
     """Key of a tunnelling user password (PBKDF2-HMAC-SHA256, latin-1 text)."""
     return _pbkdf2(_latin1(password), USER_PASSWORD_SALT)
 
 
-@functools.lru_cache(maxsize=_KDF_CACHE_SIZE)
+@_Memo
 def derive_device_authentication_key(code: str) -> bytes:
     """Key of a device authentication code (PBKDF2-HMAC-SHA256, latin-1 text)."""
     return _pbkdf2(_latin1(code), DEVICE_AUTHENTICATION_SALT)
 
 
-@functools.lru_cache(maxsize=_KDF_CACHE_SIZE)
+@_Memo
 def derive_keyring_password_hash(password: str) -> bytes:
     """Hash of an ETS keyring password (PBKDF2-HMAC-SHA256, utf-8 text)."""
     return _pbkdf2(password.encode("utf-8"), KEYRING_PASSWORD_SALT)
+
+
+async def derive_session_keys[K](
+    user_passwords: Mapping[K, str], device_code: str | None
+) -> tuple[dict[K, bytes], bytes | None]:
+    """The keys of a secure session's handshake, for both roles: every user password key
+    and the device authentication key. Never on the event loop: each derivation not yet
+    known runs in a short-lived thread of its own, side by side (PBKDF2 releases the GIL),
+    and the thread is gone when this returns (no executor threads left behind)."""
+    jobs: list[tuple[_Memo, str]] = [(derive_user_password_key, p) for p in user_passwords.values()]
+    if device_code is not None:
+        jobs.append((derive_device_authentication_key, device_code))
+    keys = await asyncio.gather(*(_derive_off_loop(memo, secret) for memo, secret in jobs))
+    users = dict(zip(user_passwords, keys, strict=False))
+    return users, keys[-1] if device_code is not None else None
+
+
+async def _derive_off_loop(memo: _Memo, secret: str) -> bytes:
+    known = memo.peek(secret)
+    if known is not None:
+        return known
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[bytes] = loop.create_future()
+
+    def run() -> None:
+        try:
+            key = memo(secret)
+        except BaseException as err:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, err)
+        else:
+            loop.call_soon_threadsafe(_settle, future, key, None)
+
+    thread = threading.Thread(target=run, name="knx-secure-kdf", daemon=True)
+    thread.start()
+    key = await future
+    thread.join()  # it has handed over its result: returns at once
+    return key
+
+
+def _settle(future: asyncio.Future[bytes], key: bytes | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert key is not None
+        future.set_result(key)
 
 
 def _latin1(text: str) -> bytes:

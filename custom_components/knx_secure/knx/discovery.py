@@ -1,7 +1,9 @@
-"""Find KNX IP interfaces over UDP: multicast search and unicast description.
+"""Find KNX IP interfaces over UDP (multicast search, unicast description), and answer.
 
-Thin asyncio edge over the frame codec in knxip.py. Search never raises on
-network trouble (no multicast route, sandboxed sockets): it returns what it found.
+Both sides of discovery: ``search_gateways`` / ``describe_gateway`` are a thin asyncio edge
+over the frame codec in knxip (search never raises on network trouble: it returns what it
+found); ``DiscoveryResponder`` is the sans-I/O answering side a gateway puts behind its UDP
+socket (datagram in, answer and destination out).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from . import knxip
 from .address import IndividualAddress
@@ -23,10 +27,20 @@ KNX_PORT = knxip.PORT
 SEARCH_TIMEOUT = 2.0
 DESCRIPTION_TIMEOUT = 2.0
 
-# Service family ids of DIB 0x02 / 0x06.
-FAMILY_TUNNELLING = 0x04
-FAMILY_SECURITY = 0x09
-TUNNELLING_TCP_VERSION = 2
+# Search request parameter types (SEARCH_REQUEST_EXTENDED); bit 7 marks "mandatory".
+_SRP_MANDATORY: Final = 0x80
+_SRP_PROGRAMMING_MODE: Final = 0x01
+_SRP_MAC_ADDRESS: Final = 0x02
+_SRP_SERVICE: Final = 0x03
+_SRP_REQUEST_DIBS: Final = 0x04
+_SRP_HEADER_LENGTH: Final = 2
+# DeviceInfoDIB status bit 0: the device is in programming mode.
+_PROGRAMMING_MODE: Final = 0x01
+
+# Service family ids of DIB 0x02 / 0x06 (names kept for callers; the values live in knxip).
+FAMILY_TUNNELLING = knxip.ServiceFamily.TUNNELLING
+FAMILY_SECURITY = knxip.ServiceFamily.SECURITY
+TUNNELLING_TCP_VERSION = knxip.TUNNELLING_TCP_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,3 +229,104 @@ async def describe_gateway(
         ) from err
     finally:
         transport.close()
+
+
+# --- answering: the gateway's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryAnswer:
+    """A datagram to send and where to."""
+
+    data: bytes
+    target: tuple[str, int]
+
+
+class DiscoveryResponder:
+    """Sans-I/O answers to SEARCH_REQUEST(_EXTENDED) and DESCRIPTION_REQUEST.
+
+    ``dibs(extended)`` gives the device's DIBs as they are now (tunnel slots change) and
+    ``control`` its control endpoint; search parameters are matched against those DIBs. A
+    plain CONNECT_REQUEST over UDP gets an immediate refusal when ``udp_tunnelling`` is off,
+    so that a client does not wait for its timeout.
+    """
+
+    def __init__(
+        self,
+        dibs: Callable[[bool], tuple[knxip.DIB, ...]],
+        control: Callable[[], knxip.HPAI],
+        *,
+        udp_tunnelling: bool = False,
+    ) -> None:
+        self._dibs = dibs
+        self._control = control
+        self._udp_tunnelling = udp_tunnelling
+
+    def receive_datagram(self, data: bytes, source: tuple[str, int]) -> DiscoveryAnswer | None:
+        """The answer to one datagram, or None (malformed, not ours to answer, filtered)."""
+        try:
+            frame = knxip.parse(data)
+        except FrameError:
+            _LOGGER.debug("ignoring a malformed datagram from %s:%s", *source)
+            return None
+        answer = self.answer(frame)
+        if answer is None:
+            return None
+        data_out, hpai = answer
+        return DiscoveryAnswer(data_out, reply_target(hpai, source))
+
+    def answer(self, frame: knxip.Frame) -> tuple[bytes, knxip.HPAI] | None:
+        """The encoded answer to a parsed frame and the HPAI it names, or None."""
+        match frame:
+            case knxip.SearchRequestExtended():
+                dibs = self._dibs(True)
+                if not search_parameters_match(frame.srp, dibs):
+                    return None
+                extended = knxip.SearchResponseExtended(self._control(), dibs)
+                return knxip.encode(extended), frame.discovery
+            case knxip.SearchRequest():
+                basic = knxip.SearchResponse(self._control(), self._dibs(False))
+                return knxip.encode(basic), frame.discovery
+            case knxip.DescriptionRequest():
+                return knxip.encode(knxip.DescriptionResponse(self._dibs(True))), frame.control
+            case knxip.ConnectRequest() if not self._udp_tunnelling:
+                refusal = knxip.ConnectResponse(0, knxip.ErrorCode.E_CONNECTION_TYPE)
+                return knxip.encode(refusal), frame.control
+            case _:
+                return None
+
+
+def search_parameters_match(srp: bytes, dibs: tuple[knxip.DIB, ...]) -> bool:
+    """Whether SEARCH_REQUEST_EXTENDED parameters select the device these DIBs describe."""
+    info = knxip.device_info(dibs)
+    offset = 0
+    while offset + _SRP_HEADER_LENGTH <= len(srp):
+        size, kind = srp[offset], srp[offset + 1]
+        data = srp[offset + _SRP_HEADER_LENGTH : offset + size]
+        selector = kind & ~_SRP_MANDATORY
+        if selector == _SRP_PROGRAMMING_MODE and not (
+            info is not None and info.status & _PROGRAMMING_MODE
+        ):
+            return False
+        if selector == _SRP_MAC_ADDRESS and (info is None or data != info.mac_address):
+            return False
+        if selector == _SRP_SERVICE and not _supports_service(data, dibs):
+            return False
+        if selector > _SRP_REQUEST_DIBS and kind & _SRP_MANDATORY:
+            return False  # a mandatory parameter we do not know
+        offset += max(size, _SRP_HEADER_LENGTH)
+    return True
+
+
+def _supports_service(data: bytes, dibs: tuple[knxip.DIB, ...]) -> bool:
+    if len(data) < 2:
+        return False
+    version = knxip.service_family_version(dibs, data[0])
+    return version is not None and version >= data[1]
+
+
+def reply_target(hpai: knxip.HPAI | None, source: tuple[str, int]) -> tuple[str, int]:
+    """Where a UDP answer goes: the HPAI's endpoint, or the sender's (route back / NAT)."""
+    if hpai is None or hpai.ip == "0.0.0.0" or hpai.port == 0:  # noqa: S104
+        return source
+    return hpai.ip, hpai.port

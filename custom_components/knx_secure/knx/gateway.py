@@ -22,14 +22,11 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import signal
-import socket
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from types import MappingProxyType
 from typing import Final
@@ -38,19 +35,18 @@ from . import knxip
 from .address import GroupAddress, IndividualAddress
 from .bus import Bus, SwitchActuator, SwitchSpec, default_device_address
 from .cemi import LData
-from .crypto import derive_device_authentication_key, derive_user_password_key
+from .crypto import derive_session_keys
+from .discovery import DiscoveryResponder
+from .driver import Driver, Pump, PumpEvent
 from .errors import FrameError, KeyringError, KNXSecureError, SessionError
 from .keyring import Keyring, KeyringInterface, load_keyring
 from .knxip import ErrorCode, ServiceFamily, ServiceType
 from .session import (
     DEFAULT_SESSION_TIMEOUT,
     FrameDropped,
-    InnerFrame,
-    OutgoingFrame,
     SecureSession,
     SessionEnded,
     SessionEstablished,
-    SessionEvent,
 )
 from .tunnel import (
     DEFAULT_SERVER_IDLE_TIMEOUT,
@@ -58,7 +54,6 @@ from .tunnel import (
     TelegramReceived,
     TunnelClosed,
     TunnelConnected,
-    TunnelEvent,
     TunnelServer,
     TunnelSlotConfig,
     TunnelSlots,
@@ -69,6 +64,7 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SESSION_TIMEOUT",
     "DEFAULT_STATUS_DELAY",
+    "MAX_UNAUTHENTICATED_CONNECTIONS",
     "SwitchSpec",
     "VirtualGateway",
     "add_gateway_parser",
@@ -95,18 +91,15 @@ MULTICAST_ADDRESS: Final = knxip.SYSTEM_MULTICAST_ADDRESS
 SECURITY_VERSION: Final = 1
 _CORE_VERSION: Final = 2
 _DEVICE_MANAGEMENT_VERSION: Final = 1
-_TUNNELLING_VERSION: Final = 2  # TCP tunnelling
+_TUNNELLING_VERSION: Final = knxip.TUNNELLING_TCP_VERSION
 _SERIAL_PREFIX: Final = b"\x00\xfa"
 _MAC_PREFIX: Final = b"\x02\x00"  # locally administered
 _MAX_SESSION_ID: Final = 0xFFFF
 _MANAGEMENT_USER: Final = 1
 
-# Search request parameter types (SEARCH_REQUEST_EXTENDED); bit 7 marks "mandatory".
-_SRP_MANDATORY: Final = 0x80
-_SRP_PROGRAMMING_MODE: Final = 0x01
-_SRP_MAC_ADDRESS: Final = 0x02
-_SRP_SERVICE: Final = 0x03
-_SRP_REQUEST_DIBS: Final = 0x04
+#: Connections not yet authenticated (no secure session, no open plain tunnel) a gateway
+#: keeps at once; a new one beyond it closes the oldest of them.
+MAX_UNAUTHENTICATED_CONNECTIONS: Final = 16
 
 _PASSWORD_ENVIRONMENT: Final = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name
 _EXIT_OK: Final = 0
@@ -166,45 +159,6 @@ def parse_switch(text: str) -> SwitchSpec:
     )
 
 
-def _derive_keys(
-    passwords: Mapping[int, str], device_code: str | None
-) -> tuple[dict[int, bytes], bytes | None]:
-    """PBKDF2 of every user password and the device code (slow: run off the event loop)."""
-    users = {user_id: derive_user_password_key(pw) for user_id, pw in passwords.items()}
-    device_key = derive_device_authentication_key(device_code) if device_code else None
-    return users, device_key
-
-
-async def _off_loop[T](work: Callable[[], T]) -> T:
-    """Run CPU-bound ``work`` in a short-lived thread of our own (gone when it returns)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def run() -> None:
-        try:
-            result = work()
-        except BaseException as err:  # handed to the awaiting coroutine
-            loop.call_soon_threadsafe(_set_exception, future, err)
-        else:
-            loop.call_soon_threadsafe(_set_result, future, result)
-
-    thread = threading.Thread(target=run, name="knx-gateway-kdf", daemon=True)
-    thread.start()
-    result = await future
-    thread.join()  # it has already handed over its result: returns at once
-    return result
-
-
-def _set_result[T](future: asyncio.Future[T], result: T) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _set_exception[T](future: asyncio.Future[T], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
-
-
 # --- the gateway ----------------------------------------------------------------------------
 
 
@@ -225,10 +179,13 @@ class VirtualGateway:
         session_timeout: float = DEFAULT_SESSION_TIMEOUT,
         user_passwords: Mapping[int, str] | None = None,
         device_authentication: str | None = None,
+        max_unauthenticated: int = MAX_UNAUTHENTICATED_CONNECTIONS,
     ) -> None:
         """``user_passwords`` overrides tunnel passwords by user id and
         ``device_authentication`` the device authentication code (to simulate an
-        installation that differs from the keyring, or an impostor)."""
+        installation that differs from the keyring, or an impostor).
+        ``max_unauthenticated`` caps the connections not yet authenticated (the oldest
+        is closed beyond it); ``session_timeout`` is also how long one may stay so."""
         self._keyring = keyring
         self._host = host if host is not None else _host_with_most_tunnels(keyring)
         self._tunnels = [
@@ -262,7 +219,12 @@ class VirtualGateway:
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._udp_closed: asyncio.Future[None] | None = None
-        self._connections: set[_Connection] = set()
+        # in order of arrival: the cap closes the oldest unauthenticated connection
+        self._connections: dict[_Connection, None] = {}
+        self._max_unauthenticated = max_unauthenticated
+        self._responder = DiscoveryResponder(
+            lambda extended: self.dibs(extended=extended), self.control_hpai
+        )
         self._last_session_id = 0
 
     def __repr__(self) -> str:
@@ -298,20 +260,21 @@ class VirtualGateway:
         if self._server is not None:
             raise RuntimeError("the virtual gateway is already running")
         if not self._keys_ready:
-            passwords, code = dict(self._passwords), self._device_code
-            self._users, self._device_key = await _off_loop(lambda: _derive_keys(passwords, code))
+            self._users, self._device_key = await derive_session_keys(
+                dict(self._passwords), self._device_code
+            )
             self._keys_ready = True
         loop = asyncio.get_running_loop()
         # a restart listens where the clients knew it: the port of the first start
         wanted = self._port
         attempts = PORT_PICK_ATTEMPTS if wanted == 0 else 1
         for attempt in range(1, attempts + 1):
-            server = await loop.create_server(lambda: _Connection(self), self._bind, wanted)
+            server = await loop.create_server(self._accept, self._bind, wanted)
             port = int(server.sockets[0].getsockname()[1])
             udp_closed: asyncio.Future[None] = loop.create_future()
             try:
                 self._udp, _ = await loop.create_datagram_endpoint(
-                    functools.partial(_DiscoveryEndpoint, self, udp_closed),
+                    functools.partial(_DiscoveryEndpoint, self._responder, udp_closed),
                     local_addr=(self._bind, port),
                 )
             except OSError:
@@ -361,7 +324,7 @@ class VirtualGateway:
         _done, pending = await asyncio.wait([c.closed for c in connections], timeout=STOP_TIMEOUT)
         if pending:
             for connection in connections:
-                connection.abort()
+                connection.close()
             await asyncio.wait(pending, timeout=STOP_TIMEOUT)
 
     # --- queries ----------------------------------------------------------------------------
@@ -468,11 +431,26 @@ class VirtualGateway:
     def count_drop(self, reason: str) -> None:
         self._dropped[reason] += 1
 
+    def _accept(self) -> Driver:
+        return _Connection(self).driver
+
     def connection_opened(self, connection: _Connection) -> None:
-        self._connections.add(connection)
+        self._connections[connection] = None
+        self.enforce_unauthenticated_cap()
 
     def connection_closed(self, connection: _Connection) -> None:
-        self._connections.discard(connection)
+        self._connections.pop(connection, None)
+
+    def enforce_unauthenticated_cap(self) -> None:
+        """Close the oldest unauthenticated connections beyond the cap."""
+        waiting = [c for c in self._connections if not c.accepted and not c.closing]
+        for connection in waiting[: max(len(waiting) - self._max_unauthenticated, 0)]:
+            _LOGGER.info(
+                "closing %s: more than %d unauthenticated connections",
+                connection.peer,
+                self._max_unauthenticated,
+            )
+            connection.abort()
 
     def new_session(self) -> SecureSession | None:
         """A server session machine for a SESSION_REQUEST; None without a device
@@ -549,63 +527,12 @@ class VirtualGateway:
         host, port = self.address
         return knxip.HPAI(knxip.HostProtocol.UDP, host, port)
 
-    def answer_datagram(self, frame: knxip.Frame) -> tuple[bytes, knxip.HPAI | None] | None:
-        """The UDP answer to a discovery frame and the HPAI it names, or None."""
-        match frame:
-            case knxip.SearchRequestExtended():
-                if not self._search_parameters_match(frame.srp):
-                    return None
-                answer: knxip.Frame = knxip.SearchResponseExtended(self.control_hpai(), self.dibs())
-                return knxip.encode(answer), frame.discovery
-            case knxip.SearchRequest():
-                answer = knxip.SearchResponse(self.control_hpai(), self.dibs(extended=False))
-                return knxip.encode(answer), frame.discovery
-            case knxip.DescriptionRequest():
-                return knxip.encode(knxip.DescriptionResponse(self.dibs())), frame.control
-            case knxip.ConnectRequest():
-                # tunnelling is served over TCP only: refuse at once instead of letting the
-                # client wait for its timeout
-                refusal = knxip.ConnectResponse(0, ErrorCode.E_CONNECTION_TYPE)
-                return knxip.encode(refusal), frame.control
-            case _:
-                return None
-
-    def _search_parameters_match(self, srp: bytes) -> bool:
-        """Whether the SEARCH_REQUEST_EXTENDED parameters select this device."""
-        offset = 0
-        while offset + 2 <= len(srp):
-            size, kind = srp[offset], srp[offset + 1]
-            data = srp[offset + 2 : offset + size]
-            selector = kind & ~_SRP_MANDATORY
-            if selector == _SRP_PROGRAMMING_MODE:
-                return False  # never in programming mode
-            if selector == _SRP_MAC_ADDRESS and data != self._mac_address():
-                return False
-            if selector == _SRP_SERVICE and not self._supports_service(data):
-                return False
-            if selector > _SRP_REQUEST_DIBS and kind & _SRP_MANDATORY:
-                return False  # a mandatory parameter we do not know
-            offset += max(size, 2)
-        return True
-
-    def _supports_service(self, data: bytes) -> bool:
-        if len(data) < 2:
-            return False
-        return any(f == data[0] and v >= data[1] for f, v in self._supported_families())
-
-
-def _reply_target(hpai: knxip.HPAI | None, source: tuple[str, int]) -> tuple[str, int]:
-    """Where a UDP answer goes: the HPAI's endpoint, or the sender's (route back / NAT)."""
-    if hpai is None or hpai.ip == "0.0.0.0" or hpai.port == 0:  # noqa: S104
-        return source
-    return hpai.ip, hpai.port
-
 
 class _DiscoveryEndpoint(asyncio.DatagramProtocol):
-    """UDP: search and description (and a quick refusal of UDP tunnelling)."""
+    """UDP: the discovery responder's socket (search, description, UDP tunnelling refused)."""
 
-    def __init__(self, gateway: VirtualGateway, closed: asyncio.Future[None]) -> None:
-        self._gateway = gateway
+    def __init__(self, responder: DiscoveryResponder, closed: asyncio.Future[None]) -> None:
+        self._responder = responder
         self._closed = closed
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -615,21 +542,14 @@ class _DiscoveryEndpoint(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         source = (str(addr[0]), int(str(addr[1])))
-        try:
-            frame = knxip.parse(data)
-        except FrameError:
-            _LOGGER.debug("ignoring a malformed datagram from %s:%s", *source)
-            return
-        answer = self._gateway.answer_datagram(frame)
+        answer = self._responder.receive_datagram(data, source)
         if answer is None or self._transport is None:
             return
-        data_out, hpai = answer
-        target = _reply_target(hpai, source)
-        _LOGGER.debug("%s from %s:%s answered", frame.SERVICE.name, *source)
+        _LOGGER.debug("datagram from %s:%s answered", *source)
         try:
-            self._transport.sendto(data_out, target)
+            self._transport.sendto(answer.data, answer.target)
         except OSError as err:
-            _LOGGER.debug("cannot answer %s:%s: %s", *target, err)
+            _LOGGER.debug("cannot answer %s:%s: %s", *answer.target, err)
 
     def error_received(self, exc: Exception) -> None:
         _LOGGER.debug("discovery endpoint: %s", exc)
@@ -649,163 +569,148 @@ class _Mode(Enum):
     PLAIN = "plain"
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP client: splits the stream into frames and drives its session and tunnel
-    machines; attached to the bus while its tunnel is open."""
+class _Connection:
+    """One TCP client, the gateway's endpoint of a ``Driver``: its first frame decides
+    between a secure session and plain tunnelling; attached to the bus while its tunnel is
+    open. Until it is accepted (session authenticated, or plain tunnel open) it has
+    ``session_timeout`` from its start, whatever it sends: only accepted frames are life."""
 
     def __init__(self, gateway: VirtualGateway) -> None:
         self._gateway = gateway
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self.driver = Driver(self)
+        self._pump = Pump(self.driver.write)
         self._mode = _Mode.UNDECIDED
-        self._session: SecureSession | None = None
-        self._tunnel: TunnelServer | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
-        self._last_heard = self._loop.time()
-        self._closing = False
-        self._peer = "?"
-        self.closed: asyncio.Future[None] = self._loop.create_future()
+        #: Since when it is unauthenticated (None while accepted).
+        self._waiting_since: float | None = self.driver.loop.time()
+        self.closed = self.driver.closed
 
     def __repr__(self) -> str:
-        return f"_Connection({self._peer}, {self._mode.value}, session={self.session_id})"
+        return f"_Connection({self.peer}, {self._mode.value}, session={self.session_id})"
+
+    @property
+    def peer(self) -> str:
+        return self.driver.peer
 
     @property
     def session_id(self) -> int | None:
-        return self._session.session_id if self._session is not None else None
+        session = self._pump.session
+        return session.session_id if session is not None else None
 
     @property
     def authenticated(self) -> bool:
-        return self._session is not None and self._session.is_authenticated
+        session = self._pump.session
+        return session is not None and session.is_authenticated
 
-    # --- transport callbacks ------------------------------------------------------------------
+    @property
+    def accepted(self) -> bool:
+        """Authenticated (secure), or a plain tunnel is open."""
+        return self._waiting_since is None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = transport.get_extra_info("peername")
-        if peer:
-            self._peer = f"{peer[0]}:{peer[1]}"
+    @property
+    def closing(self) -> bool:
+        return self.driver.is_closing
+
+    @property
+    def _tunnel(self) -> TunnelServer | None:
+        tunnel = self._pump.tunnel
+        assert tunnel is None or isinstance(tunnel, TunnelServer)
+        return tunnel
+
+    # --- the driver's endpoint ------------------------------------------------------------
+
+    def opened(self, now: float) -> None:
+        self._waiting_since = now
         self._gateway.connection_opened(self)
-        _LOGGER.info("connection from %s", self._peer)
-        self._reschedule()
+        _LOGGER.info("connection from %s", self.peer)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._closing = True
-        self._cancel_timer()
-        if self._tunnel is not None:
-            self._tunnel_events(self._tunnel.connection_lost(self._loop.time()))
-        self._gateway.bus.detach(self)
-        self._gateway.connection_closed(self)
-        _LOGGER.info("connection from %s closed", self._peer)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return
-        now = self._loop.time()
-        if self._buffer:  # the rest of a frame that came in pieces
-            self._buffer += data
-            data = bytes(self._buffer)
-            self._buffer.clear()
-        used = self._receive_frames(data, now)
-        if used < len(data) and not self._closing:
-            self._buffer += data[used:]
-        if used:
-            # only a whole frame counts as life: a peer trickling the octets of one frame
-            # slowly must not hold the connection open forever
-            self._last_heard = now
-        self._reschedule()
-
-    def _receive_frames(self, data: bytes, now: float) -> int:
-        """Handle every whole frame in ``data``; the number of octets used."""
-        offset = 0
-        while not self._closing:
-            try:
-                size = knxip.frame_length(data[offset : offset + knxip.HEADER_LENGTH])
-            except FrameError as err:
-                self._gateway.count_drop("malformed")
-                _LOGGER.info("closing %s: not a KNXnet/IP stream (%s)", self._peer, err)
-                self.abort()
-                break
-            if size is None or offset + size > len(data):
-                break
-            # one read is usually one frame: pass it on without a copy
-            whole = offset == 0 and size == len(data)
-            self._receive(data if whole else data[offset : offset + size], now)
-            offset += size
-        return offset
-
-    def eof_received(self) -> bool | None:
-        return None  # close our side too
-
-    # --- frames -------------------------------------------------------------------------------
-
-    def _receive(self, frame: bytes, now: float) -> None:
+    def frame_received(self, frame: bytes, now: float) -> None:
         if self._mode is _Mode.UNDECIDED:
             self._choose_mode(frame, now)
-        if self._session is not None:
-            self._session_events(self._session.receive(frame, now), now)
-        elif self._tunnel is not None:
-            self._receive_plain(frame, now)
+        if self._mode is _Mode.PLAIN and self._refuses_plain(frame):
+            return
+        if not self.driver.is_closing:
+            self._handle(self._pump.receive(frame, now), now)
+
+    def tick(self, now: float) -> None:
+        waiting = self._waiting_since
+        if waiting is not None and now >= waiting + self._gateway.session_timeout:
+            _LOGGER.info(
+                "closing %s: not authenticated within %s s",
+                self.peer,
+                self._gateway.session_timeout,
+            )
+            self.close()
+            return
+        self._handle(self._pump.tick(now), now)
+
+    def next_deadline(self) -> float | None:
+        deadline = self._pump.next_deadline()
+        waiting = self._waiting_since
+        if waiting is None:
+            return deadline
+        limit = waiting + self._gateway.session_timeout
+        return limit if deadline is None else min(deadline, limit)
+
+    def stream_error(self, error: FrameError) -> None:
+        self._gateway.count_drop("malformed")
+        _LOGGER.info("closing %s: not a KNXnet/IP stream (%s)", self.peer, error)
+        self.abort()
+
+    def failed(self, error: KNXSecureError) -> None:
+        _LOGGER.info("closing %s: %s", self.peer, error)
+        self.abort()
+
+    def lost(self, exc: Exception | None, now: float) -> None:
+        tunnel = self._tunnel
+        if tunnel is not None:
+            self._handle(self._pump.tunnel_events(tunnel.connection_lost(now), now), now)
+        self._gateway.bus.detach(self)
+        self._gateway.connection_closed(self)
+        _LOGGER.info("connection from %s closed", self.peer)
+
+    # --- frames ---------------------------------------------------------------------------
 
     def _choose_mode(self, frame: bytes, now: float) -> None:
-        if _service(frame) == ServiceType.SESSION_REQUEST:
+        if knxip.service_of(frame) == ServiceType.SESSION_REQUEST:
             session = self._gateway.new_session()
             if session is None:
-                _LOGGER.warning("refusing a secure session from %s: no device code", self._peer)
+                _LOGGER.warning("refusing a secure session from %s: no device code", self.peer)
                 self.abort()
                 return
             session.start(now)
-            self._session = session
+            self._pump.session = session
             self._mode = _Mode.SECURE
-            _LOGGER.info("secure session %s requested by %s", session.session_id, self._peer)
+            _LOGGER.info("secure session %s requested by %s", session.session_id, self.peer)
         else:
-            self._tunnel = self._new_tunnel(user_id=None)
+            self._pump.tunnel = self._new_tunnel(user_id=None)
             self._mode = _Mode.PLAIN
 
     def _new_tunnel(self, user_id: int | None) -> TunnelServer:
         return TunnelServer(self._gateway.slots, user_id=user_id, idle_timeout=TUNNEL_IDLE_TIMEOUT)
 
-    def _receive_plain(self, frame: bytes, now: float) -> None:
-        assert self._tunnel is not None
-        if _service(frame) == ServiceType.CONNECT_REQUEST and not self._gateway.has_plain_slots:
-            self._refuse_plain_connect()
-            return
-        self._tunnel_events(self._tunnel.receive(frame, now), now)
-
-    def _refuse_plain_connect(self) -> None:
+    def _refuses_plain(self, frame: bytes) -> bool:
+        if knxip.service_of(frame) != ServiceType.CONNECT_REQUEST or self._gateway.has_plain_slots:
+            return False
         # Every tunnel needs a secure session. Real secure interfaces (MDT, Weinzierl) answer
         # a plain CONNECT_REQUEST with E_NO_MORE_CONNECTIONS: no tunnel is free *for this
         # client*; the secured service families DIB told it why.
-        _LOGGER.info("refusing plain tunnelling from %s: tunnels require security", self._peer)
+        _LOGGER.info("refusing plain tunnelling from %s: tunnels require security", self.peer)
         refusal = knxip.ConnectResponse(0, ErrorCode.E_NO_MORE_CONNECTIONS)
-        self._write(knxip.encode(refusal))
+        self._pump.send_raw(knxip.encode(refusal))
+        return True
 
-    def _session_events(self, events: list[SessionEvent], now: float) -> None:
+    def _handle(self, events: list[PumpEvent], now: float) -> None:
         for event in events:
             match event:
-                case OutgoingFrame():
-                    self._write(event.data)
-                case InnerFrame():
-                    if self._tunnel is not None:
-                        self._tunnel_events(self._tunnel.receive(event.frame, now), now)
                 case SessionEstablished():
-                    self._tunnel = self._new_tunnel(event.user_id)
+                    self._pump.tunnel = self._new_tunnel(event.user_id)
+                    self._accept(now)
                     _LOGGER.info(
                         "secure session %s: user %s authenticated (%s)",
                         event.session_id,
                         event.user_id,
-                        self._peer,
+                        self.peer,
                     )
-                case FrameDropped():
-                    self._gateway.count_drop(str(event.reason))
                 case SessionEnded():
                     _LOGGER.info(
                         "secure session %s of user %s ended: %s%s",
@@ -815,144 +720,75 @@ class _Connection(asyncio.Protocol):
                         " (by the client)" if event.by_peer else "",
                     )
                     self.close()
-
-    def _tunnel_events(self, events: list[TunnelEvent], now: float | None = None) -> None:
-        tunnel = self._tunnel
-        assert tunnel is not None
-        when = self._loop.time() if now is None else now
-        for event in events:
-            match event:
-                case OutgoingFrame():
-                    self._send(event.data, when)
                 case TelegramReceived():
                     # confirm first (the frame is on the bus), then deliver it to the others
-                    self._send(tunnel.confirm(event.frame, when), when)
+                    tunnel = self._tunnel
+                    assert tunnel is not None
+                    self._send(tunnel.confirm(event.frame, now), now)
                     self._gateway.bus.transmit(event.frame, origin=self)
                 case TunnelConnected():
                     self._gateway.bus.attach(self)
+                    self._accept(now)
                     _LOGGER.info(
                         "tunnel %s opened on channel %s (%s, user %s)",
                         event.individual_address,
                         event.channel_id,
-                        self._peer,
-                        self._session.user_id if self._session else None,
+                        self.peer,
+                        self._pump.session.user_id if self._pump.session else None,
                     )
                 case TunnelClosed():
                     self._gateway.bus.detach(self)
-                    _LOGGER.info("tunnel of %s closed: %s", self._peer, event.reason)
+                    if self._mode is _Mode.PLAIN:
+                        self._waiting_since = now  # no tunnel, no session: waiting again
+                    _LOGGER.info("tunnel of %s closed: %s", self.peer, event.reason)
                 case ConnectRefused():
-                    _LOGGER.info("tunnel refused to %s: %s", self._peer, event.status.name)
+                    _LOGGER.info("tunnel refused to %s: %s", self.peer, event.status.name)
                 case FrameDropped():
                     self._gateway.count_drop(str(event.reason))
+                case _:
+                    pass
 
-    # --- bus ------------------------------------------------------------------------------------
+    def _accept(self, now: float) -> None:
+        if self._waiting_since is not None:
+            self._waiting_since = None
+            _LOGGER.debug("%s accepted at %.3f", self.peer, now)
+
+    # --- bus ------------------------------------------------------------------------------
 
     def deliver(self, frame: LData) -> None:
         """A telegram from the bus: an L_Data.ind for this client."""
         tunnel = self._tunnel
-        if self._closing or tunnel is None or tunnel.state is not TunnelState.CONNECTED:
+        if self.driver.is_closing or tunnel is None or tunnel.state is not TunnelState.CONNECTED:
             return
-        now = self._loop.time()
+        now = self.driver.loop.time()
         self._send(tunnel.indicate(frame, now), now)
+        self.driver.update()
 
-    # --- sending and closing --------------------------------------------------------------------
+    # --- sending and closing --------------------------------------------------------------
 
     def _send(self, plain: bytes, now: float) -> None:
         """A plain KNXnet/IP frame to the client, wrapped when the connection is secure."""
-        if not plain or self._closing:
+        session = self._pump.session
+        if self.driver.is_closing or (session is not None and not session.is_authenticated):
             return
-        session = self._session
-        if session is None:
-            self._write(plain)
-        elif session.is_authenticated:
-            self._write(session.wrap(plain, now))
-
-    def _write(self, data: bytes) -> None:
-        if data and self._transport is not None and not self._closing:
-            self._transport.write(data)
+        self._pump.send(plain, now)
 
     def close(self, *, graceful: bool = False) -> None:
         """Close after the queued frames (``graceful``: say goodbye first)."""
-        if self._closing or self._transport is None:
+        if self.driver.is_closing:
             return
         if graceful:
-            now = self._loop.time()
-            tunnel, session = self._tunnel, self._session
+            now = self.driver.loop.time()
+            tunnel, session = self._tunnel, self._pump.session
             if tunnel is not None and tunnel.state is TunnelState.CONNECTED:
                 self._send(tunnel.disconnect(now), now)
             if session is not None:
-                self._write(session.close(now))
-        self._closing = True
-        self._cancel_timer()
-        self._transport.close()
+                self._pump.send_raw(session.close(now))
+        self.driver.close()
 
     def abort(self) -> None:
         """Drop the connection at once (a reset)."""
-        self._closing = True
-        self._cancel_timer()
-        if self._transport is not None:
-            self._transport.abort()
-
-    # --- timers ---------------------------------------------------------------------------------
-
-    def _deadline(self) -> float | None:
-        deadlines: list[float] = []
-        if self._session is not None:
-            session_deadline = self._session.next_deadline()
-            if session_deadline is not None:
-                deadlines.append(session_deadline)
-        tunnel = self._tunnel
-        if tunnel is not None:
-            tunnel_deadline = tunnel.next_deadline()
-            if tunnel_deadline is not None:
-                deadlines.append(tunnel_deadline)
-        if self._session is None and (tunnel is None or tunnel.state is TunnelState.IDLE):
-            # nothing else watches a connection that has no session and no open tunnel
-            deadlines.append(self._last_heard + self._gateway.session_timeout)
-        return min(deadlines, default=None)
-
-    def _reschedule(self) -> None:
-        if self._closing:
-            return
-        deadline = self._deadline()
-        if deadline is None:
-            self._cancel_timer()
-            return
-        if self._timer is not None and self._timer_at <= deadline:
-            return  # fires earlier; it reschedules when it finds nothing to do
-        self._cancel_timer()
-        self._timer = self._loop.call_at(deadline, self._on_timer)
-        self._timer_at = deadline
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = math.inf
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = math.inf
-        if self._closing:
-            return
-        now = self._loop.time()
-        if self._session is not None:
-            self._session_events(self._session.tick(now), now)
-        if self._tunnel is not None and not self._closing:
-            self._tunnel_events(self._tunnel.tick(now), now)
-        if (
-            not self._closing
-            and self._session is None
-            and (self._tunnel is None or self._tunnel.state is TunnelState.IDLE)
-            and now >= self._last_heard + self._gateway.session_timeout
-        ):
-            _LOGGER.info("closing %s: silent for %s s", self._peer, self._gateway.session_timeout)
-            self.close()
-        self._reschedule()
-
-
-def _service(frame: bytes) -> int:
-    return int.from_bytes(frame[2:4], "big")
+        self.driver.abort()
 
 
 # --- command line ----------------------------------------------------------------------------
