@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.knx_secure.knx import client as client_module
+from custom_components.knx_secure.knx import crypto
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.cemi import APCI, LData, MessageCode, group_value_write
 from custom_components.knx_secure.knx.client import (
@@ -175,13 +176,14 @@ async def test_key_derivation_runs_off_the_loop(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[int] = []
-    derive: Callable[[str], bytes] = getattr(client_module, "derive_user_password_key")  # noqa: B009
+    pbkdf2: Callable[[bytes, bytes], bytes] = getattr(crypto, "_pbkdf2")  # noqa: B009
 
-    def recording(password: str) -> bytes:
+    def recording(secret: bytes, salt: bytes) -> bytes:
         threads.append(threading.get_ident())
-        return derive(password)
+        return pbkdf2(secret, salt)
 
-    monkeypatch.setattr(client_module, "derive_user_password_key", recording)
+    monkeypatch.setattr(crypto, "_pbkdf2", recording)
+    crypto.derive_user_password_key.cache_clear()  # derive it here, whatever ran before
     client = make_client(tunnel=TunnelChoice(user_id=4))
     await client.connect()
     assert threads

@@ -1,14 +1,12 @@
 """SecureTunnelClient: a KNX IP Secure tunnelling client on asyncio.
 
-A thin edge over the sans-I/O machines: ``session.SecureSession`` (the KNXnet/IP Secure
-session), ``tunnel.TunnelClient`` (the tunnelling connection) and ``data_secure.DataSecure``
-(group telegrams). This module only moves bytes between one TCP connection, timers and
-those machines; every protocol rule lives in them.
+The client of the library: it picks tunnels (``tunnel_choice``), opens one ``link.Link``
+(secure session + tunnel on a ``driver.Driver``) and keeps it up with backoff, turns group
+values into frames (Data Secure when the keyring has a key) and delivers the telegrams it
+receives. Every protocol rule lives in the sans-I/O machines below the link.
 
-One TCP connection (``_Link``) is an ``asyncio.Protocol``: received bytes are split into
-frames and fed to the machines synchronously, and one ``call_at`` timer wakes the machines
-at their ``next_deadline()``. No task runs per connection; the only task a client owns is
-the optional supervisor of ``start()`` that reconnects with backoff.
+No task runs per connection; the only task a client owns is the optional supervisor of
+``start()`` that reconnects with backoff.
 """
 
 from __future__ import annotations
@@ -19,15 +17,11 @@ import json
 import logging
 import os
 import random
-import socket
 import tempfile
-from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from types import MappingProxyType
-from typing import Final, Protocol, Self
+from typing import Final, Protocol
 
 from . import knxip
 from .address import GroupAddress, IndividualAddress
@@ -38,56 +32,34 @@ from .cemi import (
     group_value_read,
     group_value_response,
     group_value_write,
-    parse_group_apdu,
 )
-from .crypto import derive_device_authentication_key, derive_user_password_key
-from .data_secure import DataSecure, FreshnessTable, SequenceCounter, is_secure_tpdu
-from .discovery import GatewayDescriptor, describe_gateway
+from .client_types import (
+    DROP_REASONS,
+    ConnectionEvent,
+    ConnectionState,
+    Telegram,
+    TelegramStream,
+    Timeouts,
+)
+from .connector import MACHINE_GRACE, Connector
+from .data_secure import DataSecure, FreshnessTable, SequenceCounter
+from .discovery import GatewayDescriptor
 from .errors import (
     AuthenticationError,
     ConfirmationTimeoutError,
-    ConnectRefusedError,
     DataSecureError,
     DataSecureKeyMissingError,
-    DataSecureMacError,
     DataSecurePlainRejectedError,
-    DataSecureReplayError,
     DeviceAuthenticationError,
     FrameError,
-    GatewayUnreachableError,
-    KeyringError,
     KNXSecureError,
-    NoFreeTunnelError,
     NotConnectedError,
     ResponseTimeoutError,
-    SessionClosedError,
-    SessionError,
-    TunnelError,
 )
-from .keyring import InterfaceType, Keyring, KeyringInterface
-from .knxip import ErrorCode
-from .session import (
-    EndReason,
-    FrameDropped,
-    InnerFrame,
-    OutgoingFrame,
-    SecureSession,
-    SessionEnded,
-    SessionEstablished,
-    SessionEvent,
-    SessionState,
-)
-from .tunnel import (
-    CloseReason,
-    ConfirmationTimedOut,
-    TelegramConfirmed,
-    TelegramReceived,
-    TunnelClient,
-    TunnelClosed,
-    TunnelConnected,
-    TunnelEvent,
-    TunnelState,
-)
+from .inbox import Inbox
+from .keyring import Keyring, KeyringInterface
+from .link import Link
+from .tunnel_choice import TunnelChoice
 
 __all__ = [
     "DEFAULT_PORT",
@@ -107,89 +79,15 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = knxip.PORT
-#: Keys of ``SecureTunnelClient.dropped``: why an incoming telegram was not delivered.
-DROP_REASONS: Final = ("no_key", "mac", "replay", "malformed", "plain")
-#: Telegrams an unread ``telegrams()`` stream keeps before it drops the oldest.
-STREAM_QUEUE_SIZE: Final = 1024
-# Extra time the machines get over the edge's own phase timeouts, so that the edge's
-# clearer messages win a tie.
-_MACHINE_GRACE: Final = 1.0
 # The serial number a client puts in its SECURE_WRAPPERs: KNX Association's manufacturer
 # code 00fa and four random octets per client.
 _SERIAL_PREFIX: Final = b"\x00\xfa"
 _JITTER: Final = 0.2
+_AUTOMATIC: Final = TunnelChoice()
+_DEFAULT_TIMEOUTS: Final = Timeouts()
 
 
-# --- public value types --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Every timeout of the client, in seconds (overridable; tests shorten them)."""
-
-    tcp_connect: float = 5.0  # TCP connection to the gateway
-    session_response: float = 10.0  # SESSION_REQUEST -> SESSION_RESPONSE
-    authenticate: float = 10.0  # SESSION_AUTHENTICATE -> SESSION_STATUS
-    connect_response: float = 10.0  # CONNECT_REQUEST -> CONNECT_RESPONSE
-    confirmation: float = 3.0  # L_Data.req -> L_Data.con
-    read_response: float = 5.0  # GroupValueRead -> GroupValueResponse (default of read())
-    keepalive: float = 50.0  # session keepalive after this long without sending
-    heartbeat: float = 60.0  # CONNECTIONSTATE_REQUEST interval
-    heartbeat_answer: float = 10.0  # answer window of a CONNECTIONSTATE_REQUEST
-    backoff_initial: float = 1.0  # first reconnect delay
-    backoff_max: float = 60.0  # reconnect delay cap (doubles up to it)
-    description: float = 1.0  # UDP DESCRIPTION_REQUEST (automatic tunnel choice)
-    disconnect: float = 1.0  # DISCONNECT_REQUEST -> DISCONNECT_RESPONSE on close()
-    #: CONNECTIONSTATE_REQUESTs that may go unanswered in a row before the tunnel is
-    #: lost. Over TCP nothing is lost on the way, so one miss means a dead gateway: it
-    #: is caught within heartbeat + heartbeat_answer.
-    heartbeat_misses: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class TunnelChoice:
-    """Which tunnel to open.
-
-    - ``individual_address``: exactly that tunnel of the keyring;
-    - ``user_id``: the tunnel of that user (of ``host``, or of the gateway's host);
-    - neither: automatic; every tunnel of the gateway's host, free ones first.
-
-    ``host`` names the gateway's individual address in the keyring; without it the client
-    asks the gateway (UDP description) and falls back to the keyring's hosts in order.
-    """
-
-    individual_address: IndividualAddress | None = None
-    user_id: int | None = None
-    host: IndividualAddress | None = None
-
-    @property
-    def automatic(self) -> bool:
-        return self.individual_address is None and self.user_id is None
-
-
-@dataclass(frozen=True, slots=True)
-class Telegram:
-    """A group telegram, verified and decrypted (``secure``: it was Data Secure)."""
-
-    src: IndividualAddress
-    dst: GroupAddress | IndividualAddress
-    apci: APCI
-    value: int | bytes | None  # int: 6-bit small payload; bytes: data octets; None: read
-    secure: bool
-
-
-class ConnectionState(StrEnum):
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionEvent:
-    """A change of the connection: the new state and, when it failed, why."""
-
-    state: ConnectionState
-    error: KNXSecureError | None = None
+# --- persistence of the Data Secure counters ---------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -286,418 +184,7 @@ def _state_from_json(document: object) -> SecurityState | None:
     )
 
 
-class TelegramStream:
-    """Async iterator over incoming telegrams (``SecureTunnelClient.telegrams()``).
-
-    It receives telegrams from the moment it was created; it ends when the client is
-    closed or when ``aclose()`` is called. An unread stream keeps the newest
-    ``STREAM_QUEUE_SIZE`` telegrams.
-    """
-
-    def __init__(self, detach: Callable[[TelegramStream], None]) -> None:
-        self._items: deque[Telegram] = deque(maxlen=STREAM_QUEUE_SIZE)
-        self._wakeup = asyncio.Event()
-        self._ended = False
-        self._detach = detach
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Telegram:
-        while not self._items:
-            if self._ended:
-                raise StopAsyncIteration
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        return self._items.popleft()
-
-    async def aclose(self) -> None:
-        """Stop receiving; iteration ends after the telegrams already queued."""
-        self._end()
-
-    def _put(self, telegram: Telegram) -> None:
-        if not self._ended:
-            self._items.append(telegram)
-            self._wakeup.set()
-
-    def _end(self) -> None:
-        if not self._ended:
-            self._ended = True
-            self._detach(self)
-            self._wakeup.set()
-
-
-# --- one TCP connection ------------------------------------------------------------------------
-
-
-def _mark_retrieved(future: asyncio.Future[None]) -> None:
-    """Silence "exception was never retrieved" for a phase nobody awaited."""
-    if future.done() and not future.cancelled():
-        future.exception()
-
-
-class _Link(asyncio.Protocol):
-    """One TCP connection: secure session + tunnel, fed from data_received and a timer."""
-
-    def __init__(
-        self,
-        client: SecureTunnelClient,
-        interface: KeyringInterface,
-        session: SecureSession,
-        tunnel: TunnelClient,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        self.loop = loop
-        self.client = client
-        self.interface = interface
-        self.session = session
-        self.tunnel = tunnel
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.response_received: asyncio.Future[None] = loop.create_future()
-        self.established: asyncio.Future[None] = loop.create_future()
-        self.tunnel_connected: asyncio.Future[None] = loop.create_future()
-        self.tunnel_closed: asyncio.Future[None] = loop.create_future()
-        self.transport_closed: asyncio.Future[None] = loop.create_future()
-        #: The link is over; its result is the error that ended it (None: closed by us).
-        self.closed: asyncio.Future[KNXSecureError | None] = loop.create_future()
-        self.confirmations: dict[int, asyncio.Future[None]] = {}
-        self.connected_at: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_when: float | None = None
-
-    def __repr__(self) -> str:
-        return f"_Link({self.interface.individual_address}, {self.session!r}, {self.tunnel!r})"
-
-    @property
-    def is_open(self) -> bool:
-        return not self.closed.done()
-
-    @property
-    def is_connected(self) -> bool:
-        return self.is_open and self.tunnel.state is TunnelState.CONNECTED
-
-    # --- asyncio.Protocol ---------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._write(self.session.start(self.loop.time()))
-        self._arm()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        try:
-            while self.is_open:
-                length = knxip.frame_length(bytes(self.buffer[: knxip.HEADER_LENGTH]))
-                if length is None or len(self.buffer) < length:
-                    break
-                frame = bytes(self.buffer[:length])
-                del self.buffer[:length]
-                self._on_frame(frame)
-        except FrameError as err:
-            self.fail(
-                FrameError(
-                    f"{self.client.address_text} sent data that is not KNXnet/IP ({err}): "
-                    "is it a KNX IP gateway?"
-                )
-            )
-        except KNXSecureError as err:
-            self.fail(err)
-        except Exception as err:
-            _LOGGER.exception("Unexpected error handling a frame from the gateway")
-            self.fail(KNXSecureError(f"internal error handling a frame: {err!r}"))
-        self._arm()
-
-    def eof_received(self) -> bool:
-        return False  # close the transport: connection_lost follows
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if not self.transport_closed.done():
-            self.transport_closed.set_result(None)
-        now = self.loop.time()
-        self.tunnel.connection_lost(now)
-        if exc is None:
-            error: KNXSecureError = SessionClosedError(
-                f"the gateway {self.client.address_text} closed the TCP connection"
-            )
-        else:
-            error = GatewayUnreachableError(
-                f"the TCP connection to {self.client.address_text} was lost: {exc}"
-            )
-        self.fail(error)
-
-    # --- frames in -----------------------------------------------------------------------------
-
-    def _on_frame(self, frame: bytes) -> None:
-        now = self.loop.time()
-        before = self.session.state
-        events = self.session.receive(frame, now)
-        if before is SessionState.WAIT_RESPONSE and self.session.state is SessionState.WAIT_STATUS:
-            _resolve(self.response_received)
-        self._handle_session_events(events)
-
-    def _handle_session_events(self, events: list[SessionEvent]) -> None:
-        for event in events:
-            if not self.is_open:
-                return
-            match event:
-                case OutgoingFrame(data):
-                    self._write(data)
-                case SessionEstablished():
-                    _resolve(self.response_received)
-                    _resolve(self.established)
-                    self._send_inner(self.tunnel.connect(self.loop.time()))
-                case InnerFrame(frame=inner):
-                    self._handle_tunnel_events(self.tunnel.receive(inner, self.loop.time()))
-                case FrameDropped(reason):
-                    _LOGGER.debug("%s dropped a frame of the gateway: %s", self, reason)
-                case SessionEnded():
-                    self.fail(self._session_error(event))
-
-    def _handle_tunnel_events(self, events: list[TunnelEvent]) -> None:
-        for event in events:
-            if not self.is_open:
-                return
-            match event:
-                case OutgoingFrame(data):
-                    self._send_inner(data)
-                case TunnelConnected():
-                    self.connected_at = self.loop.time()
-                    _resolve(self.tunnel_connected)
-                case TelegramReceived(frame):
-                    self.client._on_ldata(self, frame)
-                case TelegramConfirmed(handle=handle):
-                    future = self.confirmations.pop(handle, None)
-                    if future is not None and not future.done():
-                        if event.ok:
-                            future.set_result(None)
-                        else:
-                            future.set_exception(
-                                TunnelError(
-                                    f"the gateway could not send the telegram to "
-                                    f"{event.request.dst} on the bus (negative confirmation)"
-                                )
-                            )
-                case ConfirmationTimedOut(handle=handle, request=request):
-                    future = self.confirmations.pop(handle, None)
-                    if future is not None and not future.done():
-                        future.set_exception(
-                            ConfirmationTimeoutError(
-                                f"the gateway did not confirm the telegram to {request.dst} "
-                                f"within {self.client.timeouts.confirmation} s"
-                            )
-                        )
-                case FrameDropped(reason):
-                    _LOGGER.debug("%s: tunnel dropped a frame: %s", self, reason)
-                case TunnelClosed():
-                    _resolve(self.tunnel_closed)
-                    if event.reason is not CloseReason.LOCAL:
-                        self.fail(self._tunnel_error(event))
-
-    def _session_error(self, event: SessionEnded) -> KNXSecureError:
-        interface = self.interface
-        match event.reason:
-            case EndReason.AUTHENTICATION_FAILED:
-                return AuthenticationError(
-                    f"gateway refused tunnel {interface.individual_address} "
-                    f"(user {interface.user_id}): authentication failed; check that the "
-                    "keyring is the current one for this gateway"
-                )
-            case EndReason.DEVICE_AUTHENTICATION_FAILED:
-                return DeviceAuthenticationError(
-                    f"the gateway at {self.client.address_text} failed its device "
-                    f"authentication for {interface.host}: its SESSION_RESPONSE does not "
-                    "verify with the keyring's device authentication code; possibly an "
-                    "impostor (or the keyring is outdated): session refused"
-                )
-            case _:
-                return event.to_error()
-
-    def _tunnel_error(self, event: TunnelClosed) -> KNXSecureError:
-        if event.reason is CloseReason.REFUSED:
-            if event.status is ErrorCode.E_NO_MORE_CONNECTIONS:
-                detail = "busy"
-            elif event.status is ErrorCode.E_AUTHORISATION_ERROR:
-                detail = "not authorised for this user"
-            else:
-                detail = event.status.name if event.status is not None else "refused"
-            return _TunnelRefusedError(
-                f"gateway refused tunnel {self.interface.individual_address}: {detail}", detail
-            )
-        if event.reason is CloseReason.HEARTBEAT:
-            return TunnelError(
-                f"tunnel {self.tunnel.individual_address} lost: the gateway "
-                f"{self.client.address_text} did not answer the connection state check"
-            )
-        return event.to_error()
-
-    # --- frames out ----------------------------------------------------------------------------
-
-    def _write(self, data: bytes) -> None:
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def _send_inner(self, data: bytes) -> None:
-        if data:
-            self._write(self.session.wrap(data, self.loop.time()))
-
-    def send_telegram(self, frame: LData) -> asyncio.Future[None]:
-        """Send an L_Data.req; the future completes on its confirmation."""
-        if not self.is_connected or self.transport is None or self.transport.is_closing():
-            raise NotConnectedError("no open tunnel to send the telegram on")
-        now = self.loop.time()
-        sent = self.tunnel.send_telegram(frame, now)
-        future: asyncio.Future[None] = self.loop.create_future()
-        self.confirmations[sent.handle] = future
-        try:
-            self._send_inner(sent.data)
-        except SessionError as err:
-            self.confirmations.pop(sent.handle, None)
-            raise NotConnectedError(f"the secure session is closed: {err}") from err
-        self._arm()
-        return future
-
-    # --- timers ----------------------------------------------------------------------------------
-
-    def _arm(self) -> None:
-        if not self.is_open:
-            self._cancel_timer()
-            return
-        deadlines = [
-            d for d in (self.session.next_deadline(), self.tunnel.next_deadline()) if d is not None
-        ]
-        when = min(deadlines, default=None)
-        if when == self._timer_when and self._timer is not None:
-            return
-        self._cancel_timer()
-        if when is not None:
-            self._timer_when = when
-            self._timer = self.loop.call_at(when, self._on_timer)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._timer_when = None
-
-    def _on_timer(self) -> None:
-        # call_at may fire up to the clock resolution early: never tick before the deadline
-        now = max(self.loop.time(), self._timer_when or 0.0)
-        self._timer = None
-        self._timer_when = None
-        try:
-            self._handle_session_events(self.session.tick(now))
-            if self.is_open:
-                self._handle_tunnel_events(self.tunnel.tick(now))
-        except KNXSecureError as err:
-            self.fail(err)
-        except Exception as err:
-            _LOGGER.exception("Unexpected error in the tunnel timers")
-            self.fail(KNXSecureError(f"internal error in the tunnel timers: {err!r}"))
-        self._arm()
-
-    # --- the end -------------------------------------------------------------------------------
-
-    def fail(self, error: KNXSecureError | None) -> None:
-        """End the link now (idempotent): fail every waiter, close the transport."""
-        if self.closed.done():
-            return
-        self._cancel_timer()
-        phase_error = error or NotConnectedError("the client was closed")
-        for phase in (self.response_received, self.established, self.tunnel_connected):
-            if not phase.done():
-                phase.set_exception(phase_error)
-                _mark_retrieved(phase)
-        _resolve(self.tunnel_closed)
-        waiter_error = NotConnectedError(
-            f"connection lost before the gateway confirmed the telegram: {phase_error}"
-        )
-        for future in self.confirmations.values():
-            if not future.done():
-                future.set_exception(waiter_error)
-                _mark_retrieved(future)
-        self.confirmations.clear()
-        if self.transport is not None:
-            if isinstance(error, FrameError):
-                self.transport.abort()  # not a KNXnet/IP peer: nothing more to say to it
-            else:
-                # leave the session properly (a refused tunnel, a lost heartbeat): the
-                # gateway frees it at once instead of waiting for its timeout
-                with contextlib.suppress(KNXSecureError):
-                    self._write(self.session.close(self.loop.time()))
-                self.transport.close()
-        self.closed.set_result(error)
-        self.client._on_link_closed(self, error)
-
-    async def close(self, disconnect_timeout: float) -> None:
-        """Leave cleanly: DISCONNECT_REQUEST (brief wait), SESSION_STATUS close, TCP close."""
-        if self.is_open and self.transport is not None:
-            now = self.loop.time()
-            try:
-                if self.tunnel.state is TunnelState.CONNECTED:
-                    self._send_inner(self.tunnel.disconnect(now))
-                    self._arm()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(disconnect_timeout):
-                            await asyncio.shield(self.tunnel_closed)
-                if self.is_open:
-                    self._write(self.session.close(self.loop.time()))
-            except KNXSecureError as err:
-                _LOGGER.debug("Error while leaving the session: %s", err)
-        self.fail(None)
-        if not self.transport_closed.done() and self.transport is not None:
-            try:
-                async with asyncio.timeout(disconnect_timeout):
-                    await asyncio.shield(self.transport_closed)
-            except TimeoutError:
-                if self.transport is not None:
-                    self.transport.abort()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(disconnect_timeout):
-                        await asyncio.shield(self.transport_closed)
-
-
-class _TunnelRefusedError(ConnectRefusedError):
-    """CONNECT_RESPONSE with an error status; ``detail`` says why in a word or two."""
-
-    def __init__(self, message: str, detail: str) -> None:
-        super().__init__(message)
-        self.detail = detail
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 # --- the client --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Attempt:
-    interface: KeyringInterface
-    error: KNXSecureError
-
-    @property
-    def reason(self) -> str:
-        match self.error:
-            case DeviceAuthenticationError():
-                return "gateway failed device authentication"
-            case AuthenticationError():
-                return "authentication failed"
-            case _TunnelRefusedError(detail=detail):
-                return detail
-            case _:
-                return str(self.error)
-
-    def __str__(self) -> str:
-        return f"{self.interface.individual_address} ({self.reason})"
 
 
 class SecureTunnelClient:
@@ -714,9 +201,9 @@ class SecureTunnelClient:
         host: str,
         port: int = DEFAULT_PORT,
         *,
-        tunnel: TunnelChoice = TunnelChoice(),
+        tunnel: TunnelChoice = _AUTOMATIC,
         store: SecurityStore | None = None,
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts = _DEFAULT_TIMEOUTS,
     ) -> None:
         self._keyring = keyring
         self._host = host
@@ -740,23 +227,24 @@ class SecureTunnelClient:
             self._save()
 
         self._state = ConnectionState.DISCONNECTED
-        self._link: _Link | None = None
-        self._attempting: set[_Link] = set()
+        self._link: Link | None = None
         self._interface: KeyringInterface | None = None
         self._individual_address: IndividualAddress | None = None
-        self._description: GatewayDescriptor | None = None
-        self._description_failed = False
         self._connect_lock = asyncio.Lock()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
-        self._derived: dict[tuple[str, str], bytes] = {}
 
-        self._subscribers: list[Callable[[Telegram], None]] = []
         self._state_subscribers: list[Callable[[ConnectionEvent], None]] = []
-        self._streams: set[TelegramStream] = set()
-        self._read_waiters: dict[GroupAddress, list[asyncio.Future[Telegram]]] = {}
-        self._dropped: Counter[str] = Counter(dict.fromkeys(DROP_REASONS, 0))
-        self._mac_failures: Counter[GroupAddress] = Counter()
+        self._inbox = Inbox(self._data_secure, self._save)
+        self._connector = Connector(
+            keyring,
+            (host, port),
+            tunnel,
+            timeouts,
+            serial=self._serial,
+            on_telegram=self._on_ldata,
+            on_closed=self._on_link_closed,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -788,17 +276,17 @@ class SecureTunnelClient:
     @property
     def description(self) -> GatewayDescriptor | None:
         """What the gateway said about itself over UDP (automatic tunnel choice), if known."""
-        return self._description
+        return self._connector.description
 
     @property
     def dropped(self) -> Mapping[str, int]:
         """Incoming telegrams not delivered, by reason (see DROP_REASONS)."""
-        return MappingProxyType(self._dropped)
+        return self._inbox.dropped
 
     @property
     def mac_failures(self) -> Mapping[GroupAddress, int]:
         """Data Secure MAC failures per group address (a GA that keeps failing: wrong key)."""
-        return MappingProxyType(self._mac_failures)
+        return self._inbox.mac_failures
 
     @property
     def security_state(self) -> SecurityState:
@@ -812,13 +300,7 @@ class SecureTunnelClient:
 
     def subscribe(self, callback: Callable[[Telegram], None]) -> Callable[[], None]:
         """Call ``callback`` with every incoming telegram; returns the unsubscribe function."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._inbox.subscribe(callback)
 
     def subscribe_state(self, callback: Callable[[ConnectionEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every ConnectionEvent; returns the unsubscribe function."""
@@ -832,9 +314,7 @@ class SecureTunnelClient:
 
     def telegrams(self) -> AsyncIterator[Telegram]:
         """An async iterator of incoming telegrams from now on; ends on close()."""
-        stream = TelegramStream(self._streams.discard)
-        self._streams.add(stream)
-        return stream
+        return self._inbox.telegrams()
 
     # --- connecting -----------------------------------------------------------------------------
 
@@ -849,7 +329,7 @@ class SecureTunnelClient:
             self._closing = False
             self._set_state(ConnectionState.CONNECTING)
             try:
-                link = await self._establish()
+                link = await self._connector.establish(last=self._interface)
             except KNXSecureError as err:
                 if not self._closing:
                     self._set_state(ConnectionState.DISCONNECTED, err)
@@ -930,225 +410,6 @@ class SecureTunnelClient:
             except KNXSecureError as err:
                 _LOGGER.debug("Reconnect to %s failed: %s", self.address_text, err)
 
-    async def _establish(self) -> _Link:
-        candidates = await self._candidates()
-        attempts: list[_Attempt] = []
-        refused_hosts: set[IndividualAddress | None] = set()
-        for interface in candidates:
-            if interface.host in refused_hosts:
-                continue
-            try:
-                return await self._attempt(interface)
-            except (AuthenticationError, ConnectRefusedError) as err:
-                _LOGGER.debug("Tunnel %s: %s", interface.individual_address, err)
-                attempts.append(_Attempt(interface, err))
-            except DeviceAuthenticationError as err:
-                # every tunnel of that host shares the device authentication code
-                _LOGGER.warning("%s", err)
-                attempts.append(_Attempt(interface, err))
-                refused_hosts.add(interface.host)
-        raise _final_error(attempts)
-
-    async def _candidates(self) -> list[KeyringInterface]:
-        """The tunnels to try, in order."""
-        keyring = self._keyring
-        choice = self._choice
-        if choice.individual_address is not None:
-            interface = keyring.interface(choice.individual_address)
-            if interface is None or interface.type is not InterfaceType.TUNNELING:
-                raise KeyringError(
-                    f"tunnel {choice.individual_address} is not a tunnelling interface of the "
-                    "keyring"
-                )
-            if choice.user_id is not None and interface.user_id != choice.user_id:
-                raise KeyringError(
-                    f"tunnel {choice.individual_address} belongs to user {interface.user_id}, "
-                    f"not to user {choice.user_id}"
-                )
-            return [_usable(interface)]
-        hosts = await self._hosts()
-        tunnels = [t for host in hosts for t in keyring.tunnels_of_host(host)]
-        if choice.user_id is not None:
-            tunnels = [t for t in tunnels if t.user_id == choice.user_id]
-            if not tunnels:
-                raise KeyringError(
-                    f"the keyring has no tunnel of user {choice.user_id} for "
-                    f"{', '.join(map(str, hosts)) or 'any host'}"
-                )
-            return [_usable(t) for t in tunnels]
-        tunnels = [t for t in tunnels if _is_secure_tunnel(t)]
-        if not tunnels:
-            raise KeyringError("the keyring holds no tunnel with a user id and password")
-        return self._ordered(tunnels)
-
-    async def _hosts(self) -> list[IndividualAddress]:
-        """The gateway's host address if known (choice or description), else every host."""
-        keyring = self._keyring
-        hosts = keyring.hosts()
-        if self._choice.host is not None:
-            if self._choice.host not in hosts:
-                raise KeyringError(f"the keyring has no tunnels of host {self._choice.host}")
-            return [self._choice.host]
-        description = await self._describe()
-        if description is not None:
-            if description.individual_address in hosts:
-                return [description.individual_address]
-            _LOGGER.warning(
-                "Gateway %s says it is %s, which has no tunnels in the keyring; trying %s",
-                self.address_text,
-                description.individual_address,
-                ", ".join(map(str, hosts)),
-            )
-        if last := self._interface:
-            # a reconnect: the host of the tunnel used before first
-            hosts = sorted(hosts, key=lambda h: h != last.host)
-        return hosts
-
-    async def _describe(self) -> GatewayDescriptor | None:
-        if self._description_failed and self._description is None:
-            return None  # it did not answer UDP before: do not wait for it again
-        try:
-            self._description = await describe_gateway(
-                self._host, self._port, timeout=self.timeouts.description
-            )
-        except KNXSecureError as err:
-            _LOGGER.debug("No description from %s: %s", self.address_text, err)
-            self._description_failed = True
-            return None
-        except OSError as err:
-            _LOGGER.debug("No description from %s: %s", self.address_text, err)
-            self._description_failed = True
-            return None
-        return self._description
-
-    def _ordered(self, tunnels: list[KeyringInterface]) -> list[KeyringInterface]:
-        """The tunnel used last first (a reconnect keeps its address), then free ones."""
-        free: dict[IndividualAddress, bool] = {}
-        if self._description is not None:
-            free = {s.individual_address: s.free for s in self._description.tunnel_slots}
-        last = self._interface
-
-        def order(interface: KeyringInterface) -> tuple[int, int]:
-            is_last = last is not None and interface == last
-            slot_free = (
-                free.get(interface.individual_address) if interface.individual_address else None
-            )
-            rank = 0 if slot_free is True else 2 if slot_free is False else 1
-            return (0 if is_last and slot_free is not False else 1, rank)
-
-        return sorted(tunnels, key=order)
-
-    async def _key(self, kind: str, secret: str) -> bytes:
-        """A PBKDF2 key, derived in the executor (never on the event loop) once per client."""
-        cached = self._derived.get((kind, secret))
-        if cached is None:
-            derive = (
-                derive_user_password_key if kind == "user" else derive_device_authentication_key
-            )
-            cached = await asyncio.get_running_loop().run_in_executor(None, derive, secret)
-            self._derived[(kind, secret)] = cached
-        return cached
-
-    async def _attempt(self, interface: KeyringInterface) -> _Link:
-        """One TCP connection, handshake and tunnel for ``interface``."""
-        assert interface.user_id is not None
-        assert interface.password is not None
-        timeouts = self.timeouts
-        device_key = None
-        if interface.device_authentication is not None:
-            # Both PBKDF2 runs release the GIL: derive them side by side in the executor.
-            user_key, device_key = await asyncio.gather(
-                self._key("user", interface.password),
-                self._key("device", interface.device_authentication),
-            )
-        else:
-            user_key = await self._key("user", interface.password)
-            _LOGGER.warning(
-                "The keyring has no device authentication code for %s: the gateway at %s "
-                "cannot be authenticated",
-                interface.host,
-                self.address_text,
-            )
-        session = SecureSession.client(
-            user_id=interface.user_id,
-            user_password_key=user_key,
-            device_authentication_key=device_key,
-            serial=self._serial,
-            keepalive_interval=timeouts.keepalive,
-            handshake_timeout=max(timeouts.session_response, timeouts.authenticate)
-            + _MACHINE_GRACE,
-        )
-        tunnel = TunnelClient(
-            connect_timeout=timeouts.connect_response + _MACHINE_GRACE,
-            heartbeat_interval=timeouts.heartbeat,
-            heartbeat_answer_timeout=timeouts.heartbeat_answer,
-            heartbeat_misses=timeouts.heartbeat_misses,
-            confirmation_timeout=timeouts.confirmation,
-            disconnect_timeout=timeouts.disconnect,
-        )
-        link = _Link(self, interface, session, tunnel)
-        self._attempting.add(link)
-        try:
-            await self._open_tcp(link)
-            await self._phase(
-                link.response_received,
-                timeouts.session_response,
-                f"the gateway {self.address_text} did not answer the secure session request "
-                f"within {timeouts.session_response} s (is it a KNX IP Secure gateway?)",
-            )
-            await self._phase(
-                link.established,
-                timeouts.authenticate,
-                f"the gateway {self.address_text} did not answer the authentication of user "
-                f"{interface.user_id} within {timeouts.authenticate} s",
-            )
-            await self._phase(
-                link.tunnel_connected,
-                timeouts.connect_response,
-                f"the gateway {self.address_text} did not answer the tunnel connect request "
-                f"within {timeouts.connect_response} s",
-            )
-        except BaseException:
-            await link.close(timeouts.disconnect)
-            raise
-        finally:
-            self._attempting.discard(link)
-        address = link.tunnel.individual_address
-        if address != interface.individual_address:
-            _LOGGER.warning(
-                "Gateway gave tunnel %s to user %s, the keyring says %s",
-                address,
-                interface.user_id,
-                interface.individual_address,
-            )
-        return link
-
-    async def _open_tcp(self, link: _Link) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeouts.tcp_connect):
-                await loop.create_connection(lambda: link, self._host, self._port)
-        except TimeoutError as err:
-            raise GatewayUnreachableError(
-                f"the gateway {self.address_text} did not accept a TCP connection within "
-                f"{self.timeouts.tcp_connect} s"
-            ) from err
-        except OSError as err:
-            reason = err.strerror or str(err)
-            raise GatewayUnreachableError(
-                f"cannot reach the gateway at {self.address_text} over TCP: {reason}"
-            ) from err
-
-    @staticmethod
-    async def _phase(future: asyncio.Future[None], limit: float, message: str) -> None:
-        try:
-            async with asyncio.timeout(limit):
-                await asyncio.shield(future)
-        except TimeoutError as err:
-            if future.done():
-                future.result()  # the link failed at the same moment: its error
-            raise ResponseTimeoutError(message) from err
-
     # --- closing -------------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -1160,22 +421,20 @@ class SecureTunnelClient:
         if supervisor is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
-        for attempt in list(self._attempting):
-            attempt.fail(None)
+        self._connector.abort_attempts()
         link, self._link = self._link, None
         if link is not None:
             await link.close(self.timeouts.disconnect)
-        self._fail_reads(NotConnectedError("the client was closed"))
-        for stream in list(self._streams):
-            stream._end()
+        self._inbox.fail_reads(NotConnectedError("the client was closed"))
+        self._inbox.end_streams()
         if self._state is not ConnectionState.DISCONNECTED:
             self._set_state(ConnectionState.DISCONNECTED)
 
-    def _on_link_closed(self, link: _Link, error: KNXSecureError | None) -> None:
+    def _on_link_closed(self, link: Link, error: KNXSecureError | None) -> None:
         if link is not self._link:
             return  # an attempt: connect() reports its outcome
         self._link = None
-        self._fail_reads(NotConnectedError(f"connection lost: {error or 'closed'}"))
+        self._inbox.fail_reads(NotConnectedError(f"connection lost: {error or 'closed'}"))
         if not self._closing:
             _LOGGER.warning("Connection to %s lost: %s", self.address_text, error)
             self._set_state(ConnectionState.DISCONNECTED, error)
@@ -1216,7 +475,7 @@ class SecureTunnelClient:
         frame = self._frame(ga, apci, value, secure, link)
         future = link.send_telegram(frame)
         try:
-            async with asyncio.timeout(self.timeouts.confirmation + _MACHINE_GRACE):
+            async with asyncio.timeout(self.timeouts.confirmation + MACHINE_GRACE):
                 await future
         except TimeoutError as err:
             raise ConfirmationTimeoutError(
@@ -1230,7 +489,7 @@ class SecureTunnelClient:
         apci: APCI,
         value: int | bytes | None,
         secure: bool | None,
-        link: _Link,
+        link: Link,
     ) -> LData:
         if apci is APCI.GROUP_VALUE_READ:
             if value is not None:
@@ -1266,94 +525,20 @@ class SecureTunnelClient:
     ) -> Telegram:
         """GroupValueRead; the first GroupValueResponse (or Write) for ``ga`` that follows."""
         wait = self.timeouts.read_response if timeout is None else timeout
-        future: asyncio.Future[Telegram] = asyncio.get_running_loop().create_future()
-        waiters = self._read_waiters.setdefault(ga, [])
-        waiters.append(future)
-        try:
-            async with asyncio.timeout(wait):
-                await self.send(ga, APCI.GROUP_VALUE_READ)
-                return await future
-        except TimeoutError as err:
-            raise ResponseTimeoutError(
-                f"no response to the read of {ga} within {wait} s: no device answered (is "
-                f"the status object's read flag set, and is tunnel {self._individual_address} "
-                "allowed to talk to this group address?)"
-            ) from err
-        finally:
-            with contextlib.suppress(ValueError):
-                waiters.remove(future)
-            if not waiters and self._read_waiters.get(ga) is waiters:
-                del self._read_waiters[ga]
-
-    def _fail_reads(self, error: KNXSecureError) -> None:
-        for waiters in self._read_waiters.values():
-            for future in waiters:
-                if not future.done():
-                    future.set_exception(error)
-                    future.exception()  # retrieved: read() raises it or has returned
-
-    # --- receiving -----------------------------------------------------------------------------
-
-    def _on_ldata(self, link: _Link, frame: LData) -> None:
-        """An L_Data.ind from the gateway: verify, decrypt and deliver (or count a drop)."""
-        if frame.src == link.tunnel.individual_address:
-            return  # our own telegram repeated by the gateway
-        dst = frame.dst
-        if not isinstance(dst, GroupAddress):
-            _LOGGER.debug("Ignoring point-to-point frame %s -> %s", frame.src, dst)
-            return
-        secure = is_secure_tpdu(frame.tpdu)
-        try:
-            plain = self._data_secure.open_incoming(frame)
-        except DataSecureKeyMissingError:
-            self._drop("no_key", frame)
-            return
-        except DataSecureMacError:
-            self._mac_failures[dst] += 1
-            self._drop("mac", frame)
-            return
-        except DataSecureReplayError as err:
-            self._drop("replay", frame, err)
-            return
-        except DataSecurePlainRejectedError:
-            self._drop("plain", frame)
-            return
-        except (DataSecureError, FrameError) as err:
-            self._drop("malformed", frame, err)
-            return
-        if secure:
-            self._save()
-        try:
-            apdu = parse_group_apdu(plain.tpdu)
-        except FrameError as err:
-            self._drop("malformed", frame, err)
-            return
-        self._deliver(Telegram(frame.src, dst, apdu.apci, apdu.value, secure))
-
-    def _drop(self, reason: str, frame: LData, detail: Exception | None = None) -> None:
-        self._dropped[reason] += 1
-        _LOGGER.debug(
-            "Dropped telegram %s -> %s: %s%s",
-            frame.src,
-            frame.dst,
-            reason,
-            f" ({detail})" if detail else "",
-        )
-
-    def _deliver(self, telegram: Telegram) -> None:
-        if telegram.apci in (APCI.GROUP_VALUE_RESPONSE, APCI.GROUP_VALUE_WRITE):
-            assert isinstance(telegram.dst, GroupAddress)
-            for future in self._read_waiters.get(telegram.dst, ()):
-                if not future.done():
-                    future.set_result(telegram)
-                    break
-        for callback in list(self._subscribers):
+        with self._inbox.answer_of(ga) as answer:
             try:
-                callback(telegram)
-            except Exception:
-                _LOGGER.exception("Error in a telegram callback")
-        for stream in list(self._streams):
-            stream._put(telegram)
+                async with asyncio.timeout(wait):
+                    await self.send(ga, APCI.GROUP_VALUE_READ)
+                    return await answer
+            except TimeoutError as err:
+                raise ResponseTimeoutError(
+                    f"no response to the read of {ga} within {wait} s: no device answered (is "
+                    f"the status object's read flag set, and is tunnel "
+                    f"{self._individual_address} allowed to talk to this group address?)"
+                ) from err
+
+    def _on_ldata(self, link: Link, frame: LData) -> None:
+        self._inbox.receive(frame, link.tunnel.individual_address)
 
     # --- persistence ---------------------------------------------------------------------------
 
@@ -1393,42 +578,3 @@ def _client_serial(keyring: Keyring) -> bytes:
         serial = _SERIAL_PREFIX + random.getrandbits(32).to_bytes(4, "big")
         if serial[2:4] != b"\x00\x00" and serial.hex() not in taken:
             return serial
-
-
-# SESSION_AUTHENTICATE carries user ids 1..127 (1 management, 2..127 tunnelling users).
-_USER_IDS = range(1, 128)
-
-
-def _is_secure_tunnel(interface: KeyringInterface) -> bool:
-    return interface.user_id in _USER_IDS and interface.password is not None
-
-
-def _usable(interface: KeyringInterface) -> KeyringInterface:
-    if interface.user_id is not None and interface.user_id not in _USER_IDS:
-        raise KeyringError(
-            f"tunnel {interface.individual_address} has user id {interface.user_id} in the "
-            "keyring, which is not a KNX IP Secure user id (1..127)"
-        )
-    if interface.user_id is None or interface.password is None:
-        raise KeyringError(
-            f"tunnel {interface.individual_address} has no user id or password in the keyring: "
-            "it is not a secure tunnel"
-        )
-    return interface
-
-
-def _final_error(attempts: list[_Attempt]) -> KNXSecureError:
-    """The error once every candidate failed; it names each tunnel tried and why."""
-    if not attempts:
-        return KeyringError("the keyring holds no tunnel for this gateway")
-    if len(attempts) == 1:
-        error = attempts[0].error
-        if isinstance(error, ConnectRefusedError):
-            return NoFreeTunnelError(f"no free tunnel among {attempts[0]}")
-        return error
-    listing = ", ".join(map(str, attempts))
-    if all(isinstance(a.error, DeviceAuthenticationError) for a in attempts):
-        return attempts[0].error
-    if all(isinstance(a.error, AuthenticationError | DeviceAuthenticationError) for a in attempts):
-        return AuthenticationError(f"authentication failed on every tunnel tried: {listing}")
-    return NoFreeTunnelError(f"no free tunnel among {listing}")

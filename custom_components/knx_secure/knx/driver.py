@@ -139,6 +139,11 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         return self._closing or self._transport is None or self._transport.is_closing()
 
     @property
+    def has_transport(self) -> bool:
+        """The transport is made and not yet lost."""
+        return self._transport is not None
+
+    @property
     def framer(self) -> knxip.Framer:
         return self._framer
 
