@@ -18,10 +18,14 @@ from xknx.knxip import TimerNotify as XknxTimerNotify
 from custom_components.knx_secure.knx import knxip
 from custom_components.knx_secure.knx.errors import NotConnectedError
 from custom_components.knx_secure.knx.routing import (
+    BUSY_RANDOM_WAIT,
+    BUSY_SLOW_DURATION,
+    ROUTING_INDICATION_INTERVAL,
     NotifyDelays,
     PlainRouting,
     RoutingDropped,
     RoutingEvent,
+    RoutingFlowControl,
     RoutingFrame,
     RoutingSend,
     SecureRouting,
@@ -337,3 +341,45 @@ def _xknx_notify(data: bytes) -> XknxTimerNotify:
     frame, _ = KNXIPFrame.from_knx(data)
     assert isinstance(frame.body, XknxTimerNotify)
     return frame.body
+
+
+# --- routing flow control ----------------------------------------------------------------------
+
+
+def test_indications_are_spaced_by_the_send_interval() -> None:
+    flow = RoutingFlowControl(rng=random.Random(1))
+    assert flow.ready_at(1.0) == 1.0
+    flow.sent(1.0)
+    assert flow.ready_at(1.005) == pytest.approx(1.0 + ROUTING_INDICATION_INTERVAL)
+    assert flow.ready_at(1.5) == 1.5
+
+
+def test_routing_busy_pauses_for_its_wait_time() -> None:
+    flow = RoutingFlowControl(rng=random.Random(1))
+    flow.busy(100, 2.0)
+    assert flow.paused(2.05)
+    assert flow.ready_at(2.05) == pytest.approx(2.1)  # first busy: no random extension
+    assert not flow.paused(2.1)
+    assert flow.busy_count(2.2) == 0
+
+
+def test_repeated_busy_frames_lengthen_the_pause_and_then_fade() -> None:
+    flow = RoutingFlowControl(rng=random.Random(1))
+    flow.busy(50, 0.0)
+    flow.busy(20, 0.005)  # within 10 ms of the previous one: not counted; shorter: ignored
+    assert flow.busy_count(0.006) == 0
+    assert flow.ready_at(0.006) == pytest.approx(0.05)
+    flow.busy(100, 0.03)  # counted, and longer than what remains: the pause restarts
+    assert flow.busy_count(0.03) == 1
+    end = flow.ready_at(0.03)
+    assert 0.13 <= end <= 0.13 + BUSY_RANDOM_WAIT
+    # the count holds through the slow phase (100 ms per busy frame), then fades every 5 ms
+    assert flow.busy_count(end + 0.09) == 1
+    assert flow.busy_count(end + BUSY_SLOW_DURATION + 0.006) == 0
+
+
+def test_a_busy_frame_with_a_shorter_wait_does_not_shorten_the_pause() -> None:
+    flow = RoutingFlowControl(rng=random.Random(1))
+    flow.busy(500, 0.0)
+    flow.busy(10, 0.1)
+    assert flow.ready_at(0.1) >= 0.5

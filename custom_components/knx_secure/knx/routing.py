@@ -41,6 +41,16 @@ SYNC_LATENCY_FRACTION: Final = 0.1
 KEEPER_PERIODIC_NOTIFY: Final = 10.0
 KEEPER_UPDATE_NOTIFY: Final = 0.1
 
+#: Routing flow control (03.08.05 §2.3.5, 03.02.06 §2.1): at most one ROUTING_INDICATION per
+#: 20 ms from a node; after ROUTING_BUSY a pause of its wait time, longer by up to 50 ms for each
+#: further busy frame (counted when more than 10 ms apart) and a slow phase of 100 ms each, after
+#: which the count fades by one every 5 ms.
+ROUTING_INDICATION_INTERVAL: Final = 0.02
+BUSY_COUNT_COOLDOWN: Final = 0.01
+BUSY_RANDOM_WAIT: Final = 0.05
+BUSY_SLOW_DURATION: Final = 0.1
+BUSY_COUNT_DECAY: Final = 0.005
+
 _ROUTING_SESSION_ID: Final = 0
 _MAX_TIMER: Final = (1 << 48) - 1
 _SEEN_PRUNE_SIZE: Final = 256
@@ -108,6 +118,54 @@ class TimerSynchronised:
 
 
 type RoutingEvent = RoutingSend | RoutingFrame | RoutingDropped | TimerSynchronised
+
+
+class RoutingFlowControl:
+    """When a node may send its next ROUTING_INDICATION, given the ROUTING_BUSY frames heard."""
+
+    def __init__(
+        self, *, rng: random.Random | None = None, interval: float = ROUTING_INDICATION_INTERVAL
+    ) -> None:
+        self._rng = rng if rng is not None else random.Random()  # jitter only: no secret
+        self._interval = interval
+        self._last_sent: float | None = None
+        self._last_busy: float | None = None
+        self._wait_end = 0.0  # the wait time asked for, without the random extension
+        self._pause_end = 0.0
+        self._count = 0  # busy frames in the moving window, as of _decay_start
+        self._decay_start = 0.0
+
+    def busy_count(self, now: float) -> int:
+        """Busy frames still weighing on the pause (fading after the slow phase)."""
+        if now <= self._decay_start:
+            return self._count
+        return max(self._count - int((now - self._decay_start) / BUSY_COUNT_DECAY), 0)
+
+    def paused(self, now: float) -> bool:
+        return now < self._pause_end
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time the next ROUTING_INDICATION may leave (``now`` if it may now)."""
+        earliest = now if self._last_sent is None else self._last_sent + self._interval
+        return max(now, earliest, self._pause_end)
+
+    def sent(self, now: float) -> None:
+        self._last_sent = now
+
+    def busy(self, wait_ms: int, now: float) -> None:
+        """A ROUTING_BUSY asking every node to pause ``wait_ms`` milliseconds."""
+        count = self.busy_count(now)
+        pausing = self.paused(now)
+        if pausing and self._last_busy is not None and now - self._last_busy > BUSY_COUNT_COOLDOWN:
+            count += 1
+        self._last_busy = now
+        if pausing and self._wait_end - now >= wait_ms / 1000:
+            self._count = count  # still pausing, so not fading yet
+            return  # already pausing at least that long
+        self._wait_end = now + wait_ms / 1000
+        self._pause_end = self._wait_end + self._rng.random() * count * BUSY_RANDOM_WAIT
+        self._count = count
+        self._decay_start = self._pause_end + count * BUSY_SLOW_DURATION
 
 
 class _Phase(Enum):
