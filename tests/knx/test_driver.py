@@ -140,3 +140,28 @@ async def test_the_timer_follows_the_endpoints_deadline() -> None:
     assert fired[0] >= soon  # never before the deadline
     timer.follow(None)
     timer.cancel()
+
+
+async def test_a_driver_closed_before_its_transport_is_made_closes_it() -> None:
+    loop = asyncio.get_running_loop()
+    peer_closed = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the driver closes
+        peer_closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    recorder = Recorder()
+    driver = Driver(recorder)
+    driver.close()  # e.g. the client was closed while connecting
+    try:
+        await loop.create_connection(lambda: driver, "127.0.0.1", port)
+        async with asyncio.timeout(IO_TIMEOUT):
+            await peer_closed.wait()
+            await recorder.gone.wait()
+        assert not recorder.changed.is_set()  # never opened: nothing was sent
+    finally:
+        server.close()
+        await server.wait_closed()

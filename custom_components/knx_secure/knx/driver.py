@@ -151,6 +151,9 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
+        if self._closing:  # closed while the transport was being made: nothing to say
+            transport.close()
+            return
         sock = transport.get_extra_info("socket")
         if sock is not None and not self._datagram:
             with contextlib.suppress(OSError):  # frames are small and latency counts
