@@ -8,7 +8,8 @@ from xknx.dpt.payload import DPTBinary
 
 from custom_components.knx_secure.knx import cemi, dpt
 from custom_components.knx_secure.knx.cemi import APCI, GroupApdu
-from custom_components.knx_secure.knx.errors import FrameError
+from custom_components.knx_secure.knx.dpt.numbers import Integer
+from custom_components.knx_secure.knx.errors import DPTError, FrameError
 
 
 def test_encode_dpt1() -> None:
@@ -56,37 +57,56 @@ def test_switch_telegram_on_the_wire() -> None:
 def test_registry() -> None:
     switch = dpt.get_dpt("1.001")
     assert switch.id == "1.001"
-    assert (switch.main, switch.sub, switch.name) == (1, 1, "switch")
+    assert (switch.main, switch.sub, switch.name, switch.small) == (1, 1, "switch", True)
     assert switch.encode(True) == 1
+    assert switch.encode("ON") == 1
     assert switch.decode(0) is False
-    assert dpt.get_dpt("1") is switch
+    assert dpt.get_dpt("switch") is switch
+    assert dpt.get_dpt("DPST-1-1") is switch
     assert dpt.get_dpt("1.009").name == "open_close"
-    assert all(d.main == 1 for d in dpt.REGISTRY.values())
-    with pytest.raises(FrameError, match="bool"):
+    with pytest.raises(DPTError, match=r"DPT 1\.001 \(switch\): needs a bool"):
         switch.encode(3)
 
 
-@pytest.mark.parametrize("dpt_id", ["9.001", "1.999", "", "switch", "2"])
+@pytest.mark.parametrize(
+    ("key", "dpt_id"),
+    [
+        ("9", "9"),  # the main type's generic form
+        ("DPT-9", "9"),
+        ("10", "10.001"),  # no generic form: the first subtype
+        ("DPT-10", "10.001"),
+        ("dpst-9-1", "9.001"),
+        ("Temperature", "9.001"),
+        ("9.60000", "9.60000"),
+        ("1.1200", "1.1200"),
+    ],
+)
+def test_registry_lookup_forms(key: str, dpt_id: str) -> None:
+    assert dpt.get_dpt(key).id == dpt_id
+
+
+@pytest.mark.parametrize("dpt_id", ["9.999", "1.999", "", "switches", "15", "DPT-", "9.x", "x.1"])
 def test_registry_unknown(dpt_id: str) -> None:
-    with pytest.raises(FrameError, match="not supported"):
+    with pytest.raises(DPTError, match="not supported"):
         dpt.get_dpt(dpt_id)
 
 
 def test_register_a_new_type() -> None:
-    def encode(value: dpt.DPTValue) -> dpt.Payload:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255:
-            raise FrameError("DPT 5.010 needs 0..255")
-        return bytes((value,))
-
-    def decode(payload: dpt.Payload) -> dpt.DPTValue:
-        if not isinstance(payload, bytes) or len(payload) != 1:
-            raise FrameError("DPT 5.010 needs one octet")
-        return payload[0]
-
-    counter = dpt.DPT(5, 10, "value_1_ucount", encode, decode)
+    counter = dpt.DPT(5, 11, "my_counter", Integer(1, maximum=99), "pulses")
     try:
         assert dpt.register(counter) is counter
-        assert dpt.get_dpt("5.010") is counter
-        assert dpt.get_dpt("5.010").decode(dpt.get_dpt("5.010").encode(200)) == 200
+        assert dpt.get_dpt("5.011") is counter
+        assert dpt.get_dpt("my_counter") is counter
+        assert dpt.decode("5.011", dpt.encode("5.011", 42)) == 42
+        with pytest.raises(DPTError, match=r"DPT 5\.011 \(my_counter\): 100 is out of range"):
+            dpt.encode("5.011", 100)
     finally:
-        del dpt.REGISTRY["5.010"]
+        del dpt.REGISTRY["5.011"]
+
+
+def test_dpt_error_is_a_frame_error_and_a_value_error() -> None:
+    """Callers that catch FrameError around DPT 1 decoding (bus.py) keep working."""
+    with pytest.raises(FrameError) as caught:
+        dpt.decode("9.001", b"\x7f\xff")
+    assert isinstance(caught.value, DPTError)
+    assert isinstance(caught.value, ValueError)
