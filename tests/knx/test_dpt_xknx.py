@@ -10,6 +10,7 @@ the rule is stated at the comparison and checked on its own:
 - 8.010 decode: we divide the raw value by 100 (the float nearest the decimal, 63.98); xknx
   multiplies by 0.01 (63.980000000000004). Encode: we round value * 100 to the nearest step,
   xknx truncates value / 0.01 (-148.7 / 0.01 = -14869.999... -> -14869, one step off).
+  7FFF means invalid data (03_07_02 §3.9.1), so we refuse it and 327.67; xknx reads 327.67.
 - 7.003/7.004/8.003/8.004 encode of values between steps: we round to the nearest step, xknx
   floors (7.xxx) or truncates (8.xxx).
 - Whole-number types given a fractional number: we refuse it, xknx truncates.
@@ -142,6 +143,8 @@ def test_decode_matches_xknx(dpt_id: str) -> None:
             _compare_float32(payload, ok, ours, their_value)
         elif isinstance(d.codec, Text):
             _compare_text(d.codec, payload, ok, ours, their_ok, their_value)
+        elif dpt_id == "8.010" and payload == b"\x7f\xff":
+            assert not ok  # 03_07_02 §3.9.1: 7FFF means invalid data; xknx reads 327.67
         elif dpt_id == "8.010" and ok:
             assert their_ok
             assert ours == round(their_value, 2) == int.from_bytes(payload, signed=True) / 100

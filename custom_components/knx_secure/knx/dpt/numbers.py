@@ -84,6 +84,7 @@ class Integer(Codec):
     scale: int = 1
     divisor: int = 1
     offset: int = 0
+    invalid: int | None = None  # a raw value that means "invalid data"
     _range: tuple[int | float, int | float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +116,8 @@ class Integer(Codec):
 
     def decode(self, payload: Payload) -> DPTValue:
         raw = int.from_bytes(data_octets(payload, self.octets), "big", signed=self.signed)
+        if raw == self.invalid:
+            raise Invalid(f"payload {raw:#x} means invalid data")
         value = self._value(raw)
         low, high = self._range
         if not low <= value <= high:

@@ -145,7 +145,12 @@ ROWS: tuple[tuple[str, str, str | None, Codec], ...] = (
     ("8.005", "delta_time_sec", "s", _S16),
     ("8.006", "delta_time_min", "min", _S16),
     ("8.007", "delta_time_hrs", "h", _S16),
-    ("8.010", "percentV16", "%", Integer(2, signed=True, divisor=100)),
+    (
+        "8.010",
+        "percentV16",
+        "%",
+        Integer(2, signed=True, maximum=327.66, divisor=100, invalid=0x7FFF),
+    ),
     ("8.011", "rotation_angle", "°", _S16),
     ("8.012", "length_m", "m", _S16),
     ("9", "2byte_float", None, _F16),
