@@ -34,6 +34,7 @@ from .data_secure import (
     parse_secure_tpdu,
     plain_apdu,
 )
+from .dpt.command import add_dpt_parser
 from .errors import (
     DataSecureError,
     DataSecureKeyMissingError,
@@ -289,6 +290,7 @@ COMMANDS: list[Callable[[_SubParsers], None]] = [
     add_decode_command,
     add_gateway_parser,
     add_scenario_parser,
+    add_dpt_parser,
 ]
 
 
