@@ -181,6 +181,8 @@ def small_value(payload: Payload, bits: int) -> int:
 
 def data_octets(payload: Payload, size: int) -> bytes:
     """The payload's octets, which must be exactly `size` of them."""
+    if type(payload) is bytes and len(payload) == size:  # the common case, without a copy
+        return payload
     if not isinstance(payload, bytes | bytearray):
         raise Invalid(f"needs {_octets(size)}, got a 6-bit value")
     if len(payload) != size:
@@ -190,6 +192,8 @@ def data_octets(payload: Payload, size: int) -> bytes:
 
 def number(value: object) -> int | float:
     """A finite int or float (bool is not a number here)."""
+    if type(value) is int:  # the common case first
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Invalid(f"needs a number, not {show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -199,6 +203,8 @@ def number(value: object) -> int | float:
 
 def whole_number(value: object) -> int:
     """An int, or a float without a fractional part (JSON may carry 3 as 3.0)."""
+    if type(value) is int:  # the common case first
+        return value
     result = number(value)
     if isinstance(result, float):
         if not result.is_integer():

@@ -31,6 +31,9 @@ _FLOAT16_MAX_EXPONENT = 15
 _FLOAT32 = struct.Struct(">f")
 _FLOAT32_MAX = 3.4028234663852886e38
 _FLOAT32_DIGITS = 9  # enough significant digits to pin down any float32
+# A single is within 6e-8 of its value, so a shorter decimal that maps back to it is also the
+# nearest 6-digit one: starting at 6 digits finds the shortest without trying 1..5.
+_FLOAT32_FEWEST_DIGITS = 6
 
 
 def pick_name(names: Sequence[str], value: object) -> int:
@@ -198,7 +201,8 @@ class Float32(Codec):
     """DPT 14: an IEEE 754 single; only finite values.
 
     Decoding gives the shortest decimal that maps back to the same single (21.5, not
-    21.5000000000), so decode then encode returns the payload unchanged.
+    21.5000000000), so decode then encode returns the payload unchanged. (Subnormals below
+    1.2e-38 may get a digit or two more than the shortest.)
     """
 
     def encode(self, value: object) -> Payload:
@@ -213,11 +217,11 @@ class Float32(Codec):
         (value,) = _FLOAT32.unpack(octets)
         if not math.isfinite(value):
             raise Invalid(f"payload {octets.hex()} is not a finite number")
-        for digits in range(1, _FLOAT32_DIGITS):
+        for digits in range(_FLOAT32_FEWEST_DIGITS, _FLOAT32_DIGITS + 1):
             shortest = float(f"{value:.{digits - 1}e}")
             if _FLOAT32.pack(shortest) == octets:
                 return shortest
-        return float(value)
+        return float(value)  # not reached: 9 digits always pin down a single
 
     def describe(self) -> dict[str, object]:
         return {"value": "number", "min": -_FLOAT32_MAX, "max": _FLOAT32_MAX}

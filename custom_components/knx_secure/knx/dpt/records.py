@@ -8,7 +8,7 @@ share a validity `Flag` form a group that is present or absent (None) as a whole
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .base import (
     Codec,
@@ -207,6 +207,32 @@ class Record(Codec):
     slots: tuple[Slot, ...]
     bits: int = 0  # > 0: a small type, the record's bits travel in the APCI octet
     check: Callable[[Mapping[str, FieldValue]], str | None] | None = None
+    # Worked out once from the slots: per slot (position, mask, validity bit or -1, whether
+    # a set validity bit means valid); the slot names; the groups that share a validity bit.
+    _plan: tuple[tuple[Slot, int, int, int, bool], ...] = field(init=False, repr=False)
+    _names: frozenset[str] = field(init=False, repr=False)
+    _groups: tuple[tuple[str, ...], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        plan = tuple(
+            (
+                slot,
+                slot.position(self.octets),
+                (1 << slot.width) - 1,
+                -1
+                if slot.flag is None
+                else (self.octets - 1 - slot.flag.octet) * 8 + slot.flag.bit,
+                slot.flag is not None and slot.flag.set_means_valid,
+            )
+            for slot in self.slots
+        )
+        flags = dict.fromkeys(slot.flag for slot in self.slots if slot.flag is not None)
+        groups = tuple(
+            tuple(slot.name for slot in self.slots if slot.flag == flag) for flag in flags
+        )
+        object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "_names", frozenset(slot.name for slot in self.slots))
+        object.__setattr__(self, "_groups", tuple(group for group in groups if len(group) > 1))
 
     @property
     def small_bits(self) -> int:
@@ -218,35 +244,38 @@ class Record(Codec):
         else:
             whole = int.from_bytes(data_octets(payload, self.octets), "big")
         result: dict[str, FieldValue] = {}
-        for slot in self.slots:
-            if slot.flag is not None and not self._flag_says_valid(whole, slot.flag):
+        for slot, position, mask, flag_position, set_means_valid in self._plan:
+            if flag_position >= 0 and bool(whole >> flag_position & 1) != set_means_valid:
                 result[slot.name] = None
                 continue
-            raw = whole >> slot.position(self.octets) & ((1 << slot.width) - 1)
             try:
-                result[slot.name] = slot.kind.value(raw, slot.width)
+                result[slot.name] = slot.kind.value(whole >> position & mask, slot.width)
             except Invalid as exc:
                 raise Invalid(f"{slot.name}: {exc}") from None
         self._check(result)
         return result
 
     def encode(self, value: object) -> Payload:
-        if not isinstance(value, Mapping):
-            raise Invalid(f"needs an object with {self._names()}, not {show(value)}")
-        unknown = [key for key in value if key not in {slot.name for slot in self.slots}]
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise Invalid(f"needs an object with {self._listed()}, not {show(value)}")
+        unknown = value.keys() - self._names
         if unknown:
-            raise Invalid(f"unknown field {show(unknown[0])}; fields are {self._names()}")
+            raise Invalid(
+                f"unknown field {show(sorted(map(str, unknown))[0])}; fields are {self._listed()}"
+            )
         given = self._complete(value)
         self._check(given)
-        whole = self._flags(given)
-        for slot in self.slots:
-            if given[slot.name] is None:
+        whole = 0
+        for slot, position, _, flag_position, set_means_valid in self._plan:
+            item = given[slot.name]
+            if flag_position >= 0 and (item is not None) == set_means_valid:
+                whole |= 1 << flag_position
+            if item is None:
                 continue
             try:
-                raw = slot.kind.raw(given[slot.name], slot.width)
+                whole |= slot.kind.raw(item, slot.width) << position
             except Invalid as exc:
                 raise Invalid(f"{slot.name}: {exc}") from None
-            whole |= raw << slot.position(self.octets)
         return whole if self.bits else whole.to_bytes(self.octets, "big")
 
     def describe(self) -> dict[str, object]:
@@ -268,33 +297,15 @@ class Record(Codec):
             if item is _REQUIRED or (item is None and slot.flag is None):
                 raise Invalid(f"missing field {slot.name!r}")
             given[slot.name] = item  # type: ignore[assignment]  # checked by its Kind on use
-        for flag in {slot.flag for slot in self.slots if slot.flag is not None}:
-            group = [slot.name for slot in self.slots if slot.flag == flag]
-            present = [name for name in group if given[name] is not None]
-            if present and len(present) != len(group):
+        for group in self._groups:
+            present = sum(given[name] is not None for name in group)
+            if 0 < present < len(group):
                 raise Invalid(f"give {' and '.join(group)} together, or none of them")
         return given
-
-    def _flags(self, given: Mapping[str, FieldValue]) -> int:
-        whole = 0
-        for slot in self.slots:
-            if slot.flag is None:
-                continue
-            valid = given[slot.name] is not None
-            if valid == slot.flag.set_means_valid:
-                whole |= 1 << self._flag_position(slot.flag)
-        return whole
-
-    def _flag_says_valid(self, whole: int, flag: Flag) -> bool:
-        is_set = bool(whole >> self._flag_position(flag) & 1)
-        return is_set == flag.set_means_valid
-
-    def _flag_position(self, flag: Flag) -> int:
-        return (max(self.octets, 1) - 1 - flag.octet) * 8 + flag.bit
 
     def _check(self, value: Mapping[str, FieldValue]) -> None:
         if self.check is not None and (reason := self.check(value)) is not None:
             raise Invalid(reason)
 
-    def _names(self) -> str:
+    def _listed(self) -> str:
         return ", ".join(slot.name for slot in self.slots)
