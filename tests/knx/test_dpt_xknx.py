@@ -302,3 +302,21 @@ def test_datetime_without_weekday() -> None:
     assert payload[6] & 0b100  # the "day of week invalid" flag
     assert d.decode(payload)["day_of_week"] is None  # type: ignore[index]
     assert their_encode(d, d.decode(payload)) == (False, None)
+
+
+def test_step_code_beyond_7_is_refused() -> None:
+    d = dpt.REGISTRY["250.600"]
+    value = {"color_temperature_control": "decrease", "color_temperature_step_code": 8}
+    with pytest.raises(DPTError, match=r"color_temperature_step_code: 8 is out of range 0\.\.7"):
+        d.encode(value)
+    # xknx packs 8 into the direction bit: it reads back as "increase", step 0.
+    ok, payload = their_encode(d, value)
+    assert ok
+    assert d.decode(payload)["color_temperature_control"] == "increase"  # type: ignore[index]
+
+
+def test_float32_overflow_is_our_error_not_overflow_error() -> None:
+    with pytest.raises(DPTError):
+        dpt.encode("14.000", 1e39)
+    with pytest.raises(OverflowError):
+        theirs(dpt.REGISTRY["14.000"]).to_knx(1e39)
