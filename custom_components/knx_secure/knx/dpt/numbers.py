@@ -238,7 +238,8 @@ class Text(Codec):
         if not isinstance(value, str):
             raise Invalid(f"needs a string, not {show(value)}")
         if len(value) > self.octets:
-            raise Invalid(f"{show(value)} is longer than {self.octets} characters")
+            unit = "character" if self.octets == 1 else "characters"
+            raise Invalid(f"{show(value)} is longer than {self.octets} {unit}")
         if "\0" in value:
             raise Invalid("a NUL character would end the text early")
         try:

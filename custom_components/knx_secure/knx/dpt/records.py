@@ -7,6 +7,7 @@ share a validity `Flag` form a group that is present or absent (None) as a whole
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,20 +30,20 @@ __all__ = ["Bit", "Flag", "Int", "Kind", "Named", "OneHot", "Ratio", "Record", "
 _REQUIRED = object()
 
 
-class Kind:
+class Kind(ABC):
     """How a field's raw bits become its value and back."""
 
+    @abstractmethod
     def value(self, raw: int, width: int) -> FieldValue:
         """The value of `raw` (Invalid if it has none)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def raw(self, value: object, width: int) -> int:
         """The raw bits for `value` (Invalid if it does not fit)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, width: int) -> dict[str, object]:
         """The field's shape as JSON-ready data."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +181,10 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A named field: `width` bits that end `shift` bits above the end of octet `octet`.
+    """A named field of `width` bits starting in octet `octet` (0 is the first).
 
-    A field wider than the octet continues big-endian into the following octets.
+    Its lowest bit is bit `shift` of the last octet it covers; a field wider than 8 bits
+    (shift 0) runs big-endian over the following octets.
     """
 
     name: str
