@@ -202,3 +202,11 @@ def test_describe_is_json_ready_for_every_type() -> None:
         shape = json.loads(json.dumps(d.describe()))
         assert shape["id"] == d.id
         assert shape["value"] in {"bool", "integer", "number", "string", "enum", "object"}
+
+
+@pytest.mark.parametrize("payload", ["0c33", None, 1.0, [12, 51], memoryview(b"\x0c\x33")])
+@pytest.mark.parametrize("dpt_id", ["1.001", "3.007", "9.001", "232.600", "16.000"])
+def test_decode_of_something_that_is_no_payload(dpt_id: str, payload: object) -> None:
+    """A caller's wrong type is still our error, naming what arrived."""
+    with pytest.raises(DPTError, match=type(payload).__name__):
+        dpt.decode(dpt_id, payload)  # type: ignore[arg-type]

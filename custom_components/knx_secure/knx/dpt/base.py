@@ -174,6 +174,8 @@ def small_value(payload: Payload, bits: int) -> int:
         if len(payload) != 1:
             raise Invalid(f"needs {_bits(bits)}, got {len(payload)} data octets")
         payload = payload[0]
+    if not isinstance(payload, int):
+        raise Invalid(f"needs {_bits(bits)}, not {type(payload).__name__}")
     if not 0 <= payload < 1 << bits:
         raise Invalid(f"needs {_bits(bits)}, got value {payload:#x}")
     return payload
@@ -183,8 +185,10 @@ def data_octets(payload: Payload, size: int) -> bytes:
     """The payload's octets, which must be exactly `size` of them."""
     if type(payload) is bytes and len(payload) == size:  # the common case, without a copy
         return payload
-    if not isinstance(payload, bytes | bytearray):
+    if isinstance(payload, int):
         raise Invalid(f"needs {_octets(size)}, got a 6-bit value")
+    if not isinstance(payload, bytes | bytearray):
+        raise Invalid(f"needs {_octets(size)}, not {type(payload).__name__}")
     if len(payload) != size:
         raise Invalid(f"needs {_octets(size)}, got {len(payload)}")
     return bytes(payload)
