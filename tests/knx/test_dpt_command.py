@@ -31,13 +31,14 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
         "name": "temperature",
         "unit": "°C",
         "small": False,
+        "octets": 2,
         "value": "number",
         "min": -273,
         "max": 670433.28,
         "step": 0.01,
     }
-    assert by_id["1.001"]["small"] is True
-    assert by_id["3.007"]["small"] is True
+    assert (by_id["1.001"]["small"], by_id["1.001"]["bits"]) == (True, 1)
+    assert (by_id["3.007"]["small"], by_id["3.007"]["bits"]) == (True, 4)
     assert by_id["20.102"]["choices"][:2] == ["auto", "comfort"]
     assert by_id["232.600"]["fields"]["red"] == {"value": "integer", "min": 0, "max": 255}
     assert [entry["id"] for entry in listed][:3] == ["1", "1.001", "1.002"]

@@ -97,7 +97,7 @@ def our_encode(d: dpt.DPT, value: Any) -> tuple[bool, dpt.Payload | None]:
 def random_payload(d: dpt.DPT, rng: random.Random) -> dpt.Payload:
     if d.small:
         return rng.randrange(1 << d.codec.small_bits)
-    return rng.randbytes(theirs(d).payload_length)
+    return rng.randbytes(d.codec.size)
 
 
 # --- the table matches xknx's ----------------------------------------------------------------
@@ -124,6 +124,9 @@ def test_metadata_matches_xknx(dpt_id: str) -> None:
     assert d.small == (transcoder.payload_type is DPTBinary)
     if d.small:
         assert d.codec.small_bits == transcoder.payload_length
+        assert d.describe()["bits"] == transcoder.payload_length
+    else:
+        assert d.codec.size == d.describe()["octets"] == transcoder.payload_length
     if issubclass(transcoder, DPTEnum) and d.main != 1:
         assert d.describe()["choices"] == [m.name.lower() for m in transcoder.data_type]
 

@@ -60,6 +60,11 @@ class Codec(ABC):
         """How many bits the value has when it travels in the APCI octet; 0 for data octets."""
         return 0
 
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """How many data octets the payload has (a small type's value fits in one)."""
+
     @abstractmethod
     def encode(self, value: object) -> Payload:
         """The payload for `value`; Invalid if the value does not fit."""
@@ -113,12 +118,14 @@ class DPT:
         return f"DPT {self.id} ({self.name})"
 
     def describe(self) -> dict[str, object]:
-        """id, name, unit, small and the value's shape, JSON-ready."""
+        """id, name, unit, small, bits or octets and the value's shape, JSON-ready."""
+        size = {"bits": self.codec.small_bits} if self.small else {"octets": self.codec.size}
         return {
             "id": self.id,
             "name": self.name,
             "unit": self.unit,
             "small": self.small,
+            **size,
             **self.codec.describe(),
         }
 

@@ -58,6 +58,10 @@ class Boolean(Codec):
     def small_bits(self) -> int:
         return 1
 
+    @property
+    def size(self) -> int:
+        return 1
+
     def encode(self, value: object) -> Payload:
         if isinstance(value, str):
             return pick_name(self.names, value)
@@ -104,6 +108,10 @@ class Integer(Codec):
             return raw * self.scale + self.offset
         return raw * self.scale / self.divisor + self.offset
 
+    @property
+    def size(self) -> int:
+        return self.octets
+
     def encode(self, value: object) -> Payload:
         exact = self.scale == 1 and self.divisor == 1
         given = whole_number(value) if exact else number(value)
@@ -145,6 +153,10 @@ class Scaled(Codec):
 
     maximum: int
 
+    @property
+    def size(self) -> int:
+        return 1
+
     def encode(self, value: object) -> Payload:
         given = number(value)
         if not 0 <= given <= self.maximum:
@@ -166,6 +178,10 @@ class Float16(Codec):
 
     minimum: float = -671088.64
     maximum: float = 670433.28
+
+    @property
+    def size(self) -> int:
+        return 2
 
     def encode(self, value: object) -> Payload:
         given = number(value)
@@ -205,6 +221,10 @@ class Float32(Codec):
     1.2e-38 may get a digit or two more than the shortest.)
     """
 
+    @property
+    def size(self) -> int:
+        return 4
+
     def encode(self, value: object) -> Payload:
         given = number(value)
         try:
@@ -233,6 +253,10 @@ class Text(Codec):
 
     octets: int
     charset: str  # "ascii" or "latin_1"
+
+    @property
+    def size(self) -> int:
+        return self.octets
 
     def encode(self, value: object) -> Payload:
         if not isinstance(value, str):
@@ -266,6 +290,10 @@ class Enumeration(Codec):
     """DPT 20: one octet naming a state; the value is the state's name."""
 
     states: tuple[tuple[int, str], ...]  # (raw value, name)
+
+    @property
+    def size(self) -> int:
+        return 1
 
     def encode(self, value: object) -> Payload:
         if isinstance(value, str):

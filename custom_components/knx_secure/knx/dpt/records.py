@@ -240,6 +240,10 @@ class Record(Codec):
     def small_bits(self) -> int:
         return self.bits
 
+    @property
+    def size(self) -> int:
+        return self.octets
+
     def decode(self, payload: Payload) -> DPTValue:
         if self.bits:
             whole = small_value(payload, self.bits)
