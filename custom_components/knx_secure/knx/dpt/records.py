@@ -264,11 +264,9 @@ class Record(Codec):
     def encode(self, value: object) -> Payload:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise Invalid(f"needs an object with {self._listed()}, not {show(value)}")
-        unknown = value.keys() - self._names
-        if unknown:
-            raise Invalid(
-                f"unknown field {show(sorted(map(str, unknown))[0])}; fields are {self._listed()}"
-            )
+        if not self._names.issuperset(value.keys()):
+            unknown = sorted(map(str, value.keys() - self._names))[0]
+            raise Invalid(f"unknown field {show(unknown)}; fields are {self._listed()}")
         given = self._complete(value)
         self._check(given)
         whole = 0
@@ -299,9 +297,11 @@ class Record(Codec):
         """The given fields with defaults filled in; groups must be whole or absent."""
         given: dict[str, FieldValue] = {}
         for slot in self.slots:
-            item = value.get(slot.name, None if slot.flag is not None else slot.default)
-            if item is _REQUIRED or (item is None and slot.flag is None):
-                raise Invalid(f"missing field {slot.name!r}")
+            item = value.get(slot.name, slot.default)
+            if item is _REQUIRED or item is None:
+                if slot.flag is None:
+                    raise Invalid(f"missing field {slot.name!r}")
+                item = None  # an optional field left out
             given[slot.name] = item  # type: ignore[assignment]  # checked by its Kind on use
         for group in self._groups:
             present = sum(given[name] is not None for name in group)
