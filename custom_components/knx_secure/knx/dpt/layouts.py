@@ -25,13 +25,16 @@ __all__ = [
     "RELATIVE_CONTROL_RGBW",
     "RELATIVE_CONTROL_XYY",
     "SCENE_CONTROL",
+    "STEP",
     "TARIFF_ACTIVE_ENERGY",
     "TIME",
+    "UP_DOWN",
     "binary_control",
     "step_control",
 ]
 
-_STEP = ("decrease", "increase")
+STEP = ("decrease", "increase")  # DPT 1.007, the direction of every dimming step
+UP_DOWN = ("up", "down")  # DPT 1.008
 _STEP_CODE = Int(0, 7)
 _OCTET = Int(0, 255)
 _AXIS = Ratio(0xFFFF, 5)  # x and y of CIE xy, 0..1
@@ -60,7 +63,7 @@ def step_control(names: tuple[str, str]) -> Record:
 def _dimming(name: str, octet: int, flag: Flag | None) -> tuple[Slot, Slot]:
     """A relative dimming octet (as DPT 3.007) inside a colour control type."""
     return (
-        Slot(f"{name}_control", Named(_STEP), octet, 1, 3, flag),
+        Slot(f"{name}_control", Named(STEP), octet, 1, 3, flag),
         Slot(f"{name}_step_code", _STEP_CODE, octet, 3, 0, flag),
     )
 

@@ -21,8 +21,10 @@ from .layouts import (
     RELATIVE_CONTROL_RGBW,
     RELATIVE_CONTROL_XYY,
     SCENE_CONTROL,
+    STEP,
     TARIFF_ACTIVE_ENERGY,
     TIME,
+    UP_DOWN,
     binary_control,
     step_control,
 )
@@ -39,6 +41,17 @@ _S32 = Integer(4, signed=True)
 _S64 = Integer(8, signed=True)
 _F16 = Float16()
 _F32 = Float32()
+
+# The two states of the DPT 1.x subtypes that DPT 2.x (and 3.x) reuse.
+_BOOL = ("false", "true")
+_SWITCH = ("off", "on")
+_ENABLE = ("disable", "enable")
+_RAMP = ("no_ramp", "ramp")
+_ALARM = ("no_alarm", "alarm")
+_BINARY_VALUE = ("low", "high")
+_START = ("stop", "start")
+_STATE = ("inactive", "active")
+_INVERT = ("not_inverted", "inverted")
 
 HVAC_MODES = {0: "auto", 1: "comfort", 2: "standby", 3: "economy", 4: "building_protection"}
 HVAC_CONTROLLER_MODES = {
@@ -70,19 +83,19 @@ HVAC_CONTROLLER_MODES = {
 }
 
 ROWS: tuple[tuple[str, str, str | None, Codec], ...] = (
-    ("1", "1bit", None, Boolean(("false", "true"))),
-    ("1.001", "switch", None, Boolean(("off", "on"))),
-    ("1.002", "bool", None, Boolean(("false", "true"))),
-    ("1.003", "enable", None, Boolean(("disable", "enable"))),
-    ("1.004", "ramp", None, Boolean(("no_ramp", "ramp"))),
-    ("1.005", "alarm", None, Boolean(("no_alarm", "alarm"))),
-    ("1.006", "binary_value", None, Boolean(("low", "high"))),
-    ("1.007", "step", None, Boolean(("decrease", "increase"))),
-    ("1.008", "up_down", None, Boolean(("up", "down"))),
+    ("1", "1bit", None, Boolean(_BOOL)),
+    ("1.001", "switch", None, Boolean(_SWITCH)),
+    ("1.002", "bool", None, Boolean(_BOOL)),
+    ("1.003", "enable", None, Boolean(_ENABLE)),
+    ("1.004", "ramp", None, Boolean(_RAMP)),
+    ("1.005", "alarm", None, Boolean(_ALARM)),
+    ("1.006", "binary_value", None, Boolean(_BINARY_VALUE)),
+    ("1.007", "step", None, Boolean(STEP)),
+    ("1.008", "up_down", None, Boolean(UP_DOWN)),
     ("1.009", "open_close", None, Boolean(("open", "close"))),
-    ("1.010", "start", None, Boolean(("stop", "start"))),
-    ("1.011", "state", None, Boolean(("inactive", "active"))),
-    ("1.012", "invert", None, Boolean(("not_inverted", "inverted"))),
+    ("1.010", "start", None, Boolean(_START)),
+    ("1.011", "state", None, Boolean(_STATE)),
+    ("1.012", "invert", None, Boolean(_INVERT)),
     ("1.013", "dim_send_style", None, Boolean(("start_stop", "cyclically"))),
     ("1.014", "input_source", None, Boolean(("fixed", "calculated"))),
     ("1.015", "reset", None, Boolean(("no_action", "reset"))),
@@ -97,21 +110,21 @@ ROWS: tuple[tuple[str, str, str | None, Codec], ...] = (
     ("1.100", "heat_cool", None, Boolean(("cool", "heat"))),
     ("1.1200", "consumer_producer", None, Boolean(("consumer", "producer"))),
     ("1.1201", "energy_direction", None, Boolean(("positive", "negative"))),
-    ("2", "2bit", None, binary_control(("false", "true"))),
-    ("2.001", "switch_control", None, binary_control(("off", "on"))),
-    ("2.002", "bool_control", None, binary_control(("false", "true"))),
-    ("2.003", "enable_control", None, binary_control(("disable", "enable"))),
-    ("2.004", "ramp_control", None, binary_control(("no_ramp", "ramp"))),
-    ("2.005", "alarm_control", None, binary_control(("no_alarm", "alarm"))),
-    ("2.006", "binary_value_control", None, binary_control(("low", "high"))),
-    ("2.007", "step_control", None, binary_control(("decrease", "increase"))),
-    ("2.008", "direction1_control", None, binary_control(("up", "down"))),
-    ("2.009", "direction2_control", None, binary_control(("up", "down"))),
-    ("2.010", "start_control", None, binary_control(("stop", "start"))),
-    ("2.011", "state_control", None, binary_control(("inactive", "active"))),
-    ("2.012", "invert_control", None, binary_control(("not_inverted", "inverted"))),
-    ("3.007", "control_dimming", None, step_control(("decrease", "increase"))),
-    ("3.008", "control_blinds", None, step_control(("up", "down"))),
+    ("2", "2bit", None, binary_control(_BOOL)),
+    ("2.001", "switch_control", None, binary_control(_SWITCH)),
+    ("2.002", "bool_control", None, binary_control(_BOOL)),
+    ("2.003", "enable_control", None, binary_control(_ENABLE)),
+    ("2.004", "ramp_control", None, binary_control(_RAMP)),
+    ("2.005", "alarm_control", None, binary_control(_ALARM)),
+    ("2.006", "binary_value_control", None, binary_control(_BINARY_VALUE)),
+    ("2.007", "step_control", None, binary_control(STEP)),
+    ("2.008", "direction1_control", None, binary_control(UP_DOWN)),
+    ("2.009", "direction2_control", None, binary_control(UP_DOWN)),
+    ("2.010", "start_control", None, binary_control(_START)),
+    ("2.011", "state_control", None, binary_control(_STATE)),
+    ("2.012", "invert_control", None, binary_control(_INVERT)),
+    ("3.007", "control_dimming", None, step_control(STEP)),
+    ("3.008", "control_blinds", None, step_control(UP_DOWN)),
     ("4.001", "character", None, Text(1, "ascii")),
     ("4.002", "character_latin_1", None, Text(1, "latin_1")),
     ("5", "1byte_unsigned", None, _U8),
