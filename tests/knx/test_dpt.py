@@ -210,3 +210,9 @@ def test_decode_of_something_that_is_no_payload(dpt_id: str, payload: object) ->
     """A caller's wrong type is still our error, naming what arrived."""
     with pytest.raises(DPTError, match=type(payload).__name__):
         dpt.decode(dpt_id, payload)  # type: ignore[arg-type]
+
+
+def test_xy_axes_read_back_to_5_decimals() -> None:
+    value = {"x_axis": 0.3, "y_axis": 0.3, "brightness": None}
+    back = dpt.decode("242.600", dpt.encode("242.600", value))
+    assert back == {"x_axis": 0.29999, "y_axis": 0.29999, "brightness": None}
