@@ -272,8 +272,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         """Load the keyring the form names into the flow; return form errors.
 
         A new upload replaces the held one and is kept after any error, so that a retry
-        needs only the password. Without one, the held upload or else the entry's stored
-        keyring is used. Reconfigure: an empty password is the entry's password.
+        needs only the password. Reconfigure: an empty password is the entry's password.
         """
         entry = self._stored_entry()
         password = user_input.get(CONF_KEYRING_PASSWORD) or ""
@@ -287,22 +286,11 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             except (OSError, ValueError) as err:  # an unknown or expired file id
                 _LOGGER.debug("Keyring upload not readable: %s", err)
                 return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-        if self._upload is not None:
-            source: bytes = self._upload
-        elif entry is not None:
-            try:
-                source = await self.hass.async_add_executor_job(
-                    read_keyring_file, keyring_directory(self.hass), entry.data[CONF_KEYRING_FILE]
-                )
-            except (FileNotFoundError, ValueError):
-                return {CONF_KEYRING_UPLOAD: "keyring_file_missing"}
-            except OSError as err:
-                _LOGGER.debug("Stored keyring not readable: %s", err)
-                return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-        else:
-            return {CONF_KEYRING_UPLOAD: "keyring_required"}
+        content, errors = await self._async_keyring_content(entry)
+        if content is None:
+            return errors
         try:
-            keyring = await self.hass.async_add_executor_job(load_keyring, source, password)
+            keyring = await self.hass.async_add_executor_job(load_keyring, content, password)
         except KeyringPasswordError:
             return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
         except KeyringError as err:  # tampered, not a keyring, another keyring version
@@ -313,6 +301,25 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         self._keyring = keyring
         self._password = password
         return {}
+
+    async def _async_keyring_content(
+        self, entry: ConfigEntry | None
+    ) -> tuple[bytes | None, dict[str, str]]:
+        """The held upload, else the entry's stored keyring file; or the form error."""
+        if self._upload is not None:
+            return self._upload, {}
+        if entry is None:
+            return None, {CONF_KEYRING_UPLOAD: "keyring_required"}
+        try:
+            content: bytes = await self.hass.async_add_executor_job(
+                read_keyring_file, keyring_directory(self.hass), entry.data[CONF_KEYRING_FILE]
+            )
+        except (FileNotFoundError, ValueError):
+            return None, {CONF_KEYRING_UPLOAD: "keyring_file_missing"}
+        except OSError as err:
+            _LOGGER.debug("Stored keyring not readable: %s", err)
+            return None, {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        return content, {}
 
     # --- step 2: gateway ------------------------------------------------------------------
 

@@ -194,3 +194,18 @@ def test_config_flow_holds_no_client_and_probes_no_socket() -> None:
     assert "runtime_data" not in attributes
     assert "open_connection" not in attributes
     assert "probe_tcp" in attributes  # knx.reachability
+
+
+async def test_unknown_upload_is_a_file_error(hass: HomeAssistant, upload_file: UploadFile) -> None:
+    """A file id file_upload does not know (expired, never uploaded): the file field's error."""
+    result = await _start(hass, SOURCE_USER, None)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_KEYRING_UPLOAD: "0123456789abcdef0123456789abcdef",
+            CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
+        },
+    )
+    assert result["step_id"] == "user"  # nothing to hold
+    assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
