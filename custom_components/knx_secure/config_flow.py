@@ -65,7 +65,6 @@ _LOGGER = logging.getLogger(__name__)
 
 SEARCH_TIMEOUT = 2.0
 DESCRIBE_TIMEOUT = 2.0
-REACH_TIMEOUT = 3.0
 # The keyring form shown again after an error while the flow holds the uploaded file.
 STEP_KEYRING_RETRY = "keyring_retry"
 FIRST_KEYRING_STEP = {
@@ -128,7 +127,7 @@ async def async_describe_gateway(host: str, port: int) -> GatewayDescriptor:
 async def async_gateway_reachable(host: str, port: int) -> bool:
     """Whether something accepts a TCP connection on host:port (KNX IP Secure tunnels)."""
     try:
-        await reachability.probe_tcp(host, port, REACH_TIMEOUT)
+        await reachability.probe_tcp(host, port)
     except GatewayUnreachableError as err:
         _LOGGER.debug("%s", err)
         return False
