@@ -54,6 +54,16 @@ async def _start(hass: HomeAssistant, source: str, entry: ConfigEntry | None) ->
     )
 
 
+async def _submit(
+    hass: HomeAssistant, flow_id: str, password: str, upload: str | None = None
+) -> ConfigFlowResult:
+    """Submit the keyring form: a password, and an uploaded file id when given."""
+    data = {CONF_KEYRING_PASSWORD: password}
+    if upload is not None:
+        data[CONF_KEYRING_UPLOAD] = upload
+    return await hass.config_entries.flow.async_configure(flow_id, data)
+
+
 async def test_user_retry_with_only_the_password(
     hass: HomeAssistant, gateway, upload_file: UploadFile
 ) -> None:
@@ -61,18 +71,13 @@ async def test_user_retry_with_only_the_password(
     result = await _start(hass, SOURCE_USER, None)
     assert result["step_id"] == "user"
     assert _fields(result) == {CONF_KEYRING_UPLOAD: True, CONF_KEYRING_PASSWORD: True}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES), CONF_KEYRING_PASSWORD: "wrong"},
-    )
+    result = await _submit(hass, result["flow_id"], "wrong", await upload_file(KEYRING_BYTES))
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
     # The file may stay empty now: the form holds the upload.
     assert _fields(result) == {CONF_KEYRING_UPLOAD: False, CONF_KEYRING_PASSWORD: True}
 
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_KEYRING_PASSWORD: KEYRING_PASSWORD}
-    )
+    result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
     assert result["step_id"] == "manual"
     host, port = gateway.address
     result = await hass.config_entries.flow.async_configure(
@@ -94,23 +99,14 @@ async def test_file_error_keeps_the_file_until_another_replaces_it(
 ) -> None:
     """A modified keyring: the file error stays with the kept file; a new upload replaces it."""
     result = await _start(hass, SOURCE_USER, None)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_KEYRING_UPLOAD: await upload_file(TAMPERED), CONF_KEYRING_PASSWORD: KEYRING_PASSWORD},
-    )
+    result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD, await upload_file(TAMPERED))
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_KEYRING_PASSWORD: KEYRING_PASSWORD}
-    )
+    result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES),
-            CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
-        },
+    result = await _submit(
+        hass, result["flow_id"], KEYRING_PASSWORD, await upload_file(KEYRING_BYTES)
     )
     assert result["step_id"] == "manual"
     hass.config_entries.flow.async_abort(result["flow_id"])
@@ -126,17 +122,12 @@ async def test_reauth_retry_uses_the_kept_upload(
     result = await _start(hass, SOURCE_REAUTH, entry)
     assert result["step_id"] == "reauth_confirm"
     assert _fields(result) == {CONF_KEYRING_UPLOAD: False, CONF_KEYRING_PASSWORD: True}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES), CONF_KEYRING_PASSWORD: "wrong"},
-    )
+    result = await _submit(hass, result["flow_id"], "wrong", await upload_file(KEYRING_BYTES))
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
     assert result["description_placeholders"]["gateway"].startswith("1.1.0 (")
 
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_KEYRING_PASSWORD: KEYRING_PASSWORD}
-    )
+    result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
@@ -151,12 +142,8 @@ async def test_reauth_connection_error_keeps_the_upload(
     """The keyring opened but the gateway is down: the error shows on the kept-file form."""
     await setup.gateway.stop()
     result = await _start(hass, SOURCE_REAUTH, setup.entry)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES),
-            CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
-        },
+    result = await _submit(
+        hass, result["flow_id"], KEYRING_PASSWORD, await upload_file(KEYRING_BYTES)
     )
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {"base": "cannot_connect"}
@@ -172,16 +159,11 @@ async def test_reconfigure_retry_with_only_the_password(
     result = await _start(hass, SOURCE_RECONFIGURE, setup.entry)
     assert result["step_id"] == "reconfigure"
     assert _fields(result) == {CONF_KEYRING_UPLOAD: False, CONF_KEYRING_PASSWORD: False}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES), CONF_KEYRING_PASSWORD: "wrong"},
-    )
+    result = await _submit(hass, result["flow_id"], "wrong", await upload_file(KEYRING_BYTES))
     assert result["step_id"] == "keyring_retry"
     assert result["errors"] == {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
     assert result["description_placeholders"]["project"] == "Secure Test"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_KEYRING_PASSWORD: KEYRING_PASSWORD}
-    )
+    result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
     assert result["step_id"] == "manual"
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
