@@ -31,7 +31,7 @@ from custom_components.knx_secure.const import (
     TUNNEL_AUTOMATIC,
 )
 
-from .conftest import KEYRING_BYTES, KEYRING_PASSWORD, Setup, UploadFile
+from .conftest import FIXTURES, KEYRING_BYTES, KEYRING_PASSWORD, Setup, UploadFile
 
 CONFIG_FLOW = (
     Path(__file__).resolve().parents[2] / "custom_components" / "knx_secure" / "config_flow.py"
@@ -191,3 +191,18 @@ async def test_unknown_upload_is_a_file_error(hass: HomeAssistant, upload_file: 
     assert result["step_id"] == "user"  # nothing to hold
     assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
     hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_reauth_with_another_projects_keyring_names_the_gateway(
+    hass: HomeAssistant, setup: Setup, upload_file: UploadFile
+) -> None:
+    """A keyring without tunnels for the entry's gateway: the error names that gateway."""
+    other = await hass.async_add_executor_job((FIXTURES / "testcase.knxkeys").read_bytes)
+    result = await _start(hass, SOURCE_REAUTH, setup.entry)
+    result = await _submit(hass, result["flow_id"], "password", await upload_file(other))
+    assert result["step_id"] == "keyring_retry"
+    assert result["errors"] == {"base": "host_not_in_keyring"}
+    assert result["description_placeholders"]["address"] == "1.1.0"
+    assert result["description_placeholders"]["hosts"] not in ("1.1.0", "-")
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
