@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .address import GroupAddress, IndividualAddress
 from .cemi import LData
 from .crypto import ccm_decrypt, ccm_encrypt
+from .drops import DropReason
 from .errors import (
     AddressError,
-    DataSecureDuplicateError,
     DataSecureError,
     DataSecureKeyMissingError,
     DataSecureMacError,
@@ -41,6 +41,7 @@ __all__ = [
     "SCF_TOOL_ACCESS",
     "DataSecure",
     "DecryptedApdu",
+    "Dropped",
     "FreshnessTable",
     "SecureApdu",
     "SecureService",
@@ -53,6 +54,7 @@ __all__ = [
     "parse_secure_tpdu",
     "plain_apdu",
     "sequence_clock",
+    "unix_ms",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,9 +80,11 @@ _ADDRESSES = struct.Struct(">HH")
 _COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
 # 2018-01-05T00:00:00Z in Unix milliseconds: the origin of the sequence clock.
 SEQUENCE_EPOCH_MS = 1_515_110_400_000
-# Added to a persisted counter at start, covering values handed out after the last
-# save (the persistence hook may debounce its writes).
+# Added to a persisted counter at start: reservations are written before use, but a store
+# may lose its last write (no fsync) and older versions saved after use. Above the block.
 DEFAULT_COUNTER_MARGIN = 10_000
+# Sequence numbers one reservation holds: one durable write per this many secure telegrams.
+DEFAULT_RESERVATION = 1_000
 
 
 class SecureService(IntEnum):
@@ -177,6 +181,27 @@ class DecryptedApdu:
         return SecurityControl.from_octet(self.scf)
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A received secure telegram that is not accepted: why, and a detail for the log (no
+    key or plain payload in it)."""
+
+    reason: DropReason
+    detail: str
+
+    def to_error(self) -> DataSecureError:
+        """The error of this drop, for APIs that raise (tools looking at one frame)."""
+        return _DROP_ERRORS.get(self.reason, DataSecureError)(self.detail)
+
+
+_DROP_ERRORS: Final[dict[DropReason, type[DataSecureError]]] = {
+    DropReason.MAC: DataSecureMacError,
+    DropReason.NO_KEY: DataSecureKeyMissingError,
+    DropReason.PLAIN: DataSecurePlainRejectedError,
+    DropReason.REPLAY: DataSecureReplayError,
+}
+
+
 # --- TPDU codec ---------------------------------------------------------------------------
 
 
@@ -222,7 +247,11 @@ def parse_secure_tpdu(tpdu: bytes) -> SecureApdu:
     )
 
 
-def _split_secure_tpdu(tpdu: bytes) -> tuple[SecurityControl, int, bytes | None, bytes, bytes]:
+# control, sequence, serial, encrypted APDU, encrypted MAC
+type _SecureParts = tuple[SecurityControl, int, bytes | None, bytes, bytes]
+
+
+def _split_secure_tpdu(tpdu: bytes) -> _SecureParts:
     """parse_secure_tpdu without building a SecureApdu (the receive path needs none):
     control, sequence, serial, encrypted APDU, encrypted MAC."""
     if not is_secure_tpdu(tpdu):
@@ -378,6 +407,8 @@ def decrypt_secure_apdu(
         frame_format=frame_format,
         challenge=challenge,
     )
+    if apdu is None:
+        raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
     return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
 
 
@@ -394,8 +425,9 @@ def _open_apdu(
     dst: IndividualAddress | GroupAddress,
     frame_format: int,
     challenge: int | None,
-) -> bytes:
-    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU."""
+) -> bytes | None:
+    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU, None if the MAC does
+    not verify."""
     if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
         raise DataSecureError("authentication-only secure APDUs are not supported")
     nonce_value = sequence
@@ -410,7 +442,7 @@ def _open_apdu(
     block0 = _block0(
         nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
     )
-    apdu = ccm_decrypt(
+    return ccm_decrypt(
         key,
         block0=block0,
         counter0=_counter0(nonce, src, dst),
@@ -418,59 +450,128 @@ def _open_apdu(
         encrypted=encrypted,
         mac_length=_MAC_LENGTH,
     )
-    if apdu is None:
-        raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
-    return apdu
 
 
 # --- sequence numbers ------------------------------------------------------------------------
 
 
+def unix_ms() -> int:
+    """The wall clock in Unix milliseconds: what an edge passes as `now_ms`."""
+    return time.time_ns() // 1_000_000
+
+
 def sequence_clock(now_ms: int | None = None) -> int:
     """Milliseconds since 2018-01-05T00:00Z (`now_ms`: Unix time in ms, default: now)."""
-    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return now - SEQUENCE_EPOCH_MS
+    return (unix_ms() if now_ms is None else now_ms) - SEQUENCE_EPOCH_MS
 
 
 class SequenceCounter:
     """The outgoing Data Secure sequence number of this client: strictly increasing.
 
-    Starts at max(persisted + margin, sequence clock), so neither a restart nor a clock
-    set back reuses a value. `persist` is called with every value handed out, before it
-    is used; the hook decides how often it really writes (hence the margin).
+    Sans-I/O: the edge passes the time (`now_ms`, Unix ms) and does the persisting. Values
+    are handed out only from a *confirmed reservation*: ``reserve()`` names the highest
+    value of a new block, the edge writes it durably and then calls ``confirm()``. A
+    restart starts at max(persisted + margin, sequence clock): past every reserved value,
+    whether the clock was set back or the counter ran ahead of it. ``volatile()`` makes a
+    counter whose every value counts as reserved (simulated devices, tools).
     """
 
-    __slots__ = ("_next", "_persist")
+    __slots__ = ("_asked", "_limit", "_next", "_pending")
 
     def __init__(
         self,
         persisted: int,
-        persist: Callable[[int], None],
-        now_ms: int | None = None,
+        now_ms: int,
         *,
         margin: int = DEFAULT_COUNTER_MARGIN,
     ) -> None:
         if persisted < 0 or margin < 0:
             raise ValueError("persisted counter and margin must not be negative")
         self._next = max(persisted + margin, sequence_clock(now_ms), 1)
-        self._persist = persist
+        self._limit = self._next - 1  # nothing reserved yet
+        self._asked = self._limit  # the highest value any reservation asked for
+        self._pending: tuple[int, int] | None = None
+
+    @classmethod
+    def volatile(
+        cls, persisted: int, now_ms: int, *, margin: int = DEFAULT_COUNTER_MARGIN
+    ) -> SequenceCounter:
+        """A counter that persists nothing: everything up to MAX_SEQUENCE is reserved."""
+        counter = cls(persisted, now_ms, margin=margin)
+        counter._limit = MAX_SEQUENCE
+        return counter
 
     @property
     def upcoming(self) -> int:
         """The value the next call of next() returns."""
         return self._next
 
+    @property
+    def available(self) -> int:
+        """How many values next() hands out before a new reservation is needed."""
+        return max(self._limit - self._next + 1, 0)
+
+    @property
+    def reserved(self) -> int:
+        """The highest value of the confirmed reservations."""
+        return self._limit
+
+    def reserve(self, now_ms: int, count: int = DEFAULT_RESERVATION) -> int:
+        """Ask for up to `count` more values; returns the highest one, which the edge must
+        persist durably before it calls ``confirm`` with it. The block starts after every
+        block asked for before (confirmed or not), or at the clock if that is ahead (the
+        counter keeps close to the clock)."""
+        if count < 1:
+            raise ValueError("a reservation holds at least one value")
+        start = max(self._next, self._asked + 1, sequence_clock(now_ms))
+        if start > MAX_SEQUENCE:
+            raise _exhausted()
+        ceiling = min(start + count - 1, MAX_SEQUENCE)
+        self._pending = (start, ceiling)
+        self._asked = ceiling
+        return ceiling
+
+    @property
+    def pending(self) -> int | None:
+        """The highest value of the reservation asked for and not confirmed yet, if any."""
+        return self._pending[1] if self._pending is not None else None
+
+    def withdraw(self) -> None:
+        """The pending reservation could not be written: forget it (its values are never
+        handed out; the next reservation starts past them all the same)."""
+        self._pending = None
+
+    def confirm(self, ceiling: int) -> None:
+        """The reservation up to `ceiling` is written: its values may be used (a stale or
+        unknown confirmation is ignored)."""
+        pending = self._pending
+        if pending is None or pending[1] != ceiling:
+            return
+        self._pending = None
+        start, ceiling = pending
+        if ceiling > self._limit:
+            self._next = max(self._next, start)
+            self._limit = ceiling
+
     def next(self) -> int:
-        """Hand out the next sequence number (and report it to the persistence hook)."""
+        """Hand out the next sequence number of the confirmed reservation."""
         value = self._next
-        if value > MAX_SEQUENCE:
+        if value > self._limit:
+            if value > MAX_SEQUENCE:
+                raise _exhausted()
             raise DataSecureError(
-                "Data Secure sequence numbers are exhausted: the devices' security tables"
-                " must be reset with ETS"
+                "no confirmed sequence number reservation: the counter must be reserved and "
+                "written before a secure telegram is sent"
             )
         self._next = value + 1
-        self._persist(value)
         return value
+
+
+def _exhausted() -> DataSecureError:
+    return DataSecureError(
+        "Data Secure sequence numbers are exhausted: the devices' security tables"
+        " must be reset with ETS"
+    )
 
 
 class FreshnessTable:
@@ -506,17 +607,21 @@ class FreshnessTable:
         """The last accepted sequence number of `src` (0 if none)."""
         return self._last.get(src, 0)
 
-    def check(self, src: IndividualAddress, sequence: int) -> None:
-        """Raise DataSecureReplayError unless `sequence` is newer than the last accepted."""
+    def check(self, src: IndividualAddress, sequence: int) -> Dropped | None:
+        """None if `sequence` is newer than the last accepted one, else the drop (REPLAY:
+        its detail tells a repeated frame, normal on a bus, from an older one)."""
         last = self._last.get(src, 0)
+        if sequence > last:
+            return None
         if sequence == last:
-            raise DataSecureDuplicateError(
-                f"repeated Data Secure telegram from {src} (sequence number {sequence})"
+            return Dropped(
+                DropReason.REPLAY,
+                f"repeated Data Secure telegram from {src} (sequence number {sequence})",
             )
-        if sequence < last:
-            raise DataSecureReplayError(
-                f"Data Secure sequence number {sequence} from {src} is older than {last}"
-            )
+        return Dropped(
+            DropReason.REPLAY,
+            f"Data Secure sequence number {sequence} from {src} is older than {last}",
+        )
 
     def accept(self, src: IndividualAddress, sequence: int) -> None:
         """Record a verified sequence number (never lowers the stored one)."""
@@ -658,41 +763,67 @@ class DataSecure:
             )
         return src
 
-    def open_incoming(self, frame: LData) -> LData:
-        """Verify, check freshness and decrypt; plain frames pass unless their GA has a key.
+    def open_incoming(self, frame: LData) -> LData | Dropped:
+        """The plain frame when accepted, else why it is dropped (never raises).
 
-        Raises DataSecureKeyMissingError, DataSecureMacError, DataSecureReplayError
-        (DataSecureDuplicateError for a repeated frame), DataSecurePlainRejectedError,
-        DataSecureError (unsupported service) or FrameError (malformed).
+        Secure frames are verified, checked for freshness and decrypted; plain frames pass
+        unless their GA has a key (PLAIN).
         """
-        if not is_secure_tpdu(frame.tpdu):
+        tpdu = frame.tpdu
+        if not is_secure_tpdu(tpdu):
             if self.requires_security(frame.dst):
-                raise DataSecurePlainRejectedError(
-                    f"plain telegram from {frame.src} to {frame.dst} dropped: the GA has a key"
+                return Dropped(
+                    DropReason.PLAIN,
+                    f"plain telegram from {frame.src} to {frame.dst}: the GA has a key",
                 )
             return frame
-        plain, control, sequence, _apdu = self._decrypt(frame)
+        try:
+            fields = _split_secure_tpdu(tpdu)
+        except FrameError as err:
+            return Dropped(DropReason.MALFORMED, str(err))
+        opened = self._open(frame, fields)
+        if isinstance(opened, Dropped):
+            return opened
+        plain, control, sequence, _apdu = opened
         table = self._tool_freshness if control.tool_access else self._freshness
-        table.check(frame.src, sequence)
+        stale = table.check(frame.src, sequence)
+        if stale is not None:
+            return stale
         table.accept(frame.src, sequence)
         return plain
 
     def decrypt(self, frame: LData) -> tuple[LData, DecryptedApdu]:
-        """Verify and decrypt a secure S-A_Data frame without any freshness check."""
-        plain, _control, sequence, apdu = self._decrypt(frame)
+        """Verify and decrypt a secure S-A_Data frame without any freshness check (a tool's
+        view of one frame): raises FrameError or the DataSecureError of the drop."""
+        opened = self._open(frame, _split_secure_tpdu(frame.tpdu))
+        if isinstance(opened, Dropped):
+            raise opened.to_error()
+        plain, _control, sequence, apdu = opened
         return plain, DecryptedApdu(frame.tpdu[2], sequence, apdu)
 
-    def _decrypt(self, frame: LData) -> tuple[LData, SecurityControl, int, bytes]:
-        """decrypt() without its DecryptedApdu: plain frame, control, sequence, plain APDU."""
-        tpdu = frame.tpdu
-        control, sequence, serial, body, mac = _split_secure_tpdu(tpdu)
-        if control.service is not SecureService.DATA or control.system_broadcast:
-            raise DataSecureError(
-                f"secure service {control.service.name} from {frame.src} is not handled"
-            )
+    def _open(
+        self, frame: LData, parts: _SecureParts
+    ) -> tuple[LData, SecurityControl, int, bytes] | Dropped:
+        """Verify and decrypt the parts of a secure TPDU: plain frame, control, sequence,
+        plain APDU; or the drop."""
+        control, sequence, serial, body, mac = parts
         src, dst = frame.src, frame.dst
+        if (
+            control.service is not SecureService.DATA
+            or control.system_broadcast
+            or control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY
+        ):
+            return Dropped(
+                DropReason.MALFORMED,
+                f"secure {control.service.name} ({control.algorithm.name}) from {src} is not"
+                " handled",
+            )
+        key = self._key(src, dst, tool_access=control.tool_access)
+        if isinstance(key, Dropped):
+            return key
+        tpdu = frame.tpdu
         apdu = _open_apdu(
-            self.key_for(src, dst, tool_access=control.tool_access),
+            key,
             control=control,
             tpci=tpdu[0] >> 2,
             scf=tpdu[2],
@@ -704,6 +835,8 @@ class DataSecure:
             frame_format=0,
             challenge=None,
         )
+        if apdu is None:
+            return Dropped(DropReason.MAC, f"Data Secure MAC mismatch on {src} -> {dst}")
         plain_tpdu = bytes(((tpdu[0] & 0xFC) | (apdu[0] & 0x03),)) + apdu[1:]
         return _with_frame_type(frame, plain_tpdu), control, sequence, apdu
 
@@ -714,17 +847,32 @@ class DataSecure:
         *,
         tool_access: bool,
     ) -> bytes:
-        """The key of a secure frame: the GA key, or a device tool key point-to-point."""
+        """The key of a secure frame: the GA key, or a device tool key point-to-point
+        (raises the DataSecureError of the drop when there is none)."""
+        key = self._key(src, dst, tool_access=tool_access)
+        if isinstance(key, Dropped):
+            raise key.to_error()
+        return key
+
+    def _key(
+        self,
+        src: IndividualAddress,
+        dst: IndividualAddress | GroupAddress,
+        *,
+        tool_access: bool,
+    ) -> bytes | Dropped:
         if isinstance(dst, GroupAddress):
             if tool_access:
-                raise DataSecureError(f"group telegram {src} -> {dst} with tool access rejected")
+                return Dropped(
+                    DropReason.MALFORMED, f"group telegram {src} -> {dst} with tool access"
+                )
             key = self._group_keys.get(dst)
             if key is None:
-                raise DataSecureKeyMissingError(f"no Data Secure key for group address {dst}")
+                return Dropped(DropReason.NO_KEY, f"no Data Secure key for group address {dst}")
             return key
         if not tool_access:
-            raise DataSecureKeyMissingError(f"no point-to-point key for {src} -> {dst}")
+            return Dropped(DropReason.NO_KEY, f"no point-to-point key for {src} -> {dst}")
         key = self._tool_keys.get(src) or self._tool_keys.get(dst)
         if key is None:
-            raise DataSecureKeyMissingError(f"no tool key for {src} or {dst} in the keyring")
+            return Dropped(DropReason.NO_KEY, f"no tool key for {src} or {dst} in the keyring")
         return key
