@@ -96,11 +96,11 @@ def test_real_device_frame_verifies_with_mac_cut_before_ctr() -> None:
     assert decrypted.sequence == expected["sequence_number"]
     assert decrypted.apdu == h(expected["plain_apdu"])
     nonce = expected["sequence_number"].to_bytes(6, "big")
-    block0 = ds._block0(
+    block0, counter0 = ds._blocks(
         nonce, frame.src, frame.dst, frame_format=0, first_octet=frame.tpdu[0], length=5
     )
     assert block0 == h(expected["block_0"])
-    assert ds._counter0(nonce, frame.src, frame.dst) == h(expected["counter_0"])
+    assert counter0 == h(expected["counter_0"])
 
 
 def test_real_device_frame_through_data_secure_updates_freshness() -> None:
@@ -678,3 +678,19 @@ def test_xknx_rejects_our_frame_with_a_replayed_sequence() -> None:
     secured = ours.secure_outgoing(plain_frame(GA("0/4/0"), b"\x00\x81"))
     with pytest.raises(XknxDataSecureError, match=r"[Ss]equence number too low"):
         _xknx_peer("5.0.1", last_seq=10).received_cemi(_xknx_ldata(secured.encode()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tail=st.binary(max_size=40),
+    scf=st.integers(0, 255),
+    to_group=st.booleans(),
+)
+def test_open_incoming_never_raises(tail: bytes, scf: int, to_group: bool) -> None:
+    """Any TPDU, secure-looking or not: the plain frame or a drop, never an exception."""
+    secure = make_data_secure(tool_keys={IA("4.0.9"): TOOL_KEY_AN158})
+    dst: IndividualAddress | GroupAddress = GA("0/4/0") if to_group else IA("5.0.1")
+    for tpdu in (b"\x03\xf1" + bytes((scf,)) + tail, tail or b"\x00"):
+        frame = cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), dst, tpdu)
+        opened = secure.open_incoming(frame)
+        assert isinstance(opened, ds.Dropped | cemi.LData)

@@ -78,6 +78,12 @@ _ADDRESS_TYPE_GROUP = 0x80
 # src(2) dst(2): the middle of both B0 and ctr0
 _ADDRESSES = struct.Struct(">HH")
 _COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
+_APCI_SECURE_HIGH = APCI_SECURE >> 8  # the low 2 bits of the TPDU's first octet
+_APCI_SECURE_LOW = APCI_SECURE & 0xFF  # its second octet
+_BODY_START = _HEADER_LENGTH + _SEQ_LENGTH
+_MIN_SECURE_TPDU = _BODY_START + _MAC_LENGTH
+# One-octet bytes objects: the associated data (the SCF) without building one per frame.
+_OCTETS = tuple(bytes((value,)) for value in range(256))
 # 2018-01-05T00:00:00Z in Unix milliseconds: the origin of the sequence clock.
 SEQUENCE_EPOCH_MS = 1_515_110_400_000
 # Added to a persisted counter at start: reservations are written before use, but a store
@@ -149,6 +155,15 @@ def _valid_controls() -> dict[int, SecurityControl]:
 
 # Every valid SCF decoded once: a frame needs its control several times.
 _CONTROLS = _valid_controls()
+# The SCFs DataSecure opens: S-A_Data with authentication + confidentiality, not a
+# system broadcast, with or without tool access.
+_HANDLED_SCF = frozenset(
+    scf
+    for scf, control in _CONTROLS.items()
+    if control.service is SecureService.DATA
+    and not control.system_broadcast
+    and control.algorithm is SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,19 +271,28 @@ def _split_secure_tpdu(tpdu: bytes) -> _SecureParts:
     control, sequence, serial, encrypted APDU, encrypted MAC."""
     if not is_secure_tpdu(tpdu):
         raise FrameError("TPDU is not a secure APDU (APCI 0x3F1)")
-    if len(tpdu) < _HEADER_LENGTH + _SEQ_LENGTH + _MAC_LENGTH:
+    return _split_known_secure(tpdu)
+
+
+def _split_known_secure(tpdu: bytes) -> _SecureParts:
+    """_split_secure_tpdu of a TPDU known to carry A_SecureService."""
+    if len(tpdu) < _MIN_SECURE_TPDU:
         raise FrameError(f"secure APDU is truncated: {len(tpdu)} octets")
-    control = SecurityControl.from_octet(tpdu[2])
-    body = tpdu[_HEADER_LENGTH + _SEQ_LENGTH : -_MAC_LENGTH]
-    _payload_length(control, len(body))
+    control = _CONTROLS.get(tpdu[2]) or SecurityControl.from_octet(tpdu[2])
+    body = tpdu[_BODY_START:-_MAC_LENGTH]
     serial = None
-    if control.service is SecureService.SYNC_REQUEST:
-        serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
-    sequence = int.from_bytes(tpdu[_HEADER_LENGTH : _HEADER_LENGTH + _SEQ_LENGTH])
+    if control.service is SecureService.DATA:
+        if not body:  # the common case, checked without _payload_length
+            _payload_length(control, 0)
+    else:
+        _payload_length(control, len(body))
+        if control.service is SecureService.SYNC_REQUEST:
+            serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
+    sequence = int.from_bytes(tpdu[_HEADER_LENGTH:_BODY_START])
     return control, sequence, serial, body, tpdu[-_MAC_LENGTH:]
 
 
-def _block0(
+def _blocks(
     nonce: bytes,
     src: IndividualAddress,
     dst: IndividualAddress | GroupAddress,
@@ -276,21 +300,90 @@ def _block0(
     frame_format: int,
     first_octet: int,
     length: int,
-) -> bytes:
+) -> tuple[bytes, bytes]:
+    """B0 and ctr0 of a secure APDU's CCM: both are nonce ‖ src ‖ dst ‖ a tail."""
     # Of the control fields only ctrl2's address type and extended frame format are
     # protected; frame type, priority, repeat flag and hop count may change on the way.
-    address_type = _ADDRESS_TYPE_GROUP if isinstance(dst, GroupAddress) else 0
-    flags = address_type | (frame_format & 0x0F)
-    tail = bytes((0, flags, first_octet, APCI_SECURE & 0xFF, 0, length))
-    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + tail
-
-
-def _counter0(nonce: bytes, src: IndividualAddress, dst: IndividualAddress | GroupAddress) -> bytes:
-    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + _COUNTER0_TAIL
+    flags = (_ADDRESS_TYPE_GROUP if dst.__class__ is GroupAddress else 0) | (frame_format & 0x0F)
+    middle = nonce + _ADDRESSES.pack(src.raw, dst.raw)
+    return (
+        middle + bytes((0, flags, first_octet, _APCI_SECURE_LOW, 0, length)),
+        middle + _COUNTER0_TAIL,
+    )
 
 
 def _associated_data(scf: int, serial: bytes | None) -> bytes:
-    return bytes((scf,)) + (serial or b"")
+    return _OCTETS[scf] + serial if serial else _OCTETS[scf]
+
+
+def _seal(
+    key: bytes,
+    *,
+    nonce: bytes,
+    field: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int,
+    first_octet: int,
+    scf: int,
+    serial: bytes | None,
+    apdu: bytes,
+) -> bytes:
+    """The secure TPDU of `apdu` (checked by the caller); `field` is what the wire carries
+    in the sequence field (the nonce, or for a sync.res the nonce XOR the challenge)."""
+    block0, counter0 = _blocks(
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
+    )
+    stream = ccm_encrypt(
+        key,
+        block0=block0,
+        counter0=counter0,
+        additional=_associated_data(scf, serial),
+        payload=apdu,
+        mac_length=_MAC_LENGTH,
+    )
+    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
+    return b"".join(
+        (
+            bytes((first_octet, _APCI_SECURE_LOW, scf)),
+            field,
+            serial or b"",
+            stream[_MAC_LENGTH:],
+            stream[:_MAC_LENGTH],
+        )
+    )
+
+
+def _unseal(
+    key: bytes,
+    *,
+    nonce: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int,
+    first_octet: int,
+    scf: int,
+    serial: bytes | None,
+    encrypted: bytes,
+) -> bytes | None:
+    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU, None if the MAC does
+    not verify (the caller checked the control field)."""
+    block0, counter0 = _blocks(
+        nonce,
+        src,
+        dst,
+        frame_format=frame_format,
+        first_octet=first_octet,
+        length=max(len(encrypted) - _MAC_LENGTH, 0),
+    )
+    return ccm_decrypt(
+        key,
+        block0=block0,
+        counter0=counter0,
+        additional=_associated_data(scf, serial),
+        encrypted=encrypted,
+        mac_length=_MAC_LENGTH,
+    )
 
 
 def _check_sequence(value: int, what: str) -> None:
@@ -336,21 +429,18 @@ def encrypt_tpdu(
             raise DataSecureError("a sync.res needs the challenge of its sync.req")
         _check_sequence(challenge, "challenge")
         field = (sequence ^ challenge).to_bytes(_SEQ_LENGTH)
-    first_octet = tpci << 2 | APCI_SECURE >> 8
-    block0 = _block0(
-        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
-    )
-    stream = ccm_encrypt(
+    return _seal(
         key,
-        block0=block0,
-        counter0=_counter0(nonce, src, dst),
-        additional=_associated_data(scf, serial),
-        payload=apdu,
-        mac_length=_MAC_LENGTH,
+        nonce=nonce,
+        field=field,
+        src=src,
+        dst=dst,
+        frame_format=frame_format,
+        first_octet=tpci << 2 | _APCI_SECURE_HIGH,
+        scf=scf,
+        serial=serial,
+        apdu=apdu,
     )
-    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
-    header = bytes((first_octet, APCI_SECURE & 0xFF, scf))
-    return b"".join((header, field, serial or b"", stream[_MAC_LENGTH:], stream[:_MAC_LENGTH]))
 
 
 def _sync_serial(control: SecurityControl, serial: bytes | None) -> bytes | None:
@@ -394,62 +484,29 @@ def decrypt_secure_apdu(
     challenge: int | None = None,
 ) -> DecryptedApdu:
     """decrypt_tpdu for an already parsed secure APDU."""
-    apdu = _open_apdu(
-        key,
-        control=secure.control,
-        tpci=secure.tpci,
-        scf=secure.scf,
-        sequence=secure.sequence,
-        serial=secure.serial,
-        encrypted=secure.mac + secure.encrypted_apdu,
-        src=src,
-        dst=dst,
-        frame_format=frame_format,
-        challenge=challenge,
-    )
-    if apdu is None:
-        raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
-    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
-
-
-def _open_apdu(
-    key: bytes,
-    *,
-    control: SecurityControl,
-    tpci: int,
-    scf: int,
-    sequence: int,
-    serial: bytes | None,
-    encrypted: bytes,
-    src: IndividualAddress,
-    dst: IndividualAddress | GroupAddress,
-    frame_format: int,
-    challenge: int | None,
-) -> bytes | None:
-    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU, None if the MAC does
-    not verify."""
+    control = secure.control
     if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
         raise DataSecureError("authentication-only secure APDUs are not supported")
-    nonce_value = sequence
+    nonce_value = secure.sequence
     if control.service is SecureService.SYNC_RESPONSE:
         if challenge is None:
             raise DataSecureError("a sync.res can only be verified with its sync.req's challenge")
         _check_sequence(challenge, "challenge")
         nonce_value ^= challenge
-    nonce = nonce_value.to_bytes(_SEQ_LENGTH)
-    first_octet = tpci << 2 | APCI_SECURE >> 8
-    length = max(len(encrypted) - _MAC_LENGTH, 0)
-    block0 = _block0(
-        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
-    )
-    return ccm_decrypt(
+    apdu = _unseal(
         key,
-        block0=block0,
-        counter0=_counter0(nonce, src, dst),
-        additional=_associated_data(scf, serial),
-        encrypted=encrypted,
-        mac_length=_MAC_LENGTH,
+        nonce=nonce_value.to_bytes(_SEQ_LENGTH),
+        src=src,
+        dst=dst,
+        frame_format=frame_format,
+        first_octet=secure.tpci << 2 | _APCI_SECURE_HIGH,
+        scf=secure.scf,
+        serial=secure.serial,
+        encrypted=secure.mac + secure.encrypted_apdu,
     )
+    if apdu is None:
+        raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
+    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
 
 
 # --- sequence numbers ------------------------------------------------------------------------
@@ -623,6 +680,15 @@ class FreshnessTable:
             f"Data Secure sequence number {sequence} from {src} is older than {last}",
         )
 
+    def admit(self, src: IndividualAddress, sequence: int) -> Dropped | None:
+        """check() and, if fresh, accept() in one look-up: None when admitted. Only for a
+        sequence number whose MAC verified."""
+        last = self._last.get(src, 0)
+        if sequence > last:
+            self._last[src] = sequence
+            return None
+        return self.check(src, sequence)
+
     def accept(self, src: IndividualAddress, sequence: int) -> None:
         """Record a verified sequence number (never lowers the stored one)."""
         if sequence > self._last.get(src, 0):
@@ -734,19 +800,29 @@ class DataSecure:
     def secure_outgoing(self, frame: LData) -> LData:
         """Secure a plain frame whose destination has a key; others pass unchanged."""
         dst = frame.dst
-        key = self._group_keys.get(dst) if isinstance(dst, GroupAddress) else None
-        if key is None or not frame.tpdu or is_secure_tpdu(frame.tpdu):
+        tpdu = frame.tpdu
+        # only GroupAddress keys: an IndividualAddress never equals one
+        key = self._group_keys.get(dst)  # type: ignore[arg-type]
+        if key is None or not tpdu or is_secure_tpdu(tpdu):
             return frame
+        if len(tpdu) > _MAX_APDU:
+            raise DataSecureError(f"APDU of {len(tpdu)} octets cannot be secured")
         src = self._outgoing_source(frame.src)
-        tpdu = encrypt_tpdu(
+        nonce = self._counter.next().to_bytes(_SEQ_LENGTH)
+        first = tpdu[0]
+        secured = _seal(
             key,
+            nonce=nonce,
+            field=nonce,
             src=src,
-            dst=frame.dst,
-            tpci=frame.tpci,
-            sequence=self._counter.next(),
-            apdu=plain_apdu(frame.tpdu),
+            dst=dst,
+            frame_format=0,
+            first_octet=(first & 0xFC) | _APCI_SECURE_HIGH,
+            scf=SCF_GROUP,
+            serial=None,
+            apdu=_OCTETS[first & 0x03] + tpdu[1:],  # plain_apdu() of a non-empty TPDU
         )
-        return _with_frame_type(frame, tpdu, src)
+        return _with_frame_type(frame, secured, src)
 
     def _outgoing_source(self, src: IndividualAddress) -> IndividualAddress:
         # The gateway fills in 0.0.0 after the MAC was computed: it must be ours already.
@@ -757,7 +833,7 @@ class DataSecure:
                     "a secure telegram needs the tunnel's individual address as source"
                 )
             return own
-        if own is not None and src != own:
+        if own is not None and src.raw != own.raw:  # raw: cheaper than dataclass ==
             raise DataSecureError(
                 f"a secure telegram from {src} would not verify: the tunnel's address is {own}"
             )
@@ -778,7 +854,7 @@ class DataSecure:
                 )
             return frame
         try:
-            fields = _split_secure_tpdu(tpdu)
+            fields = _split_known_secure(tpdu)
         except FrameError as err:
             return Dropped(DropReason.MALFORMED, str(err))
         opened = self._open(frame, fields)
@@ -786,11 +862,7 @@ class DataSecure:
             return opened
         plain, control, sequence, _apdu = opened
         table = self._tool_freshness if control.tool_access else self._freshness
-        stale = table.check(frame.src, sequence)
-        if stale is not None:
-            return stale
-        table.accept(frame.src, sequence)
-        return plain
+        return table.admit(frame.src, sequence) or plain
 
     def decrypt(self, frame: LData) -> tuple[LData, DecryptedApdu]:
         """Verify and decrypt a secure S-A_Data frame without any freshness check (a tool's
@@ -808,32 +880,30 @@ class DataSecure:
         plain APDU; or the drop."""
         control, sequence, serial, body, mac = parts
         src, dst = frame.src, frame.dst
-        if (
-            control.service is not SecureService.DATA
-            or control.system_broadcast
-            or control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY
-        ):
+        tpdu = frame.tpdu
+        if tpdu[2] not in _HANDLED_SCF:
             return Dropped(
                 DropReason.MALFORMED,
                 f"secure {control.service.name} ({control.algorithm.name}) from {src} is not"
                 " handled",
             )
-        key = self._key(src, dst, tool_access=control.tool_access)
+        key = (
+            self._group_keys.get(dst)
+            if tpdu[2] == SCF_GROUP and dst.__class__ is GroupAddress
+            else None
+        ) or self._key(src, dst, tool_access=control.tool_access)
         if isinstance(key, Dropped):
             return key
-        tpdu = frame.tpdu
-        apdu = _open_apdu(
+        apdu = _unseal(
             key,
-            control=control,
-            tpci=tpdu[0] >> 2,
-            scf=tpdu[2],
-            sequence=sequence,
-            serial=serial,
-            encrypted=mac + body,
+            nonce=tpdu[_HEADER_LENGTH:_BODY_START],
             src=src,
             dst=dst,
             frame_format=0,
-            challenge=None,
+            first_octet=tpdu[0],
+            scf=tpdu[2],
+            serial=serial,
+            encrypted=mac + body,
         )
         if apdu is None:
             return Dropped(DropReason.MAC, f"Data Secure MAC mismatch on {src} -> {dst}")
