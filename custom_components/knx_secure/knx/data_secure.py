@@ -640,7 +640,8 @@ class FreshnessTable:
     __slots__ = ("_last",)
 
     def __init__(self, initial: Mapping[IndividualAddress, int] | None = None) -> None:
-        self._last: dict[IndividualAddress, int] = dict(initial or {})
+        # keyed by the address's raw int: hashing an int is cheaper than a dataclass
+        self._last: dict[int, int] = {src.raw: value for src, value in (initial or {}).items()}
 
     @classmethod
     def from_snapshot(
@@ -662,12 +663,12 @@ class FreshnessTable:
 
     def last(self, src: IndividualAddress) -> int:
         """The last accepted sequence number of `src` (0 if none)."""
-        return self._last.get(src, 0)
+        return self._last.get(src.raw, 0)
 
     def check(self, src: IndividualAddress, sequence: int) -> Dropped | None:
         """None if `sequence` is newer than the last accepted one, else the drop (REPLAY:
         its detail tells a repeated frame, normal on a bus, from an older one)."""
-        last = self._last.get(src, 0)
+        last = self._last.get(src.raw, 0)
         if sequence > last:
             return None
         if sequence == last:
@@ -683,20 +684,20 @@ class FreshnessTable:
     def admit(self, src: IndividualAddress, sequence: int) -> Dropped | None:
         """check() and, if fresh, accept() in one look-up: None when admitted. Only for a
         sequence number whose MAC verified."""
-        last = self._last.get(src, 0)
+        last = self._last.get(src.raw, 0)
         if sequence > last:
-            self._last[src] = sequence
+            self._last[src.raw] = sequence
             return None
         return self.check(src, sequence)
 
     def accept(self, src: IndividualAddress, sequence: int) -> None:
         """Record a verified sequence number (never lowers the stored one)."""
-        if sequence > self._last.get(src, 0):
-            self._last[src] = sequence
+        if sequence > self._last.get(src.raw, 0):
+            self._last[src.raw] = sequence
 
     def snapshot(self) -> dict[str, int]:
         """JSON-ready copy for persistence: address text -> last sequence number."""
-        return {str(src): value for src, value in self._last.items()}
+        return {str(IndividualAddress(raw)): value for raw, value in self._last.items()}
 
 
 # --- cEMI level -------------------------------------------------------------------------------
@@ -748,7 +749,8 @@ class DataSecure:
         tool_freshness: FreshnessTable | None = None,
         individual_address: IndividualAddress | None = None,
     ) -> None:
-        self._group_keys = dict(group_keys)
+        # keyed by the GA's raw int (cheaper to hash than the dataclass)
+        self._group_keys = {ga.raw: key for ga, key in group_keys.items()}
         self._tool_keys = dict(tool_keys or {})
         self._counter = counter
         self._freshness = freshness
@@ -795,14 +797,13 @@ class DataSecure:
 
     def requires_security(self, dst: IndividualAddress | GroupAddress) -> bool:
         """True if telegrams to `dst` must be secure (a GA with a key)."""
-        return isinstance(dst, GroupAddress) and dst in self._group_keys
+        return dst.__class__ is GroupAddress and dst.raw in self._group_keys
 
     def secure_outgoing(self, frame: LData) -> LData:
         """Secure a plain frame whose destination has a key; others pass unchanged."""
         dst = frame.dst
         tpdu = frame.tpdu
-        # only GroupAddress keys: an IndividualAddress never equals one
-        key = self._group_keys.get(dst)  # type: ignore[arg-type]
+        key = self._group_keys.get(dst.raw) if dst.__class__ is GroupAddress else None
         if key is None or not tpdu or is_secure_tpdu(tpdu):
             return frame
         if len(tpdu) > _MAX_APDU:
@@ -888,7 +889,7 @@ class DataSecure:
                 " handled",
             )
         key = (
-            self._group_keys.get(dst)
+            self._group_keys.get(dst.raw)
             if tpdu[2] == SCF_GROUP and dst.__class__ is GroupAddress
             else None
         ) or self._key(src, dst, tool_access=control.tool_access)
@@ -936,7 +937,7 @@ class DataSecure:
                 return Dropped(
                     DropReason.MALFORMED, f"group telegram {src} -> {dst} with tool access"
                 )
-            key = self._group_keys.get(dst)
+            key = self._group_keys.get(dst.raw)
             if key is None:
                 return Dropped(DropReason.NO_KEY, f"no Data Secure key for group address {dst}")
             return key
