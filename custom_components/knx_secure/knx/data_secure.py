@@ -888,6 +888,7 @@ class DataSecure:
                 f"secure {control.service.name} ({control.algorithm.name}) from {src} is not"
                 " handled",
             )
+        # the common case without a call: a group telegram to a GA with a key
         key = (
             self._group_keys.get(dst.raw)
             if tpdu[2] == SCF_GROUP and dst.__class__ is GroupAddress
