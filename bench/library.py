@@ -120,13 +120,13 @@ def data_secure_results() -> list[Result]:
     src = IndividualAddress.parse(SRC)
     sender = data_secure.DataSecure(
         group_keys={ga: GA_KEY},
-        counter=data_secure.SequenceCounter(0, lambda _value: None),
+        counter=data_secure.SequenceCounter.volatile(0, now_ms=0),
         freshness=data_secure.FreshnessTable(),
         individual_address=src,
     )
     receiver = data_secure.DataSecure(
         group_keys={ga: GA_KEY},
-        counter=data_secure.SequenceCounter(0, lambda _value: None),
+        counter=data_secure.SequenceCounter.volatile(0, now_ms=0),
         freshness=data_secure.FreshnessTable(),
     )
     plain = cemi.LData(
