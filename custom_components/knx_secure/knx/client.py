@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import random
-import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 from . import knxip
 from .address import GroupAddress, IndividualAddress
@@ -34,16 +29,16 @@ from .cemi import (
     group_value_write,
 )
 from .client_types import (
-    DROP_REASONS,
+    TELEGRAM_DROP_REASONS,
     ConnectionEvent,
     ConnectionState,
-    Telegram,
     TelegramStream,
     Timeouts,
 )
 from .connector import MACHINE_GRACE, Connector
-from .data_secure import DataSecure, FreshnessTable, SequenceCounter
+from .data_secure import DataSecure, FreshnessTable, SequenceCounter, unix_ms
 from .discovery import GatewayDescriptor
+from .drops import DropReason
 from .errors import (
     AuthenticationError,
     ConfirmationTimeoutError,
@@ -59,11 +54,13 @@ from .errors import (
 from .inbox import Inbox
 from .keyring import Keyring, KeyringInterface
 from .link import Link
+from .security_store import JsonFileStore, SecurityState, SecurityStore
+from .telegram import Telegram, TelegramDropped
 from .tunnel_choice import TunnelChoice
 
 __all__ = [
     "DEFAULT_PORT",
-    "DROP_REASONS",
+    "TELEGRAM_DROP_REASONS",
     "ConnectionEvent",
     "ConnectionState",
     "JsonFileStore",
@@ -71,6 +68,7 @@ __all__ = [
     "SecurityState",
     "SecurityStore",
     "Telegram",
+    "TelegramDropped",
     "TelegramStream",
     "Timeouts",
     "TunnelChoice",
@@ -85,103 +83,6 @@ _SERIAL_PREFIX: Final = b"\x00\xfa"
 _JITTER: Final = 0.2
 _AUTOMATIC: Final = TunnelChoice()
 _DEFAULT_TIMEOUTS: Final = Timeouts()
-
-
-# --- persistence of the Data Secure counters ---------------------------------------------------
-
-
-@dataclass(slots=True)
-class SecurityState:
-    """What must survive a restart for Data Secure."""
-
-    sequence_number: int = 0  # last outgoing Data Secure sequence number handed out
-    freshness: dict[str, int] = field(default_factory=dict)  # sender IA -> last accepted seq
-
-
-class SecurityStore(Protocol):
-    """Persistence of the Data Secure counters."""
-
-    def load(self) -> SecurityState | None:
-        """The stored state (None when there is none); sync, called at construction."""
-        ...
-
-    def save(self, state: SecurityState) -> None:
-        """Called on every change; the store decides when it really writes."""
-        ...
-
-
-class JsonFileStore:
-    """A SecurityStore in one JSON file, written through on every change.
-
-    ``{"sequence_number": int, "freshness": {"1.1.1": int}}``, replaced atomically (temp
-    file in the same directory + os.replace). No fsync: a lost write costs at most the
-    counter margin (see ``data_secure.DEFAULT_COUNTER_MARGIN``), and the loop stays fast.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._last: str | None = None
-
-    def __repr__(self) -> str:
-        return f"JsonFileStore({str(self.path)!r})"
-
-    def load(self) -> SecurityState | None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            _LOGGER.warning("Cannot read the Data Secure counters %s: %s", self.path, err)
-            return None
-        try:
-            document = json.loads(text)
-        except ValueError:
-            _LOGGER.warning("Ignoring %s: not JSON", self.path)
-            return None
-        state = _state_from_json(document)
-        if state is None:
-            _LOGGER.warning("Ignoring %s: unexpected content", self.path)
-        else:
-            self._last = text
-        return state
-
-    def save(self, state: SecurityState) -> None:
-        text = json.dumps(
-            {"sequence_number": state.sequence_number, "freshness": state.freshness},
-            sort_keys=True,
-        )
-        if text == self._last:
-            return
-        directory = self.path.parent
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        self._last = text
-
-
-def _state_from_json(document: object) -> SecurityState | None:
-    if not isinstance(document, dict):
-        return None
-    sequence = document.get("sequence_number")
-    freshness = document.get("freshness", {})
-    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
-        return None
-    if not isinstance(freshness, dict):
-        return None
-    return SecurityState(
-        sequence_number=sequence,
-        freshness={
-            str(k): v
-            for k, v in freshness.items()
-            if isinstance(v, int) and not isinstance(v, bool) and v >= 0
-        },
-    )
 
 
 # --- the client --------------------------------------------------------------------------------
@@ -215,15 +116,24 @@ class SecureTunnelClient:
 
         state = store.load() if store is not None else None
         self._sequence_number = state.sequence_number if state is not None else 0
-        counter = SequenceCounter(self._sequence_number, self._on_sequence_number)
+        # With a store, values are used only from reservations it confirmed written
+        # (_reserve_sequence_numbers); without one, nothing is persisted at all.
+        self._counter = (
+            SequenceCounter(self._sequence_number, unix_ms())
+            if store is not None
+            else SequenceCounter.volatile(self._sequence_number, unix_ms())
+        )
+        self._reservation_lock = asyncio.Lock()
         freshness = FreshnessTable.from_snapshot(
             state.freshness if state is not None else {}, keyring.sender_sequence_numbers()
         )
-        self._data_secure = DataSecure.from_keyring(keyring, counter=counter, freshness=freshness)
+        self._data_secure = DataSecure.from_keyring(
+            keyring, counter=self._counter, freshness=freshness
+        )
         if store is not None:
-            # Reserve the start value at once: after a crash before the store's next write,
-            # the next start still lies past every value this run hands out (up to the margin).
-            self._sequence_number = counter.upcoming
+            # Ask for the first reservation at once, so that a store that writes soon has
+            # it written by the first send (which still waits for store.flush()).
+            self._sequence_number = self._counter.reserve(unix_ms())
             self._save()
 
         self._state = ConnectionState.DISCONNECTED
@@ -279,8 +189,8 @@ class SecureTunnelClient:
         return self._connector.description
 
     @property
-    def dropped(self) -> Mapping[str, int]:
-        """Incoming telegrams not delivered, by reason (see DROP_REASONS)."""
+    def dropped(self) -> Mapping[DropReason, int]:
+        """Incoming telegrams not delivered, by reason (see TELEGRAM_DROP_REASONS)."""
         return self._inbox.dropped
 
     @property
@@ -301,6 +211,11 @@ class SecureTunnelClient:
     def subscribe(self, callback: Callable[[Telegram], None]) -> Callable[[], None]:
         """Call ``callback`` with every incoming telegram; returns the unsubscribe function."""
         return self._inbox.subscribe(callback)
+
+    def subscribe_drops(self, callback: Callable[[TelegramDropped], None]) -> Callable[[], None]:
+        """Call ``callback`` with every incoming telegram that is dropped (``dropped`` and
+        ``mac_failures`` already count it); returns the unsubscribe function."""
+        return self._inbox.subscribe_drops(callback)
 
     def subscribe_state(self, callback: Callable[[ConnectionEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every ConnectionEvent; returns the unsubscribe function."""
@@ -469,6 +384,8 @@ class SecureTunnelClient:
         it (DataSecureKeyMissingError without a key); False insists on a plain telegram,
         impossible for a GA with a key (DataSecurePlainRejectedError).
         """
+        if self._data_secure.requires_security(ga):
+            await self._reserve_sequence_numbers()
         link = self._link
         if link is None or not link.is_connected or self._individual_address is None:
             raise NotConnectedError(f"not connected to the gateway {self.address_text}")
@@ -542,19 +459,29 @@ class SecureTunnelClient:
 
     # --- persistence ---------------------------------------------------------------------------
 
-    def _on_sequence_number(self, value: int) -> None:
-        """Persist an outgoing sequence number before it is used: if the store cannot save
-        it, the telegram is not sent (a restart could otherwise reuse the value)."""
-        self._sequence_number = value
-        if self._store is None:
-            return
-        try:
-            self._store.save(self.security_state)
-        except Exception as err:
-            # the value stays consumed in memory: the next save persists a higher one
-            raise DataSecureError(
-                f"cannot persist the Data Secure sequence number, telegram not sent: {err}"
-            ) from err
+    async def _reserve_sequence_numbers(self) -> None:
+        """Make sure a confirmed sequence number reservation has a value left: reserve a
+        block and wait until the store wrote it. If it cannot, the telegram is not sent (a
+        restart could otherwise reuse the values)."""
+        counter = self._counter
+        while not counter.available:
+            async with self._reservation_lock:
+                if counter.available:
+                    return  # another sender's reservation was confirmed meanwhile
+                ceiling = counter.pending
+                if ceiling is None:
+                    ceiling = counter.reserve(unix_ms())
+                    self._sequence_number = ceiling
+                try:
+                    if self._store is not None:
+                        self._store.save(self.security_state)
+                        await self._store.flush()
+                except Exception as err:
+                    counter.withdraw()
+                    raise DataSecureError(
+                        f"cannot persist the Data Secure sequence number, telegram not sent: {err}"
+                    ) from err
+                counter.confirm(ceiling)
 
     def _save(self) -> None:
         """Persist the freshness table; a failure only costs replay protection across a

@@ -9,22 +9,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Self
 
-from .address import GroupAddress, IndividualAddress
-from .cemi import APCI
+from .drops import DropReason
 from .errors import KNXSecureError
+from .telegram import Telegram
 
 __all__ = [
-    "DROP_REASONS",
     "STREAM_QUEUE_SIZE",
+    "TELEGRAM_DROP_REASONS",
     "ConnectionEvent",
     "ConnectionState",
-    "Telegram",
     "TelegramStream",
     "Timeouts",
 ]
 
 #: Keys of ``SecureTunnelClient.dropped``: why an incoming telegram was not delivered.
-DROP_REASONS: Final = ("no_key", "mac", "replay", "malformed", "plain")
+TELEGRAM_DROP_REASONS: Final = (
+    DropReason.NO_KEY,
+    DropReason.MAC,
+    DropReason.REPLAY,
+    DropReason.MALFORMED,
+    DropReason.PLAIN,
+)
 #: Telegrams an unread ``telegrams()`` stream keeps before it drops the oldest.
 STREAM_QUEUE_SIZE: Final = 1024
 
@@ -50,17 +55,6 @@ class Timeouts:
     #: lost. Over TCP nothing is lost on the way, so one miss means a dead gateway: it
     #: is caught within heartbeat + heartbeat_answer.
     heartbeat_misses: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Telegram:
-    """A group telegram, verified and decrypted (``secure``: it was Data Secure)."""
-
-    src: IndividualAddress
-    dst: GroupAddress | IndividualAddress
-    apci: APCI
-    value: int | bytes | None  # int: 6-bit small payload; bytes: data octets; None: read
-    secure: bool
 
 
 class ConnectionState(StrEnum):

@@ -2,7 +2,7 @@
 
 ``Inbox.receive`` verifies and decrypts an L_Data.ind (``DataSecure``), counts a drop with
 its reason or delivers the telegram: first to a pending ``read()`` of its group address,
-then to every callback and every ``telegrams()`` stream.
+then to every callback and every ``telegrams()`` stream; a drop goes to ``subscribe_drops``.
 """
 
 from __future__ import annotations
@@ -15,25 +15,16 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import MappingProxyType
 
 from .address import GroupAddress, IndividualAddress
-from .cemi import APCI, LData, parse_group_apdu
-from .client_types import DROP_REASONS, Telegram, TelegramStream
-from .data_secure import DataSecure, is_secure_tpdu
-from .errors import (
-    DataSecureError,
-    DataSecureKeyMissingError,
-    DataSecureMacError,
-    DataSecurePlainRejectedError,
-    DataSecureReplayError,
-    FrameError,
-    KNXSecureError,
-)
+from .cemi import LData, parse_group_apdu
+from .client_types import TELEGRAM_DROP_REASONS, TelegramStream
+from .data_secure import DataSecure, Dropped, is_secure_tpdu
+from .drops import DropReason
+from .errors import FrameError, KNXSecureError
+from .telegram import Telegram, TelegramDropped
 
 __all__ = ["Inbox"]
 
 _LOGGER = logging.getLogger(__name__)
-
-# What a read() waits for: the answer, or a write that carries the value anyway.
-_ANSWERS = (APCI.GROUP_VALUE_RESPONSE, APCI.GROUP_VALUE_WRITE)
 
 
 class Inbox:
@@ -46,11 +37,12 @@ class Inbox:
         self._subscribers: list[Callable[[Telegram], None]] = []
         self._streams: set[TelegramStream] = set()
         self._read_waiters: dict[GroupAddress, list[asyncio.Future[Telegram]]] = {}
-        self._dropped: Counter[str] = Counter(dict.fromkeys(DROP_REASONS, 0))
+        self._dropped: Counter[DropReason] = Counter(dict.fromkeys(TELEGRAM_DROP_REASONS, 0))
         self._mac_failures: Counter[GroupAddress] = Counter()
+        self._drop_subscribers: list[Callable[[TelegramDropped], None]] = []
 
     @property
-    def dropped(self) -> Mapping[str, int]:
+    def dropped(self) -> Mapping[DropReason, int]:
         return MappingProxyType(self._dropped)
 
     @property
@@ -65,6 +57,15 @@ class Inbox:
         def unsubscribe() -> None:
             with contextlib.suppress(ValueError):
                 self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def subscribe_drops(self, callback: Callable[[TelegramDropped], None]) -> Callable[[], None]:
+        self._drop_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._drop_subscribers.remove(callback)
 
         return unsubscribe
 
@@ -109,46 +110,35 @@ class Inbox:
             _LOGGER.debug("Ignoring point-to-point frame %s -> %s", frame.src, dst)
             return
         secure = is_secure_tpdu(frame.tpdu)
-        try:
-            plain = self._data_secure.open_incoming(frame)
-        except DataSecureKeyMissingError:
-            self._drop("no_key", frame)
-            return
-        except DataSecureMacError:
-            self._mac_failures[dst] += 1
-            self._drop("mac", frame)
-            return
-        except DataSecureReplayError as err:
-            self._drop("replay", frame, err)
-            return
-        except DataSecurePlainRejectedError:
-            self._drop("plain", frame)
-            return
-        except (DataSecureError, FrameError) as err:
-            self._drop("malformed", frame, err)
+        plain = self._data_secure.open_incoming(frame)
+        if isinstance(plain, Dropped):
+            self._drop(plain, frame.src, dst)
             return
         if secure:
             self._on_fresh()
         try:
             apdu = parse_group_apdu(plain.tpdu)
         except FrameError as err:
-            self._drop("malformed", frame, err)
+            self._drop(Dropped(DropReason.MALFORMED, str(err)), frame.src, dst)
             return
         self._deliver(Telegram(frame.src, dst, apdu.apci, apdu.value, secure))
 
-    def _drop(self, reason: str, frame: LData, detail: Exception | None = None) -> None:
+    def _drop(self, dropped: Dropped, src: IndividualAddress, dst: GroupAddress) -> None:
+        """Count a telegram that is not delivered and tell the drop subscribers."""
+        reason = dropped.reason
         self._dropped[reason] += 1
-        _LOGGER.debug(
-            "Dropped telegram %s -> %s: %s%s",
-            frame.src,
-            frame.dst,
-            reason,
-            f" ({detail})" if detail else "",
-        )
+        if reason is DropReason.MAC:
+            self._mac_failures[dst] += 1
+        _LOGGER.debug("Dropped telegram %s -> %s: %s (%s)", src, dst, reason, dropped.detail)
+        event = TelegramDropped(reason, dst, src)
+        for callback in list(self._drop_subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _LOGGER.exception("Error in a drop callback")
 
     def _deliver(self, telegram: Telegram) -> None:
-        if telegram.apci in _ANSWERS:
-            assert isinstance(telegram.dst, GroupAddress)
+        if telegram.carries_value:
             for future in self._read_waiters.get(telegram.dst, ()):
                 if not future.done():
                     future.set_result(telegram)
