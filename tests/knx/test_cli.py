@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.knx_secure.knx.cli import build_parser, decode_frame, main
+from custom_components.knx_secure.knx.cli import PROG, build_parser, decode_frame, main
 from custom_components.knx_secure.knx.data_secure import DataSecure, FreshnessTable, SequenceCounter
 from custom_components.knx_secure.knx.keyring import load_keyring
 
@@ -29,12 +29,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def run_module(
-    *argv: str | bytes, environment: dict[str, str] | None = None
+    *argv: str | bytes, environment: dict[str, str] | None = None, stdin: bytes = b""
 ) -> subprocess.CompletedProcess[bytes]:
     """``python -m custom_components.knx_secure.knx ARGV`` as a process (the real entry point)."""
     return subprocess.run(
         [sys.executable, "-m", "custom_components.knx_secure.knx", *argv],
         cwd=REPO,
+        input=stdin,
         capture_output=True,
         env=environment,
         timeout=120,
@@ -157,6 +158,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert parser.parse_args(["decode", "--keyring", keyring, "00"]).command == "decode"
 
 
+def test_every_command_is_offered(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("keyring", "decode", "gateway", "scenario"):
+        with pytest.raises(SystemExit) as caught:
+            main([command, "--help"])
+        assert caught.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: {PROG} {command}")
+
+
 @pytest.mark.parametrize("command", ["keyring", "decode", "gateway", "scenario"])
 def test_every_command_refuses_a_missing_keyring_file(
     command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
@@ -174,6 +183,27 @@ def test_every_command_refuses_a_missing_keyring_file(
     err = capsys.readouterr().err
     assert f"no such file: {missing!r}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("k" * 5000, "File name too long"),
+        (f"{SECURE_TEST.path}/inside", "Not a directory"),
+        ("nul\x00inside", "embedded null"),
+    ],
+    ids=["too-long", "through-a-file", "nul"],
+)
+def test_keyring_path_that_cannot_be_looked_at_is_a_usage_error(
+    path: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["keyring", path, "--password", "x"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot use" in err
+    assert message in err
+    assert len(err.splitlines()[-1]) < 300  # a long path is cut short in the message
 
 
 @pytest.mark.parametrize("command", ["keyring", "decode", "gateway", "scenario"])

@@ -26,12 +26,9 @@ import argparse
 import asyncio
 import getpass
 import io
-import ipaddress
 import json
 import logging
-import math
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +36,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import cemi, knxip
-from .address import GroupAddress, IndividualAddress
+from .address import GroupAddress
+from .cli_arguments import (
+    delay_seconds,
+    existing_file,
+    gateway_address,
+    group_address,
+    individual_address,
+    ipv4_address,
+    port_number,
+    state_file,
+    switch_spec,
+    timeout_seconds,
+    tunnel_user_id,
+)
 from .data_secure import (
     DataSecure,
     FreshnessTable,
@@ -51,7 +61,6 @@ from .data_secure import (
     plain_apdu,
 )
 from .errors import (
-    AddressError,
     DataSecureError,
     DataSecureKeyMissingError,
     DataSecureMacError,
@@ -63,10 +72,8 @@ from .gateway import (
     DEFAULT_BIND,
     DEFAULT_PORT,
     DEFAULT_STATUS_DELAY,
-    SwitchSpec,
     VirtualGateway,
     default_switches,
-    parse_switch,
 )
 from .keyring import Keyring, load_keyring
 from .scenario import (
@@ -90,8 +97,6 @@ PASSWORD_ENVIRONMENT = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name, n
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-#: Longest delay or timeout accepted (seconds): longer ones are typos, not test setups.
-MAX_SECONDS = 3600.0
 
 _MESSAGE_CODES = {
     cemi.MessageCode.L_DATA_REQ: "L_Data.req",
@@ -102,8 +107,6 @@ _CEMI_CARRIERS = (knxip.TunnellingRequest, knxip.RoutingIndication)
 _TPCI_CONTROL = 0x80
 _VALUE_SERVICES = frozenset({cemi.APCI.GROUP_VALUE_WRITE, cemi.APCI.GROUP_VALUE_RESPONSE})
 _HEX_SEPARATORS = str.maketrans("", "", " :-_\t")
-_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
-_MAX_HOST_NAME = 253
 
 
 class CommandError(Exception):
@@ -112,132 +115,6 @@ class CommandError(Exception):
 
 class _NoCemiError(Exception):
     """A well-formed KNXnet/IP frame that carries no (readable) cEMI frame."""
-
-
-# --- argument types: each turns one text into a checked value or a clear usage error ----------
-
-
-def existing_file(text: str) -> Path:
-    """A file that exists (a regular file or a device; the loader bounds what it reads)."""
-    path = Path(text)
-    if not text or not path.exists():
-        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
-    return path
-
-
-def state_file(text: str) -> Path:
-    """Where the Data Secure counters are kept: a file (created when missing)."""
-    path = Path(text)
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the state file path is empty")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
-    return path
-
-
-def port_number(text: str) -> int:
-    """A TCP/UDP port 0..65535 (0: the system picks a free one)."""
-    return _port(text, minimum=0)
-
-
-def _port(text: str, *, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a port is a number, got {text!r}") from None
-    if not minimum <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"a port is {minimum}..65535, got {value}")
-    return value
-
-
-def delay_seconds(text: str) -> float:
-    """Seconds, finite, 0..MAX_SECONDS."""
-    return _seconds(text, allow_zero=True)
-
-
-def timeout_seconds(text: str) -> float:
-    """Seconds, finite, above 0, at most MAX_SECONDS."""
-    return _seconds(text, allow_zero=False)
-
-
-def _seconds(text: str, *, allow_zero: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    lowest = "0" if allow_zero else "above 0"
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise argparse.ArgumentTypeError(
-            f"seconds must be a finite number {lowest} and at most {MAX_SECONDS:g}, got {text!r}"
-        )
-    if value > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_SECONDS:g} seconds, got {text!r}")
-    return value
-
-
-def ipv4_address(text: str) -> str:
-    """An IPv4 address to listen on (KNXnet/IP is IPv4 only)."""
-    try:
-        return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an IPv4 address such as 127.0.0.1 or 0.0.0.0, got {text!r}"
-        ) from None
-
-
-def gateway_address(text: str) -> tuple[str, int]:
-    """``HOST[:PORT]``: an IPv4 address or a host name, and a port 1..65535 (default 3671)."""
-    host, separator, port_text = text.rpartition(":")
-    if not separator:
-        host, port_text = text, str(DEFAULT_PORT)
-    if not _is_host(host):
-        raise argparse.ArgumentTypeError(
-            f"expected HOST:PORT with an IPv4 address or a host name as HOST, got {text!r}"
-        )
-    return host, _port(port_text, minimum=1)
-
-
-def _is_host(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return len(text) <= _MAX_HOST_NAME and _HOST_NAME.fullmatch(text) is not None
-    return True
-
-
-def group_address(text: str) -> GroupAddress:
-    try:
-        return GroupAddress.parse(text)
-    except AddressError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def individual_address(text: str) -> IndividualAddress:
-    try:
-        return IndividualAddress.parse(text)
-    except AddressError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def tunnel_user_id(text: str) -> int:
-    """A tunnelling user id, 2..127 (1 is the management user)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"user id must be a number, got {text!r}") from None
-    if not 2 <= value <= 127:
-        raise argparse.ArgumentTypeError(f"a tunnelling user id is 2..127, got {value}")
-    return value
-
-
-def switch_spec(text: str) -> SwitchSpec:
-    """``WRITE_GA:STATUS_GA[@DEVICE_IA]``."""
-    try:
-        return parse_switch(text)
-    except ValueError as err:  # AddressError is a ValueError too
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 # --- common ----------------------------------------------------------------------------------
