@@ -346,7 +346,11 @@ def add_gateway_command(subparsers: _SubParsers) -> None:
     )
     _add_keyring_option(parser)
     parser.add_argument(
-        "--bind", type=ipv4_address, default=DEFAULT_BIND, help="IPv4 address to listen on"
+        "--bind",
+        type=ipv4_address,
+        default=DEFAULT_BIND,
+        metavar="IPV4",
+        help="IPv4 address to listen on",
     )
     parser.add_argument(
         "--port",

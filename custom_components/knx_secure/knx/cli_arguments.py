@@ -109,11 +109,10 @@ def _seconds(text: str, *, allow_zero: bool) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {_quoted(text)}") from None
-    lowest = "0" if allow_zero else "above 0"
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        expected = "from 0 to" if allow_zero else "above 0 and at most"
         raise argparse.ArgumentTypeError(
-            f"seconds must be a finite number {lowest} and at most {MAX_SECONDS:g},"
-            f" got {_quoted(text)}"
+            f"seconds must be a finite number {expected} {MAX_SECONDS:g}, got {_quoted(text)}"
         )
     if value > MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"at most {MAX_SECONDS:g} seconds, got {_quoted(text)}")
