@@ -798,3 +798,11 @@ def load_keyring(source: bytes | str | os.PathLike[str], password: str) -> Keyri
         len(keyring.devices),
     )
     return keyring
+
+
+def signature_of(data: bytes, password_hash: bytes) -> bytes:
+    """The Signature a keyring file's content must carry (for writers: ``keyring_writer``)."""
+    _, stream = _parse_xml(data.removeprefix(_UTF8_BOM))
+    signed = bytearray(stream)
+    _append_string(signed, base64.b64encode(password_hash))
+    return sha256(bytes(signed))[:16]

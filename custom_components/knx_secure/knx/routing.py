@@ -1,0 +1,461 @@
+"""KNXnet/IP routing on a multicast group, secure and plain, sans-I/O.
+
+A routing node takes datagrams received from the group and gives back events: the inner frames
+to act on (ROUTING_INDICATION and the routing flow-control frames), the datagrams to send to the
+group, and the frames it dropped with their reason. It owns no socket, task or clock: ``now``
+(seconds, monotonic) is passed in and ``next_deadline`` says when ``tick`` is due.
+
+Secure routing (AN159 §2.2.2) wraps every frame in a SECURE_WRAPPER with session id 0, the
+backbone key, the node's serial number and a message tag random per node. Freshness comes from
+the group's multicast timer: a 6-octet millisecond value that every node keeps in step with
+TIMER_NOTIFY frames (§2.2.2.3):
+
+- On joining, a node sends TIMER_NOTIFY with a fresh random tag and waits for the timekeeper to
+  answer with its timer under that tag; until then it drops what it receives (an old frame could
+  otherwise set its timer) and cannot send. Nobody answering means an empty group: it becomes
+  the timekeeper itself, as real routers do.
+- A received frame (wrapper or TIMER_NOTIFY) whose timer is ahead moves the local timer forward;
+  one within the latency tolerance is accepted; an older one is dropped and answered, after a
+  short random delay, with a TIMER_NOTIFY carrying the current timer so that its sender catches up.
+- The timekeeper sends TIMER_NOTIFY periodically (about every 10 s); a follower that hears nothing
+  for longer sends its own and becomes timekeeper. Delays are random within windows derived from
+  the sync tolerance (a tenth of the latency tolerance), so that one node answers first.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from . import knxip
+from .errors import FrameError, NotConnectedError, WrapperMacError
+from .session import DropReason, WrapperCipher
+
+#: Backbone@Latency default of ETS (milliseconds).
+DEFAULT_LATENCY_MS: Final = 1000
+#: The sync tolerance is this fraction of the latency tolerance (AN159: 10 %).
+SYNC_LATENCY_FRACTION: Final = 0.1
+#: Earliest periodic TIMER_NOTIFY of the timekeeper, and earliest answer to a stale timer (s).
+KEEPER_PERIODIC_NOTIFY: Final = 10.0
+KEEPER_UPDATE_NOTIFY: Final = 0.1
+
+#: Routing flow control (03.08.05 §2.3.5, 03.02.06 §2.1): at most one ROUTING_INDICATION per
+#: 20 ms from a node; after ROUTING_BUSY a pause of its wait time, longer by up to 50 ms for each
+#: further busy frame (counted when more than 10 ms apart) and a slow phase of 100 ms each, after
+#: which the count fades by one every 5 ms.
+ROUTING_INDICATION_INTERVAL: Final = 0.02
+BUSY_COUNT_COOLDOWN: Final = 0.01
+BUSY_RANDOM_WAIT: Final = 0.05
+BUSY_SLOW_DURATION: Final = 0.1
+BUSY_COUNT_DECAY: Final = 0.005
+
+_ROUTING_SESSION_ID: Final = 0
+_MAX_TIMER: Final = (1 << 48) - 1
+_SEEN_PRUNE_SIZE: Final = 256
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyDelays:
+    """The random delay windows (min, max seconds) of AN159's timer synchronisation."""
+
+    keeper_periodic: tuple[float, float]
+    follower_periodic: tuple[float, float]
+    keeper_update: tuple[float, float]
+    follower_update: tuple[float, float]
+    #: How long a joining node waits for the timekeeper's answer before it takes the role.
+    synchronise: float
+
+    @classmethod
+    def for_latency(cls, latency_ms: int) -> NotifyDelays:
+        sync = round(latency_ms * SYNC_LATENCY_FRACTION) / 1000
+        keeper_periodic = (KEEPER_PERIODIC_NOTIFY, KEEPER_PERIODIC_NOTIFY + 3 * sync)
+        follower_periodic_min = keeper_periodic[1] + sync
+        keeper_update = (KEEPER_UPDATE_NOTIFY, KEEPER_UPDATE_NOTIFY + sync)
+        follower_update_min = keeper_update[1] + sync
+        follower_update = (follower_update_min, follower_update_min + 10 * sync)
+        return cls(
+            keeper_periodic=keeper_periodic,
+            follower_periodic=(follower_periodic_min, follower_periodic_min + 10 * sync),
+            keeper_update=keeper_update,
+            follower_update=follower_update,
+            synchronise=follower_update[1] + 2 * latency_ms / 1000,
+        )
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSend:
+    """A datagram to send to the multicast group."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingFrame:
+    """An accepted frame from the group: a whole KNXnet/IP frame (ROUTING_INDICATION, ...)."""
+
+    frame: bytes
+    secure: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDropped:
+    """A received datagram that was not accepted, and why."""
+
+    reason: DropReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSynchronised:
+    """The node knows the group's timer now (answered, or it became the timekeeper)."""
+
+    timekeeper: bool
+
+
+type RoutingEvent = RoutingSend | RoutingFrame | RoutingDropped | TimerSynchronised
+
+
+class RoutingFlowControl:
+    """When a node may send its next ROUTING_INDICATION, given the ROUTING_BUSY frames heard."""
+
+    def __init__(
+        self, *, rng: random.Random | None = None, interval: float = ROUTING_INDICATION_INTERVAL
+    ) -> None:
+        self._rng = rng if rng is not None else random.Random()  # jitter only: no secret
+        self._interval = interval
+        self._last_sent: float | None = None
+        self._last_busy: float | None = None
+        self._wait_end = 0.0  # the wait time asked for, without the random extension
+        self._pause_end = 0.0
+        self._count = 0  # busy frames in the moving window, as of _decay_start
+        self._decay_start = 0.0
+
+    def busy_count(self, now: float) -> int:
+        """Busy frames still weighing on the pause (fading after the slow phase)."""
+        if now <= self._decay_start:
+            return self._count
+        return max(self._count - int((now - self._decay_start) / BUSY_COUNT_DECAY), 0)
+
+    def paused(self, now: float) -> bool:
+        return now < self._pause_end
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time the next ROUTING_INDICATION may leave (``now`` if it may now)."""
+        earliest = now if self._last_sent is None else self._last_sent + self._interval
+        return max(now, earliest, self._pause_end)
+
+    def sent(self, now: float) -> None:
+        self._last_sent = now
+
+    def busy(self, wait_ms: int, now: float) -> None:
+        """A ROUTING_BUSY asking every node to pause ``wait_ms`` milliseconds."""
+        count = self.busy_count(now)
+        pausing = self.paused(now)
+        if pausing and self._last_busy is not None and now - self._last_busy > BUSY_COUNT_COOLDOWN:
+            count += 1
+        self._last_busy = now
+        if pausing and self._wait_end - now >= wait_ms / 1000:
+            self._count = count  # still pausing, so not fading yet
+            return  # already pausing at least that long
+        self._wait_end = now + wait_ms / 1000
+        self._pause_end = self._wait_end + self._rng.random() * count * BUSY_RANDOM_WAIT
+        self._count = count
+        self._decay_start = self._pause_end + count * BUSY_SLOW_DURATION
+
+
+class _Phase(Enum):
+    SYNCHRONISING = "synchronising"
+    RUNNING = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    """A TIMER_NOTIFY owed to a node whose timer is behind: it carries that node's tag/serial."""
+
+    serial: bytes
+    tag: int
+
+
+class PlainRouting:
+    """Routing without IP Secure: frames pass as they are (Data Secure still applies above)."""
+
+    secure: Final = False
+
+    def __init__(self) -> None:
+        self._dropped: dict[DropReason, int] = {}
+
+    @property
+    def synchronised(self) -> bool:
+        return True
+
+    @property
+    def dropped(self) -> dict[DropReason, int]:
+        return dict(self._dropped)
+
+    def start(self, now: float) -> list[RoutingEvent]:
+        return [TimerSynchronised(timekeeper=False)]
+
+    def send(self, frame: bytes, now: float) -> bytes:
+        return frame
+
+    def receive(self, data: bytes, now: float) -> list[RoutingEvent]:
+        try:
+            parsed = knxip.parse(data)
+        except FrameError as err:
+            return [self._drop(DropReason.MALFORMED, str(err))]
+        if isinstance(parsed, knxip.SecureWrapper | knxip.TimerNotify):
+            # a secure router on the same group: nothing here can open it
+            return [self._drop(DropReason.UNEXPECTED, f"{parsed.SERVICE.name} on a plain node")]
+        return [RoutingFrame(frame=bytes(data), secure=False)]
+
+    def tick(self, now: float) -> list[RoutingEvent]:
+        return []
+
+    def next_deadline(self) -> float | None:
+        return None
+
+    def _drop(self, reason: DropReason, detail: str) -> RoutingDropped:
+        self._dropped[reason] = self._dropped.get(reason, 0) + 1
+        return RoutingDropped(reason, detail)
+
+
+class SecureRouting:
+    """One node of a secure routing group (both a router and a client are such a node)."""
+
+    secure: Final = True
+
+    def __init__(
+        self,
+        backbone_key: bytes,
+        serial: bytes,
+        *,
+        latency_ms: int = DEFAULT_LATENCY_MS,
+        rng: random.Random | None = None,
+        initial_timer: int | None = None,
+    ) -> None:
+        if len(serial) != 6:
+            raise ValueError(f"a KNX serial number has 6 octets, got {len(serial)}")
+        if latency_ms <= 0:
+            raise ValueError(f"latency tolerance must be positive, got {latency_ms} ms")
+        self._cipher = WrapperCipher(backbone_key)
+        self._serial = bytes(serial)
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self._tag = self._rng.getrandbits(16)
+        self._latency = latency_ms
+        self._sync_tolerance = round(latency_ms * SYNC_LATENCY_FRACTION)
+        self._delays = NotifyDelays.for_latency(latency_ms)
+        self._initial_timer = initial_timer
+        self._offset = 0  # timer (ms) = int(now * 1000) + offset
+        self._last_sent = -1
+        self._phase = _Phase.SYNCHRONISING
+        self._sync_tag = 0
+        self._sync_deadline: float | None = None
+        self._timekeeper = False
+        self._notify_at: float | None = None
+        self._update: _Update | None = None
+        # (serial, tag, timer) of accepted wrappers still inside the tolerance: replays of them
+        self._seen: set[tuple[bytes, int, int]] = set()
+        self._dropped: dict[DropReason, int] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"SecureRouting(serial={self._serial.hex()}, tag={self._tag:04x}, "
+            f"{self._phase.value}, timekeeper={self._timekeeper})"
+        )
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def serial(self) -> bytes:
+        return self._serial
+
+    @property
+    def tag(self) -> int:
+        return self._tag
+
+    @property
+    def latency_ms(self) -> int:
+        return self._latency
+
+    @property
+    def synchronised(self) -> bool:
+        return self._phase is _Phase.RUNNING
+
+    @property
+    def timekeeper(self) -> bool:
+        return self._timekeeper
+
+    @property
+    def dropped(self) -> dict[DropReason, int]:
+        return dict(self._dropped)
+
+    def timer(self, now: float) -> int:
+        """The group's timer as this node sees it (ms)."""
+        return int(now * 1000) + self._offset
+
+    def next_deadline(self) -> float | None:
+        deadlines = [t for t in (self._sync_deadline, self._notify_at) if t is not None]
+        return min(deadlines) if deadlines else None
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def start(self, now: float) -> list[RoutingEvent]:
+        """Join the group: ask for the timer with a fresh tag and wait for the answer."""
+        if self._initial_timer is not None:
+            self._offset = self._initial_timer - int(now * 1000)
+        self._phase = _Phase.SYNCHRONISING
+        self._timekeeper = False
+        self._notify_at = None
+        self._update = None
+        self._sync_tag = self._rng.getrandbits(16)
+        self._sync_deadline = now + self._delays.synchronise
+        return [RoutingSend(self._timer_notify(self.timer(now), self._serial, self._sync_tag))]
+
+    def send(self, frame: bytes, now: float) -> bytes:
+        """The SECURE_WRAPPER datagram carrying ``frame`` (a whole KNXnet/IP frame)."""
+        if self._phase is not _Phase.RUNNING:
+            raise NotConnectedError("secure routing: the group's timer is not synchronised yet")
+        timer = self._next_send_timer(now)
+        if self._update is None:  # the wrapper tells the group our timer: E9
+            self._schedule(now, periodic=True)
+        return self._cipher.seal(
+            session_id=_ROUTING_SESSION_ID,
+            sequence=timer,
+            serial=self._serial,
+            tag=self._tag,
+            plain_frame=frame,
+        )
+
+    def receive(self, data: bytes, now: float) -> list[RoutingEvent]:
+        try:
+            parsed = knxip.parse(data)
+        except FrameError as err:
+            return [self._drop(DropReason.MALFORMED, str(err))]
+        if isinstance(parsed, knxip.TimerNotify):
+            return self._receive_timer_notify(parsed, now)
+        if isinstance(parsed, knxip.SecureWrapper):
+            return self._receive_wrapper(parsed, now)
+        return [self._drop(DropReason.UNEXPECTED, f"plain {parsed.SERVICE.name} on secure routing")]
+
+    def tick(self, now: float) -> list[RoutingEvent]:
+        events: list[RoutingEvent] = []
+        if self._sync_deadline is not None and now >= self._sync_deadline:
+            # nobody answered: an empty group, this node keeps the time from now on
+            self._sync_deadline = None
+            self._phase = _Phase.RUNNING
+            self._timekeeper = True
+            self._schedule(now, periodic=True)
+            events.append(TimerSynchronised(timekeeper=True))
+        if self._notify_at is not None and now >= self._notify_at:
+            update, self._update = self._update, None
+            serial, tag = (update.serial, update.tag) if update else (self._serial, self._tag)
+            events.append(RoutingSend(self._timer_notify(self._next_send_timer(now), serial, tag)))
+            # nobody spoke for a whole period (or a stale node needs us): we keep the time
+            self._timekeeper = True
+            self._schedule(now, periodic=True)
+        return events
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    def _receive_timer_notify(self, notify: knxip.TimerNotify, now: float) -> list[RoutingEvent]:
+        expected = self._cipher.timer_notify_mac(
+            timer=notify.timer, serial=notify.serial, tag=notify.tag
+        )
+        if expected != notify.mac:
+            return [self._drop(DropReason.MAC, "TIMER_NOTIFY MAC does not verify")]
+        if self._phase is _Phase.SYNCHRONISING:
+            if notify.serial == self._serial and notify.tag == self._sync_tag:
+                return self._synchronised(notify.timer, now)  # E11: the answer to our request
+            return []  # only the answer bound to our fresh tag may set a new node's timer
+        if notify.serial == self._serial and notify.tag == self._tag:
+            return []  # our own notify, looped back by the multicast socket
+        local = self.timer(now)
+        if notify.timer > local - self._sync_tolerance:  # E1-E2: someone else keeps the time
+            self._offset += max(notify.timer - local, 0)
+            self._timekeeper = False
+            self._schedule(now, periodic=True)
+        elif notify.timer <= local - self._latency:  # E4: that node is behind: tell it
+            self._owe_update(notify.serial, notify.tag, now)
+        return []
+
+    def _receive_wrapper(self, wrapper: knxip.SecureWrapper, now: float) -> list[RoutingEvent]:
+        if wrapper.session_id != _ROUTING_SESSION_ID:
+            return [self._drop(DropReason.SESSION_ID, f"session id {wrapper.session_id}")]
+        if wrapper.serial == self._serial and wrapper.tag == self._tag:
+            return [self._drop(DropReason.REFLECTED, "our own frame, looped back")]
+        try:
+            _, inner = self._cipher.open(wrapper)
+        except WrapperMacError as err:
+            return [self._drop(DropReason.MAC, str(err))]
+        if self._phase is _Phase.SYNCHRONISING:
+            return [self._drop(DropReason.UNEXPECTED, "received before the timer is synchronised")]
+        local = self.timer(now)
+        timer = wrapper.sequence
+        key = (wrapper.serial, wrapper.tag, timer)
+        if timer <= local - self._latency:  # E8: too old, and its sender needs our timer
+            self._owe_update(wrapper.serial, wrapper.tag, now)
+            return [self._drop(DropReason.REPLAY, f"timer {timer} is {local - timer} ms old")]
+        if key in self._seen:
+            return [self._drop(DropReason.REPLAY, f"timer {timer} from this node seen before")]
+        if timer > local - self._sync_tolerance:  # E5-E6: in step (or ahead: catch up)
+            self._offset += max(timer - local, 0)
+            if self._update is None:
+                self._schedule(now, periodic=True)
+        self._remember(key, self.timer(now))
+        return [RoutingFrame(frame=inner, secure=True)]
+
+    def _synchronised(self, timer: int, now: float) -> list[RoutingEvent]:
+        self._offset = timer - int(now * 1000)
+        self._phase = _Phase.RUNNING
+        self._sync_deadline = None
+        self._timekeeper = False
+        self._schedule(now, periodic=True)
+        return [TimerSynchronised(timekeeper=False)]
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _next_send_timer(self, now: float) -> int:
+        """The timer for an outgoing frame: strictly increasing, so no two frames share one."""
+        timer = self.timer(now)
+        if timer <= self._last_sent:
+            self._offset += self._last_sent + 1 - timer
+            timer = self._last_sent + 1
+        if timer > _MAX_TIMER:
+            raise NotConnectedError("secure routing: the group's timer has run out")
+        self._last_sent = timer
+        return timer
+
+    def _remember(self, key: tuple[bytes, int, int], local: int) -> None:
+        self._seen.add(key)
+        if len(self._seen) > _SEEN_PRUNE_SIZE:  # older ones fail the timer check anyway
+            horizon = local - self._latency
+            self._seen = {seen for seen in self._seen if seen[2] > horizon}
+
+    def _owe_update(self, serial: bytes, tag: int, now: float) -> None:
+        if self._update is None:
+            self._update = _Update(serial, tag)
+            self._schedule(now, periodic=False)
+
+    def _schedule(self, now: float, *, periodic: bool) -> None:
+        if periodic:
+            low, high = (
+                self._delays.keeper_periodic if self._timekeeper else self._delays.follower_periodic
+            )
+        else:
+            low, high = (
+                self._delays.keeper_update if self._timekeeper else self._delays.follower_update
+            )
+        self._notify_at = now + self._rng.uniform(low, high)
+
+    def _timer_notify(self, timer: int, serial: bytes, tag: int) -> bytes:
+        mac = self._cipher.timer_notify_mac(timer=timer, serial=serial, tag=tag)
+        return knxip.encode(knxip.TimerNotify(timer=timer, serial=serial, tag=tag, mac=mac))
+
+    def _drop(self, reason: DropReason, detail: str) -> RoutingDropped:
+        self._dropped[reason] = self._dropped.get(reason, 0) + 1
+        return RoutingDropped(reason, detail)
