@@ -34,6 +34,7 @@ from custom_components.knx_secure.knx.keyring import (
     Keyring,
     load_keyring,
 )
+from custom_components.knx_secure.knx.keyring_writer import keyring_from_summary, write_keyring
 
 from .conftest import KEYRING_BY_NAME, KEYRINGS, KeyringFixture
 
@@ -708,6 +709,16 @@ def test_absent_optional_attributes_stay_null_in_the_summary() -> None:
     }
     assert keyring.devices[0].serial_number is None
     assert keyring.sender_sequence_numbers() == {IA("1.1.1"): 0}
+    # written back (from the keyring or its summary), the absent attributes stay absent
+    for again in (keyring, keyring_from_summary(keyring.summary(show_secrets=True))):
+        written = write_keyring(again, SYNTHETIC_PASSWORD)
+        assert b"None" not in written
+        reloaded = load_keyring(written, SYNTHETIC_PASSWORD)
+        assert reloaded.summary(show_secrets=True) == {
+            **keyring.summary(show_secrets=True),
+            "created": reloaded.created,
+            "signature": reloaded.signature.hex(),
+        }
 
 
 @pytest.mark.parametrize(
