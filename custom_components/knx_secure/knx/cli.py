@@ -8,12 +8,13 @@ Commands:
 
 Exit status: 0 on success, 1 when the command cannot run (bad keyring file or password:
 one line on stderr; ``scenario`` reports its failures as its last JSON line), 2 for a usage
-error (argparse: every argument is checked by its ``type=`` here, with a clear message).
+error (argparse: every argument is checked by its ``type=`` from cli_arguments.py, with a
+clear message).
 Without --password the password comes from the environment variable KNX_KEYRING_PASSWORD or
 an interactive prompt.
 
-This module is the only command line edge: the library modules take typed values and never
-parse arguments, handle signals or write to stderr.
+This module (with cli_arguments.py) is the only command line edge: the library modules take
+typed values and never parse arguments or handle signals.
 
 Adding a command: write ``add_<name>_command(subparsers)`` that creates its subparser and
 sets ``handler=<function taking the parsed args and returning the exit status>``, then
