@@ -19,6 +19,7 @@ import io
 import json
 import os
 import random
+import re
 import socket
 import sys
 import time
@@ -101,11 +102,15 @@ class Materials:
     state_files: list[str]
     closed_port: int
     busy_port: int
+    scratch: Path  # where runs write fresh random files
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], dict[str, str], list[str]]:
-    """Keyring paths, the right passwords of some, state file paths: made once per module."""
+def files(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[str], dict[str, str], list[str], Path]:
+    """Keyring paths, the right passwords of some, state file paths, a scratch directory: made
+    once per module."""
     root = tmp_path_factory.mktemp("fuzz-cli")
     rng = random.Random(20261203)
     paths = [str(kr.path) for kr in KEYRINGS]
@@ -135,13 +140,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], dict[str
     ]
     paths += [surrogate_name, "/dev/zero", "/dev/null", str(root), str(root / "missing")]
     states = [str(root / "state" / "a.json"), str(root / "b.json"), str(root), "/dev/null", ""]
-    return paths, passwords, states
+    scratch = root / "scratch"
+    scratch.mkdir()
+    return paths, passwords, states, scratch
 
 
 @pytest.fixture
-def materials(files: tuple[list[str], dict[str, str], list[str]]) -> Iterator[Materials]:
+def materials(
+    files: tuple[list[str], dict[str, str], list[str], Path],
+) -> Iterator[Materials]:
     """The files, a closed port and a busy one of 127.0.0.1 (sockets are per test)."""
-    paths, passwords, states = files
+    paths, passwords, states, scratch = files
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
@@ -150,7 +159,7 @@ def materials(files: tuple[list[str], dict[str, str], list[str]]) -> Iterator[Ma
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     try:
-        yield Materials(paths, passwords, states, closed_port, busy.getsockname()[1])
+        yield Materials(paths, passwords, states, closed_port, busy.getsockname()[1], scratch)
     finally:
         busy.close()
 
@@ -176,12 +185,34 @@ def _unless_valid(check: Callable[[str], object], text: str, safe: str) -> str:
     return safe
 
 
+def _fresh_file(rng: random.Random, scratch: Path) -> tuple[str, str]:
+    """A new file for this run: random octets, or a real keyring with a random attribute
+    dropped or a random stretch overwritten; and that keyring's password."""
+    source = rng.choice(KEYRINGS)
+    data = source.path.read_bytes()
+    shape = rng.randrange(3)
+    if shape == 0:
+        data = rng.randbytes(rng.randrange(65536))
+    elif shape == 1:
+        attributes = list(re.finditer(rb' \w+="[^"]*"', data))
+        dropped = rng.choice(attributes)
+        data = data[: dropped.start()] + data[dropped.end() :]
+    else:
+        start = rng.randrange(len(data))
+        data = data[:start] + rng.randbytes(rng.randrange(1, 64)) + data[start + 64 :]
+    path = scratch / f"fresh-{rng.getrandbits(64):016x}.knxkeys"
+    path.write_bytes(data)
+    return str(path), source.password
+
+
 def _keyring(rng: random.Random, m: Materials) -> list[str]:
     """A keyring path and, mostly, a password: often the right one."""
     path = rng.choice(m.keyrings)
+    right = m.passwords.get(path)
+    if rng.random() < 0.15:
+        path, right = _fresh_file(rng, m.scratch)
     if rng.random() < 0.2:
         return [path]  # the environment's password, or none
-    right = m.passwords.get(path)
     password = right if right is not None and rng.random() < 0.6 else rng.choice(PASSWORDS)
     return [path, "--password", password]
 
@@ -356,9 +387,9 @@ def test_fuzz_real_entry_point(materials: Materials) -> None:
         ["gateway", "--keyring", str(KEYRINGS[0].path), "--password", b"\xe9", "--port", "0"],
     ]
     while len(runs) < 3 + SUBPROCESS_RUNS:
-        argv = random_argv(rng, materials)
-        if argv[0] != "gateway" and not any("\x00" in part for part in argv):
-            runs.append([os.fsencode(part) for part in argv])
+        drawn = random_argv(rng, materials)
+        if drawn[0] != "gateway" and not any("\x00" in part for part in drawn):
+            runs.append([os.fsencode(part) for part in drawn])
     for argv in runs:
         result = run_module(*argv, environment=environment)
         stderr = result.stderr.decode("utf-8", "replace")
