@@ -331,3 +331,19 @@ def test_group_addresses_parse_to_their_types() -> None:
     assert args.gateway == ("h", 3671)
     assert args.write == GroupAddress.parse("1/1/1")
     assert args.state is None
+
+
+async def test_without_a_home_directory_the_state_file_must_be_given(
+    gateway: VirtualGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setattr(Path, "home", no_home)
+    out = io.StringIO()
+    assert await run_scenario(parse(scenario_args(gateway)), out) == 1
+    result = lines_of(out.getvalue())[-1]
+    assert (result["result"], result["step"]) == ("failed", "connect")
+    assert "pass --state PATH" in str(result["error"])
+    assert gateway.connections == 0

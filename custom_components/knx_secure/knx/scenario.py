@@ -184,7 +184,10 @@ def _state_path(args: argparse.Namespace, keyring: Keyring) -> Path:
     if args.state is not None:
         return Path(args.state)
     host, port = args.gateway
-    return default_state_path(keyring.project, host, port)
+    try:
+        return default_state_path(keyring.project, host, port)
+    except RuntimeError as err:  # no home directory to put it in
+        raise _StepFailedError(f"no place for the state file ({err}): pass --state PATH") from None
 
 
 def _open_store(path: Path) -> JsonFileStore:
