@@ -45,13 +45,14 @@ from .const import (
     SUBENTRY_SWITCH,
     TUNNEL_AUTOMATIC,
 )
-from .knx import discovery
+from .knx import discovery, reachability
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.discovery import GatewayDescriptor
 from .knx.errors import (
     AddressError,
     AuthenticationError,
     DeviceAuthenticationError,
+    GatewayUnreachableError,
     KeyringError,
     KeyringPasswordError,
     KNXSecureError,
@@ -64,7 +65,13 @@ _LOGGER = logging.getLogger(__name__)
 
 SEARCH_TIMEOUT = 2.0
 DESCRIBE_TIMEOUT = 2.0
-REACH_TIMEOUT = 3.0
+# The keyring form shown again after an error while the flow holds the uploaded file.
+STEP_KEYRING_RETRY = "keyring_retry"
+FIRST_KEYRING_STEP = {
+    SOURCE_USER: "user",
+    SOURCE_REAUTH: "reauth_confirm",
+    SOURCE_RECONFIGURE: "reconfigure",
+}
 NONE_TEXT = "-"
 # An empty list in the confirm step of a subentry: the same in every language.
 EMPTY_LIST = "—"
@@ -118,31 +125,35 @@ async def async_describe_gateway(host: str, port: int) -> GatewayDescriptor:
 
 
 async def async_gateway_reachable(host: str, port: int) -> bool:
-    """Whether something accepts a TCP connection on host:port (KNX IP Secure tunnels).
-
-    The connection is closed at once, before any KNXnet/IP frame.
-    """
+    """Whether something accepts a TCP connection on host:port (KNX IP Secure tunnels)."""
     try:
-        async with asyncio.timeout(REACH_TIMEOUT):
-            _reader, writer = await asyncio.open_connection(host, port)
-    except (OSError, TimeoutError, ValueError) as err:  # ValueError: host names IDNA rejects
-        _LOGGER.debug("No TCP connection to %s:%s: %s", host, port, err)
+        await reachability.probe_tcp(host, port)
+    except GatewayUnreachableError as err:
+        _LOGGER.debug("%s", err)
         return False
-    writer.close()
-    try:
-        await writer.wait_closed()
-    except OSError:
-        _LOGGER.debug("Error closing the probe of %s:%s", host, port, exc_info=True)
     return True
 
 
-def _read_uploaded_keyring(
-    hass: HomeAssistant, file_id: str, password: str
-) -> tuple[bytes, Keyring]:
-    """Read an uploaded file and load it as a keyring. Runs in the executor (PBKDF2)."""
+def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
+    """Return the content of an uploaded file (file_upload deletes it). Runs in the executor."""
     with process_uploaded_file(hass, file_id) as path:
-        content = path.read_bytes()
-    return content, load_keyring(content, password)
+        return path.read_bytes()
+
+
+def _keyring_schema(*, file_required: bool, password_required: bool) -> vol.Schema:
+    """The one keyring form of the user, reauth and reconfigure steps.
+
+    The file is optional when an empty field has a meaning: the entry's stored keyring
+    (reauth, reconfigure) or the file uploaded before an error (held by the flow).
+    """
+    file_key = vol.Required if file_required else vol.Optional
+    password_key = vol.Required if password_required else vol.Optional
+    return vol.Schema(
+        {
+            file_key(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
+            password_key(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
+        }
+    )
 
 
 def _tunnel_label(keyring: Keyring, host: IndividualAddress, tunnel: str) -> str:
@@ -165,7 +176,8 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Initialize the flow."""
         self._keyring: Keyring | None = None
-        self._keyring_content: bytes | None = None  # a new upload; None keeps the stored file
+        # A new upload, held across errors of the keyring form; None keeps the stored file.
+        self._upload: bytes | None = None
         self._password = ""
         self._search_task: asyncio.Task[list[GatewayDescriptor]] | None = None
         self._discovered: dict[str, GatewayDescriptor] | None = None
@@ -199,62 +211,114 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the keyring and its password; search gateways meanwhile."""
         self._start_search()
+        return await self._async_keyring_form(user_input)
+
+    async def async_step_keyring_retry(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The keyring form again after an error; an empty file field keeps the upload."""
+        return await self._async_keyring_form(user_input)
+
+    async def _async_keyring_form(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Validate the keyring form, go on with the source's next step or show it again."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors = await self._async_load_upload(
-                user_input[CONF_KEYRING_UPLOAD], user_input[CONF_KEYRING_PASSWORD]
-            )
+            errors = await self._async_take_keyring(user_input)
+            if not errors and self.source == SOURCE_REAUTH:
+                errors, placeholders = await self._async_reauth_test()
+                if not errors:
+                    return await self._async_finish_reauth()
             if not errors:
                 return await self.async_step_gateway()
+        entry = self._stored_entry()
+        held = self._upload is not None
         return self.async_show_form(
-            step_id="user",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
-                    vol.Required(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
-                }
+            step_id=STEP_KEYRING_RETRY if held else FIRST_KEYRING_STEP[str(self.source)],
+            data_schema=_keyring_schema(
+                file_required=not held and entry is None,
+                password_required=held or self.source != SOURCE_RECONFIGURE,
             ),
             errors=errors,
+            description_placeholders={**self._keyring_placeholders(entry), **placeholders},
         )
 
-    async def _async_load_upload(self, file_id: str, password: str) -> dict[str, str]:
-        """Load an uploaded keyring into the flow; return form errors."""
-        try:
-            content, keyring = await self.hass.async_add_executor_job(
-                _read_uploaded_keyring, self.hass, file_id, password
+    def _keyring_placeholders(self, entry: ConfigEntry | None) -> dict[str, str]:
+        """Every placeholder the keyring form's descriptions and errors use."""
+        placeholders = {
+            "project": NONE_TEXT,
+            "gateway": NONE_TEXT,
+            "tunnel": NONE_TEXT,
+            "address": NONE_TEXT,
+            "hosts": NONE_TEXT,
+        }
+        if entry is not None:
+            placeholders["project"] = entry.data[CONF_PROJECT]
+            placeholders["gateway"] = (
+                f"{entry.data[CONF_GATEWAY_ADDRESS]} ({entry.data[CONF_HOST]})"
             )
+        return placeholders
+
+    def _stored_entry(self) -> ConfigEntry | None:
+        """The entry a reauth or reconfigure flow works on (it has a stored keyring)."""
+        if self.source == SOURCE_REAUTH:
+            return self._get_reauth_entry()
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry()
+        return None
+
+    async def _async_take_keyring(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Load the keyring the form names into the flow; return form errors.
+
+        A new upload replaces the held one and is kept after any error, so that a retry
+        needs only the password. Reconfigure: an empty password is the entry's password.
+        """
+        entry = self._stored_entry()
+        password = user_input.get(CONF_KEYRING_PASSWORD) or ""
+        if not password and entry is not None and self.source == SOURCE_RECONFIGURE:
+            password = entry.data[CONF_KEYRING_PASSWORD]
+        if file_id := user_input.get(CONF_KEYRING_UPLOAD):
+            try:
+                self._upload = await self.hass.async_add_executor_job(
+                    _read_upload, self.hass, file_id
+                )
+            except (OSError, ValueError) as err:  # an unknown or expired file id
+                _LOGGER.debug("Keyring upload not readable: %s", err)
+                return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        content, errors = await self._async_keyring_content(entry)
+        if content is None:
+            return errors
+        try:
+            keyring = await self.hass.async_add_executor_job(load_keyring, content, password)
         except KeyringPasswordError:
             return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
-        except (KeyringError, ValueError, OSError) as err:
-            # KeyringTamperedError, KeyringFormatError, KeyringVersionError, unreadable upload
-            _LOGGER.debug("Keyring upload rejected: %s", err)
+        except KeyringError as err:  # tampered, not a keyring, another keyring version
+            _LOGGER.debug("Keyring rejected: %s", err)
             return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-        return self._use_keyring(keyring, password, content)
-
-    async def _async_load_stored(self, entry: ConfigEntry, password: str) -> dict[str, str]:
-        """Load the entry's stored keyring into the flow; return form errors."""
-        try:
-            keyring = await self.hass.async_add_executor_job(
-                _load_stored_keyring, self.hass, entry.data[CONF_KEYRING_FILE], password
-            )
-        except KeyringPasswordError:
-            return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
-        except (FileNotFoundError, ValueError):
-            return {CONF_KEYRING_UPLOAD: "keyring_file_missing"}
-        except (KeyringError, OSError) as err:
-            _LOGGER.debug("Stored keyring rejected: %s", err)
-            return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-        return self._use_keyring(keyring, password, None)
-
-    def _use_keyring(
-        self, keyring: Keyring, password: str, content: bytes | None
-    ) -> dict[str, str]:
         if not keyring.hosts():
             return {"base": "keyring_has_no_tunnels"}
         self._keyring = keyring
         self._password = password
-        self._keyring_content = content
         return {}
+
+    async def _async_keyring_content(
+        self, entry: ConfigEntry | None
+    ) -> tuple[bytes | None, dict[str, str]]:
+        """The held upload, else the entry's stored keyring file; or the form error."""
+        if self._upload is not None:
+            return self._upload, {}
+        if entry is None:
+            return None, {CONF_KEYRING_UPLOAD: "keyring_required"}
+        try:
+            content: bytes = await self.hass.async_add_executor_job(
+                read_keyring_file, keyring_directory(self.hass), entry.data[CONF_KEYRING_FILE]
+            )
+        except (FileNotFoundError, ValueError):
+            return None, {CONF_KEYRING_UPLOAD: "keyring_file_missing"}
+        except OSError as err:
+            _LOGGER.debug("Stored keyring not readable: %s", err)
+            return None, {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        return content, {}
 
     # --- step 2: gateway ------------------------------------------------------------------
 
@@ -504,13 +568,8 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         A gateway gives each tunnel to one client: the running entry would make a test of
         its own tunnel fail. The entry is set up again when the flow ends.
         """
-        if self.source not in (SOURCE_REAUTH, SOURCE_RECONFIGURE) or self._paused_entry_id:
-            return
-        if self.source == SOURCE_REAUTH:
-            entry = self._get_reauth_entry()
-        else:
-            entry = self._get_reconfigure_entry()
-        if entry.state is not ConfigEntryState.LOADED:
+        entry = self._stored_entry()
+        if entry is None or self._paused_entry_id or entry.state is not ConfigEntryState.LOADED:
             return
         if (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (self._host, self._port):
             return
@@ -538,10 +597,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_GATEWAY_NAME: self._gateway_name,
             CONF_TUNNEL: tunnel,
         }
-        if self._keyring_content is not None:
-            data[CONF_KEYRING_FILE] = await self.hass.async_add_executor_job(
-                write_pending_keyring, keyring_directory(self.hass), self._keyring_content
-            )
+        data.update(await self._async_store_upload())
         title = _title(self._keyring.project, self._gateway_address, self._gateway_name)
         self._finished = True
         if self.source == SOURCE_RECONFIGURE:
@@ -559,6 +615,18 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         return self.async_create_entry(title=title, data=data)
 
+    async def _async_store_upload(self) -> dict[str, str]:
+        """Write a new upload under a pending name: the entry data that names it.
+
+        The entry adopts the file at its next setup; without an upload, nothing changes.
+        """
+        if self._upload is None:
+            return {}
+        name = await self.hass.async_add_executor_job(
+            write_pending_keyring, keyring_directory(self.hass), self._upload
+        )
+        return {CONF_KEYRING_FILE: name}
+
     # --- reauthentication -------------------------------------------------------------------
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -569,45 +637,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for a new keyring and/or its password, test, update and reload."""
-        entry = self._get_reauth_entry()
-        errors: dict[str, str] = {}
-        placeholders = {"tunnel": NONE_TEXT, "address": NONE_TEXT, "hosts": NONE_TEXT}
-        if user_input is not None:
-            password = user_input[CONF_KEYRING_PASSWORD]
-            if upload := user_input.get(CONF_KEYRING_UPLOAD):
-                errors = await self._async_load_upload(upload, password)
-            else:
-                errors = await self._async_load_stored(entry, password)
-            if not errors:
-                errors, found = await self._async_reauth_test(entry)
-                placeholders.update(found)
-            if not errors:
-                assert self._keyring is not None
-                data_updates: dict[str, Any] = {
-                    CONF_KEYRING_PASSWORD: self._password,
-                    CONF_PROJECT: self._keyring.project,
-                    CONF_TUNNEL: self._reauth_tunnel(entry),
-                }
-                if self._keyring_content is not None:
-                    data_updates[CONF_KEYRING_FILE] = await self.hass.async_add_executor_job(
-                        write_pending_keyring, keyring_directory(self.hass), self._keyring_content
-                    )
-                self._finished = True
-                return self.async_update_reload_and_abort(entry, data_updates=data_updates)
-        return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Optional(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
-                    vol.Required(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
-                }
-            ),
-            errors=errors,
-            description_placeholders={
-                "gateway": f"{entry.data[CONF_GATEWAY_ADDRESS]} ({entry.data[CONF_HOST]})",
-                **placeholders,
-            },
-        )
+        return await self._async_keyring_form(user_input)
 
     def _reauth_tunnel(self, entry: ConfigEntry) -> str:
         """The entry's tunnel, or automatic when the new keyring does not have it."""
@@ -620,13 +650,15 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             return TUNNEL_AUTOMATIC
         return tunnel
 
-    async def _async_reauth_test(self, entry: ConfigEntry) -> tuple[dict[str, str], dict[str, str]]:
+    async def _async_reauth_test(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Test the entry's gateway and tunnel with the new keyring: errors, placeholders."""
         assert self._keyring is not None
+        entry = self._get_reauth_entry()
         gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
         if gateway not in self._keyring.hosts():
             return {"base": "host_not_in_keyring"}, {
-                "address": str(gateway),
                 **self._hosts_placeholders(),
+                "address": str(gateway),
             }
         self._host = entry.data[CONF_HOST]
         self._port = entry.data[CONF_PORT]
@@ -636,6 +668,19 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": error}, {"tunnel": _tunnel_label(self._keyring, gateway, tunnel)}
         return {}, {}
 
+    async def _async_finish_reauth(self) -> ConfigFlowResult:
+        """Update the entry with the keyring that passed the test, and reload it."""
+        assert self._keyring is not None
+        entry = self._get_reauth_entry()
+        data_updates: dict[str, Any] = {
+            CONF_KEYRING_PASSWORD: self._password,
+            CONF_PROJECT: self._keyring.project,
+            CONF_TUNNEL: self._reauth_tunnel(entry),
+            **await self._async_store_upload(),
+        }
+        self._finished = True
+        return self.async_update_reload_and_abort(entry, data_updates=data_updates)
+
     # --- reconfigure ------------------------------------------------------------------------
 
     async def async_step_reconfigure(
@@ -644,28 +689,9 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the keyring (optional), then the gateway and the tunnel."""
         entry = self._get_reconfigure_entry()
         self._start_search()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            password = user_input.get(CONF_KEYRING_PASSWORD) or entry.data[CONF_KEYRING_PASSWORD]
-            if upload := user_input.get(CONF_KEYRING_UPLOAD):
-                errors = await self._async_load_upload(upload, password)
-            else:
-                errors = await self._async_load_stored(entry, password)
-            if not errors:
-                self._host = entry.data[CONF_HOST]
-                self._port = entry.data[CONF_PORT]
-                return await self.async_step_gateway()
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=vol.Schema(
-                {
-                    vol.Optional(CONF_KEYRING_UPLOAD): KEYRING_SELECTOR,
-                    vol.Optional(CONF_KEYRING_PASSWORD): PASSWORD_SELECTOR,
-                }
-            ),
-            errors=errors,
-            description_placeholders={"project": entry.data[CONF_PROJECT]},
-        )
+        self._host = entry.data[CONF_HOST]
+        self._port = entry.data[CONF_PORT]
+        return await self._async_keyring_form(user_input)
 
 
 def _load_stored_keyring(hass: HomeAssistant, name: str, password: str) -> Keyring:
@@ -778,8 +804,8 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Show what the keyring says about the group addresses; save on submit.
 
-        A problem (no key, tunnel not a sender, keyring unreadable) shows as the form's
-        error, a warning: submitting the form saves anyway.
+        A problem (no key, tunnel not a sender, keyring unreadable) never blocks saving:
+        it is a warning in the description of its own confirm step, not a form error.
         """
         if user_input is not None:
             title = self._data[CONF_NAME]
@@ -793,11 +819,16 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
             return self.async_create_entry(title=title, data=self._data)
         warning, placeholders = await self._async_security_check()
         return self.async_show_form(
-            step_id="confirm",
+            step_id=_confirm_step(warning),
             data_schema=vol.Schema({}),
-            errors={"base": warning} if warning else {},
             description_placeholders=placeholders,
         )
+
+    # The confirm step with a warning in its description: one step id per warning.
+    async_step_confirm_plain_group_address = async_step_confirm
+    async_step_confirm_tunnel_not_sender = async_step_confirm
+    async_step_confirm_plain_and_not_sender = async_step_confirm
+    async_step_confirm_keyring_unavailable = async_step_confirm
 
     def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
         """The addresses Home Assistant sends telegrams to: writes and reads at start."""
@@ -845,9 +876,7 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
         return None, placeholders
 
     async def _async_keyring(self, entry: ConfigEntry) -> Keyring | None:
-        if entry.state is ConfigEntryState.LOADED:
-            keyring: Keyring = entry.runtime_data.keyring
-            return keyring
+        """The entry's stored keyring (also while the entry is not loaded)."""
         try:
             return await self.hass.async_add_executor_job(
                 _load_stored_keyring,
@@ -860,6 +889,11 @@ class _GroupAddressSubentryFlow(ConfigSubentryFlow):
             return None
 
 
+def _confirm_step(warning: str | None) -> str:
+    """The confirm step's id: plain, or the one whose description shows the warning."""
+    return "confirm" if warning is None else f"confirm_{warning}"
+
+
 def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
     return ", ".join(str(address) for address in addresses) or EMPTY_LIST
 
@@ -867,11 +901,11 @@ def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
 def _tunnels_in_use(
     entry: ConfigEntry, keyring: Keyring, gateway: IndividualAddress
 ) -> list[IndividualAddress]:
-    """The tunnel the entry uses now, else the configured one, else every candidate."""
-    if entry.state is ConfigEntryState.LOADED:
-        address = entry.runtime_data.client.individual_address
-        if address is not None:
-            return [address]
+    """The entry's configured tunnel; with automatic, every tunnel it may end up on.
+
+    Automatic takes the first free tunnel at each connect, so any of them can be the one
+    that sends after a reconnect.
+    """
     tunnel = entry.data[CONF_TUNNEL]
     if tunnel != TUNNEL_AUTOMATIC:
         return [IndividualAddress.parse(tunnel)]

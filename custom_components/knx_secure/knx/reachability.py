@@ -1,0 +1,51 @@
+"""Is anything listening where a KNX IP Secure gateway should be? (TCP, asyncio)
+
+Secure tunnels run over TCP. A gateway that does not answer the UDP description request
+may still accept them; this probe tells a wrong host or port from such a gateway. It opens
+a TCP connection and closes it at once, before any KNXnet/IP frame, so the gateway has no
+session to clean up and every tunnel stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .errors import GatewayUnreachableError
+
+_LOGGER = logging.getLogger(__name__)
+
+REACH_TIMEOUT = 3.0  # seconds for the TCP handshake (name resolution included)
+MIN_PORT = 1
+MAX_PORT = 65535
+
+
+async def probe_tcp(
+    host: str,
+    port: int,
+    timeout: float = REACH_TIMEOUT,  # noqa: ASYNC109 - the contract's time budget
+) -> None:
+    """Return once host:port accepted a TCP connection (closed again at once).
+
+    Raises GatewayUnreachableError naming host, port and the reason: a port outside
+    1..65535, a host name that cannot be resolved or encoded, a refusal, no answer within
+    ``timeout`` seconds.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not MIN_PORT <= port <= MAX_PORT:
+        raise GatewayUnreachableError(f"{port!r} is not a TCP port ({MIN_PORT}..{MAX_PORT})")
+    try:
+        async with asyncio.timeout(timeout):
+            _reader, writer = await asyncio.open_connection(host, port)
+    except TimeoutError as err:
+        raise GatewayUnreachableError(
+            f"{host}:{port} did not accept a TCP connection within {timeout} s"
+        ) from err
+    except (OSError, ValueError) as err:  # ValueError: UnicodeError of a name IDNA refuses
+        raise GatewayUnreachableError(
+            f"cannot open a TCP connection to {host}:{port}: {err}"
+        ) from err
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:  # the peer reset the connection first: it was reachable all the same
+        _LOGGER.debug("Error closing the probe of %s:%s", host, port, exc_info=True)
