@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from custom_components.knx_secure.knx.client import (
     TunnelChoice,
 )
 from custom_components.knx_secure.knx.data_secure import sequence_clock
-from custom_components.knx_secure.knx.gateway import VirtualGateway
+from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.scenario import default_state_path, main, run_scenario
 
@@ -305,9 +306,19 @@ async def _replays_accepted(
     return delivered, client.dropped["replay"]
 
 
+@pytest.fixture
+async def quiet_gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
+    """An actuator that reports at once: nothing of the scenario's run arrives late."""
+    virtual = VirtualGateway(keyring, switches=[SwitchSpec(SWITCH, STATUS)], status_delay=0)
+    await virtual.start()
+    yield virtual
+    await virtual.stop()
+
+
 async def test_replays_of_an_earlier_run_are_rejected_with_the_state_file(
-    gateway: VirtualGateway, keyring: Keyring
+    quiet_gateway: VirtualGateway, keyring: Keyring
 ) -> None:
+    gateway = quiet_gateway
     out = io.StringIO()
     assert await run_scenario(parse(scenario_args(gateway)), out) == 0
     state = Path(str(lines_of(out.getvalue())[1]["state"]))
