@@ -37,7 +37,7 @@ from custom_components.knx_secure.knx.keyring import MAX_KEYRING_SIZE
 from .conftest import KEYRING_BY_NAME, KEYRINGS, get_vector
 from .test_cli import run_module
 
-SHORT_RUNS = 200
+SHORT_RUNS = 500
 LONG_RUNS = 3000
 LONG_BUDGET_SECONDS = 300.0  # the long run stops early rather than run for ever
 SUBPROCESS_RUNS = 4
