@@ -17,17 +17,12 @@ import pytest
 from custom_components.knx_secure.knx import cli
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.cli import run_scenario_command
-from custom_components.knx_secure.knx.client import (
-    JsonFileStore,
-    SecureTunnelClient,
-    SecurityStore,
-    Telegram,
-    TunnelChoice,
-)
+from custom_components.knx_secure.knx.client import SecureTunnelClient, Telegram, TunnelChoice
 from custom_components.knx_secure.knx.data_secure import sequence_clock
 from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.scenario import default_state_path, main, run_scenario
+from custom_components.knx_secure.knx.security_store import JsonFileStore, SecurityStore
 
 from .conftest import SECURE_TEST, STATUS, SWITCH
 from .test_gateway import secure_write

@@ -37,16 +37,11 @@ from typing import TextIO
 
 from .address import GroupAddress
 from .cemi import APCI
-from .client import (
-    JsonFileStore,
-    SecureTunnelClient,
-    Telegram,
-    Timeouts,
-    TunnelChoice,
-)
+from .client import SecureTunnelClient, Telegram, Timeouts, TunnelChoice
 from .dpt import decode_dpt1, encode_dpt1
 from .errors import FrameError, KNXSecureError, ResponseTimeoutError
 from .keyring import Keyring, load_keyring
+from .security_store import JsonFileStore
 
 __all__ = ["STATE_DIRECTORY_TEXT", "default_state_path", "main", "run_scenario"]
 
