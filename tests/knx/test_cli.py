@@ -159,7 +159,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_command_is_offered(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("keyring", "decode", "gateway", "scenario"):
+    for command in ("keyring", "decode", "gateway", "scenario", "dpt"):
         with pytest.raises(SystemExit) as caught:
             main([command, "--help"])
         assert caught.value.code == 0
