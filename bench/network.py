@@ -175,6 +175,9 @@ class CarriedCounter:
     def save(self, state: SecurityState) -> None:
         pass  # the bench reads the client's state when it closes
 
+    async def flush(self) -> None:
+        pass  # nothing is written
+
 
 @dataclass
 class Bench:

@@ -2,8 +2,9 @@
 
 The coordinator owns the library's ``SecureTunnelClient`` (and through it the Data Secure
 tables), keeps it connected, maps group addresses to entity listeners and turns Home
-Assistant calls into library calls. Entities never see bytes: they get ``bool`` values and
-availability.
+Assistant calls into library calls. The library hands it typed group telegrams (address,
+service, decoded value) and tells it about dropped telegrams; nothing here parses a frame.
+Entities get ``bool`` values and availability.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -24,7 +24,6 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_track_time_interval
 
 from .const import (
     CONF_GATEWAY_ADDRESS,
@@ -32,7 +31,6 @@ from .const import (
     CONF_STATE_ADDRESS,
     CONF_TUNNEL,
     CONF_WRITE_ADDRESS,
-    COUNTER_SCAN_INTERVAL,
     DOMAIN,
     ISSUE_MAC_FAILURES,
     MAC_FAILURE_ISSUE_THRESHOLD,
@@ -40,17 +38,15 @@ from .const import (
     TUNNEL_AUTOMATIC,
 )
 from .knx.address import GroupAddress, IndividualAddress
-from .knx.cemi import APCI
 from .knx.client import (
     ConnectionEvent,
     ConnectionState,
     SecureTunnelClient,
-    SecurityStore,
-    Telegram,
     Timeouts,
     TunnelChoice,
 )
-from .knx.dpt import decode_dpt1, encode_dpt1
+from .knx.dpt import encode_dpt1
+from .knx.drops import DropReason
 from .knx.errors import (
     AuthenticationError,
     DeviceAuthenticationError,
@@ -59,6 +55,8 @@ from .knx.errors import (
     ResponseTimeoutError,
 )
 from .knx.keyring import Keyring, KeyringInterface
+from .knx.security_store import SecurityStore
+from .knx.telegram import GroupValue, Telegram, TelegramDropped, group_value_as_bool
 
 if TYPE_CHECKING:
     from .store import HassSecurityStore
@@ -173,7 +171,7 @@ class KNXSecureCoordinator:
         self._pending_reads: dict[GroupAddress, None] = {}
         self._read_task: asyncio.Task[None] | None = None
         self._unsubscribe: list[CALLBACK_TYPE] = []
-        self._last_counters: tuple[dict[str, int], dict[GroupAddress, int]] = ({}, {})
+        self._counters_changed = False
         self._reauth_started = False
         # What the entities were built from; a change of subentries reloads the entry.
         self.subentries_snapshot: dict[str, object] = {}
@@ -197,8 +195,7 @@ class KNXSecureCoordinator:
     async def async_start(self) -> None:
         """Connect once (errors map to setup exceptions), then keep the tunnel up."""
         self._unsubscribe.append(self.client.subscribe(self._handle_telegram))
-        # The client reserved its first Data Secure sequence number: write it before any use.
-        await self.store.async_flush()
+        self._unsubscribe.append(self.client.subscribe_drops(self._handle_drop))
         try:
             await self.client.connect()
         except (AuthenticationError, DeviceAuthenticationError) as err:
@@ -220,15 +217,6 @@ class KNXSecureCoordinator:
         self._unsubscribe.append(self.client.subscribe_state(self._handle_connection_event))
         self._set_connected(self.client.state is ConnectionState.CONNECTED)
         await self.client.start()
-        self._unsubscribe.append(
-            async_track_time_interval(
-                self.hass,
-                self._async_scan_counters,
-                timedelta(seconds=COUNTER_SCAN_INTERVAL),
-                name=f"{DOMAIN} counters {self.entry.entry_id}",
-                cancel_on_shutdown=True,
-            )
-        )
 
     async def async_shutdown(self) -> None:
         """Close the tunnel and write the Data Secure counters (idempotent)."""
@@ -243,7 +231,7 @@ class KNXSecureCoordinator:
         except (KNXSecureError, OSError):
             _LOGGER.debug("Error while closing the tunnel", exc_info=True)
         self._set_connected(False)
-        await self.store.async_flush()
+        await self.store.flush()
 
     # --- connection state ---------------------------------------------------------------
 
@@ -322,21 +310,16 @@ class KNXSecureCoordinator:
 
     @callback
     def _handle_telegram(self, telegram: Telegram) -> None:
-        """Dispatch a write or response on a group address to its listeners."""
-        if not isinstance(telegram.dst, GroupAddress):
-            return
-        if telegram.apci not in (APCI.GROUP_VALUE_WRITE, APCI.GROUP_VALUE_RESPONSE):
-            return
-        self._dispatch(telegram.dst, telegram.value)
+        """Dispatch the value of a write or response to the group address's listeners."""
+        if telegram.carries_value:
+            self._dispatch(telegram.address, telegram.as_bool())
 
     @callback
-    def _dispatch(self, address: GroupAddress, value: int | bytes | None) -> None:
+    def _dispatch(self, address: GroupAddress, state: bool | None) -> None:
         listeners = self._value_listeners.get(address)
-        if not listeners or value is None:
+        if not listeners:
             return
-        try:
-            state = decode_dpt1(value)
-        except KNXSecureError:
+        if state is None:
             _LOGGER.debug("Ignoring a value on %s that is not DPT 1", address)
             return
         for listener in list(listeners):
@@ -382,9 +365,9 @@ class KNXSecureCoordinator:
             translation_placeholders={"host": self.host},
         )
 
-    async def async_write(self, address: GroupAddress, value: bool | int | bytes) -> None:
+    async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
         """Send a GroupValueWrite; returns once the gateway confirmed it."""
-        payload: int | bytes = encode_dpt1(value) if isinstance(value, bool) else value
+        payload = encode_dpt1(value) if isinstance(value, bool) else value
         try:
             await self.client.write(address, payload)
         except NotConnectedError as err:
@@ -396,7 +379,7 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         # Our own telegram does not come back from the bus: tell the entities bound to it.
-        self._dispatch(address, payload)
+        self._dispatch(address, value if isinstance(value, bool) else group_value_as_bool(value))
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""
@@ -422,12 +405,12 @@ class KNXSecureCoordinator:
     @property
     def dropped(self) -> dict[str, int]:
         """Telegrams the client rejected, by reason."""
-        return dict(self.client.dropped)
+        return {str(reason): count for reason, count in self.client.dropped.items()}
 
     @property
     def mac_failures(self) -> dict[GroupAddress, int]:
         """Data Secure MAC failures by group address."""
-        return dict(getattr(self.client, "mac_failures", {}))
+        return dict(self.client.mac_failures)
 
     @callback
     def async_add_counter_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -435,15 +418,20 @@ class KNXSecureCoordinator:
         return _add_listener(self._counter_listeners, listener)
 
     @callback
-    def _async_scan_counters(self, _now: Any = None) -> None:
-        """Look at the counters; tell listeners and raise repair issues on change."""
-        counters = (self.dropped, self.mac_failures)
-        if counters == self._last_counters:
-            return
-        self._last_counters = counters
+    def _handle_drop(self, event: TelegramDropped) -> None:
+        """The client dropped a telegram: raise an issue for a MAC failure on a used group
+        address, and tell the listeners once per burst (a loop iteration), not per drop."""
+        if event.reason is DropReason.MAC:
+            self._async_update_issues({event.address: self.client.mac_failures[event.address]})
+        if not self._counters_changed:
+            self._counters_changed = True
+            self.hass.loop.call_soon(self._notify_counter_listeners)
+
+    @callback
+    def _notify_counter_listeners(self) -> None:
+        self._counters_changed = False
         for listener in list(self._counter_listeners):
             listener()
-        self._async_update_issues(counters[1])
 
     @callback
     def _async_update_issues(self, mac_failures: dict[GroupAddress, int]) -> None:

@@ -26,12 +26,11 @@ from .const import (
     SERVICE_SEND,
 )
 from .knx.address import GroupAddress
-from .knx.errors import AddressError
+from .knx.errors import AddressError, FrameError
+from .knx.telegram import MAX_SMALL_VALUE, GroupValue, group_value_from_hex
 
 if TYPE_CHECKING:
     from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
-
-MAX_SMALL_VALUE = 0x3F  # values up to 6 bits travel inside the APCI octet
 
 SEND_SCHEMA = vol.All(
     vol.Schema(
@@ -106,26 +105,19 @@ def _group_address(call: ServiceCall) -> GroupAddress:
         ) from err
 
 
-def _value(call: ServiceCall) -> bool | int | bytes:
+def _value(call: ServiceCall) -> bool | GroupValue:
     if ATTR_VALUE in call.data:
         value: bool | int = call.data[ATTR_VALUE]
         return value
     text = call.data[ATTR_PAYLOAD]
     try:
-        payload = bytes.fromhex(text.replace(" ", "").removeprefix("0x"))
-    except ValueError as err:
+        return group_value_from_hex(text)
+    except FrameError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_payload",
             translation_placeholders={"payload": text},
         ) from err
-    if not payload:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_payload",
-            translation_placeholders={"payload": text},
-        )
-    return payload
 
 
 async def _async_send(call: ServiceCall) -> None:
@@ -139,10 +131,9 @@ async def _async_read(call: ServiceCall) -> ServiceResponse:
     """Send a GroupValueRead and return the answer."""
     address = _group_address(call)
     telegram = await _coordinator(call).async_read(address)
-    value = telegram.value
     return {
         "address": str(address),
-        "source": str(telegram.src),
+        "source": str(telegram.source),
         "secure": telegram.secure,
-        "value": value.hex() if isinstance(value, bytes) else value,
+        "value": telegram.json_value,
     }

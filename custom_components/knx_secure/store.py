@@ -33,8 +33,14 @@ from .const import (
     STORAGE_SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .knx.client import SecurityState
+from .knx.data_secure import unix_ms
 from .knx.keyring import Keyring, load_keyring
+from .knx.security_store import (
+    SecurityState,
+    recovered_security_state,
+    security_state_from_json,
+    security_state_to_json,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,9 +129,9 @@ class HassSecurityStore:
     """The library's ``SecurityStore`` over a Home Assistant ``Store``.
 
     The client calls ``load`` and ``save`` synchronously: ``async_load`` must run before the
-    client is built. ``save`` only schedules a debounced write; ``async_flush`` writes now
-    (on unload and on Home Assistant stop; the Store also writes pending data at its final
-    write).
+    client is built. ``save`` only schedules a debounced write; ``flush`` writes now and
+    returns once it is written (the client awaits it before it uses a new sequence number
+    reservation; the coordinator on unload and on Home Assistant stop).
     """
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
@@ -136,27 +142,30 @@ class HassSecurityStore:
         )
         self._data: dict[str, Any] | None = None
         self._dirty = False
+        self._flushed: dict[str, Any] | None = None
 
     async def async_load(self) -> None:
         """Read the stored state; must complete before ``load`` is called."""
         stored = await self._store.async_load()
-        self._data = _validated(stored)
+        state = security_state_from_json(stored) if stored is not None else None
+        if stored is not None and state is None:
+            # The counter was in use but its value is lost: start far enough ahead of the
+            # clock to be past it (the clock alone may be behind a counter that ran ahead).
+            _LOGGER.warning(
+                "Ignoring stored Data Secure counters: unexpected content; the outgoing "
+                "sequence number restarts ahead of the clock"
+            )
+            state = recovered_security_state(stored, unix_ms())
+        self._data = security_state_to_json(state) if state is not None else None
+        self._flushed = self._data
 
     def load(self) -> SecurityState | None:
-        """Return the state read by ``async_load`` (None when nothing was stored)."""
-        if self._data is None:
-            return None
-        return SecurityState(
-            sequence_number=int(self._data["sequence_number"]),
-            freshness=dict(self._data["freshness"]),
-        )
+        """Return the state read by ``async_load`` (None when nothing usable was stored)."""
+        return security_state_from_json(self._data) if self._data is not None else None
 
     def save(self, state: SecurityState) -> None:
         """Remember the state and schedule a debounced write."""
-        data = {
-            "sequence_number": int(state.sequence_number),
-            "freshness": {str(key): int(value) for key, value in state.freshness.items()},
-        }
+        data = security_state_to_json(state)
         if self._hass.loop_thread_id == threading.get_ident():
             self._async_schedule(data)
         else:
@@ -178,29 +187,19 @@ class HassSecurityStore:
         assert self._data is not None
         return self._data
 
-    async def async_flush(self) -> None:
-        """Write a pending state now."""
-        if self._dirty and self._data is not None:
-            self._dirty = False
-            await self._store.async_save(self._data)
+    async def flush(self) -> None:
+        """Write the newest state now; return once it is written.
+
+        A debounced write that already started may still be running, so "not dirty" does
+        not mean "written": only what this method wrote counts as flushed.
+        """
+        data = self._data
+        if data is None or data is self._flushed:
+            return
+        self._dirty = False
+        await self._store.async_save(data)
+        self._flushed = data
 
     async def async_remove(self) -> None:
         """Remove the stored state (entry removed)."""
         await self._store.async_remove()
-
-
-def _validated(stored: Any) -> dict[str, Any] | None:
-    """Return stored counters when they have the expected shape, else None."""
-    if not isinstance(stored, dict):
-        return None
-    sequence = stored.get("sequence_number")
-    freshness = stored.get("freshness")
-    if not isinstance(sequence, int) or not isinstance(freshness, dict):
-        _LOGGER.warning("Ignoring stored Data Secure counters with an unexpected shape")
-        return None
-    return {
-        "sequence_number": sequence,
-        "freshness": {
-            str(key): value for key, value in freshness.items() if isinstance(value, int)
-        },
-    }

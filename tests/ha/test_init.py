@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import gc
 import socket
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.knx_secure.const import DOMAIN, ISSUE_MAC_FAILURES
 from custom_components.knx_secure.knx.address import GroupAddress
@@ -201,7 +198,7 @@ async def test_mac_failures_raise_repair_issue(
                 DOMAIN, "send", {"address": "1/1/1", "value": value}, blocking=True
             )
         await async_wait_for(lambda: coordinator.mac_failures.get(STATUS_GA, 0) >= 3)
-        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
+        # no time passes: the client tells the coordinator about each drop (no polling)
         await hass.async_block_till_done()
         issue_id = f"{ISSUE_MAC_FAILURES}_{setup.entry.entry_id}_{STATUS_GA.raw}"
         issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)

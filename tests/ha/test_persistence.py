@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 
 from custom_components.knx_secure.const import DOMAIN
+from custom_components.knx_secure.knx.data_secure import sequence_clock
+from custom_components.knx_secure.knx.security_store import RECOVERY_MARGIN_MS
 from custom_components.knx_secure.store import HassSecurityStore, security_store_key
 
 from .conftest import SWITCH_GA, Setup, assert_gateway_dropped_nothing, async_wait_for
@@ -51,21 +55,85 @@ async def test_restart_reuses_no_sequence_number(
 async def test_counters_saved_with_debounce_and_on_stop(
     hass: HomeAssistant, setup: Setup, hass_storage: dict[str, Any]
 ) -> None:
-    """Counter changes are written after a short delay, and at once when HA stops."""
+    """Counter changes are written after a short delay, and at once when HA stops.
+
+    The outgoing sequence number is stored per reservation (written before use, see
+    test_reservation_is_written_before_use); the freshness table changes with every secure
+    status telegram the actuator sends back.
+    """
     entry = setup.entry
+    actuator = str(setup.gateway.devices[0])
     hass_storage.pop(security_store_key(entry.entry_id), None)
     await _toggle(hass, 2)
     assert _stored(hass_storage, entry.entry_id) is None  # not at once: debounced
     await async_wait_for(lambda: _stored(hass_storage, entry.entry_id) is not None, 3)
     first = _stored(hass_storage, entry.entry_id)
     assert first is not None
+    assert actuator in first["freshness"]
 
     await _toggle(hass, 2)
+    client = entry.runtime_data.client
+    await async_wait_for(  # the actuator's status telegrams follow the writes
+        lambda: client.security_state.freshness[actuator] > first["freshness"][actuator]
+    )
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     second = _stored(hass_storage, entry.entry_id)
     assert second is not None
-    assert second["sequence_number"] > first["sequence_number"]
+    assert second["freshness"][actuator] > first["freshness"][actuator]
+    assert second["sequence_number"] >= first["sequence_number"]
+
+
+async def test_reservation_is_written_before_use(
+    hass: HomeAssistant, setup: Setup, hass_storage: dict[str, Any]
+) -> None:
+    """The first secure telegram after a restart waits until its reservation is stored:
+    a crash right after it (before any debounced write) cannot reuse its number."""
+    entry = setup.entry
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    before = _stored(hass_storage, entry.entry_id)
+    assert before is not None
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await async_wait_for(lambda: entry.runtime_data.connected)
+    await _toggle(hass, 1)
+    # no time passed for the debounced write: what is stored was written by the flush
+    stored = _stored(hass_storage, entry.entry_id)
+    assert stored is not None
+    assert stored["sequence_number"] > before["sequence_number"]
+    assert stored["sequence_number"] >= entry.runtime_data.client.security_state.sequence_number
+
+
+@pytest.mark.parametrize("sequence_number", [-5, True, 1 << 48, "12"])
+async def test_invalid_stored_sequence_number_is_ignored(
+    hass: HomeAssistant,
+    setup: Setup,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    sequence_number: object,
+) -> None:
+    """A stored sequence number that is negative, boolean or beyond 48 bits is not used (one
+    warning): the entry sets up and starts a day ahead of the clock, reusing nothing (the
+    quick reloads of this test put the counter ahead of the clock)."""
+    entry = setup.entry
+    await _toggle(hass, 2)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    key = security_store_key(entry.entry_id)
+    hass_storage[key]["data"]["sequence_number"] = sequence_number
+    caplog.clear()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    warnings = [r for r in caplog.records if "Ignoring stored Data Secure counters" in r.message]
+    assert len(warnings) == 1
+    await async_wait_for(lambda: entry.runtime_data.connected)
+    await _toggle(hass, 3)
+    assert_gateway_dropped_nothing(setup.gateway)
+    stored = _stored(hass_storage, entry.entry_id)
+    assert stored is not None
+    assert isinstance(stored["sequence_number"], int)
+    assert not isinstance(stored["sequence_number"], bool)
+    assert 0 < stored["sequence_number"] < 1 << 48
 
 
 async def test_store_adapter_round_trip(hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
@@ -76,7 +144,7 @@ async def test_store_adapter_round_trip(hass: HomeAssistant, hass_storage: dict[
     await store.async_load()
     assert store.load() is None
     store.save(SecurityState(sequence_number=42, freshness={"1.1.1": 7}))
-    await store.async_flush()
+    await store.flush()
     assert _stored(hass_storage, "entry") == {"sequence_number": 42, "freshness": {"1.1.1": 7}}
 
     again = HassSecurityStore(hass, "entry")
@@ -94,7 +162,9 @@ async def test_store_adapter_round_trip(hass: HomeAssistant, hass_storage: dict[
     }
     broken = HassSecurityStore(hass, "broken")
     await broken.async_load()
-    assert broken.load() is None
+    recovered = broken.load()  # in use before, value lost: far ahead of the clock
+    assert recovered is not None
+    assert recovered.sequence_number >= sequence_clock() + RECOVERY_MARGIN_MS - 60_000
     await again.async_remove()
     assert security_store_key("entry") not in hass_storage
 

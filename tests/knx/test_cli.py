@@ -327,7 +327,7 @@ ROUTING_FRAME = get_vector("secure_wrapper_routing_indication_full_frame")
 def _no_group_keys() -> DataSecure:
     return DataSecure(
         group_keys={},
-        counter=SequenceCounter(0, lambda _value: None),
+        counter=SequenceCounter.volatile(0, now_ms=0),
         freshness=FreshnessTable(),
     )
 

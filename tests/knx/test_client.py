@@ -355,6 +355,9 @@ class FailingStore:
             raise OSError(28, "No space left on device")
         self.saved.append(state)
 
+    async def flush(self) -> None:
+        """Nothing to do: save writes through."""
+
 
 async def test_unsaved_sequence_number_is_never_used(
     make_client: ClientFactory, gateway: VirtualGateway

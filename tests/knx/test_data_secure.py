@@ -21,13 +21,10 @@ from xknx.telegram.tpci import TDataGroup
 from custom_components.knx_secure.knx import cemi
 from custom_components.knx_secure.knx import data_secure as ds
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
+from custom_components.knx_secure.knx.drops import DropReason
 from custom_components.knx_secure.knx.errors import (
-    DataSecureDuplicateError,
     DataSecureError,
-    DataSecureKeyMissingError,
     DataSecureMacError,
-    DataSecurePlainRejectedError,
-    DataSecureReplayError,
     FrameError,
 )
 from custom_components.knx_secure.knx.keyring import load_keyring
@@ -42,19 +39,23 @@ GA_KEY = h("dfdf23a59fbb40404091d1c162087e8b")  # 0/4/0 of SecureTest.knxkeys
 TOOL_KEY_AN158 = h("000102030405060708090a0b0c0d0e0f")
 
 
-class Recorder:
-    """Persistence hook that remembers every value."""
-
-    def __init__(self) -> None:
-        self.values: list[int] = []
-
-    def __call__(self, value: int) -> None:
-        self.values.append(value)
+def counter_at(value: int) -> ds.SequenceCounter:
+    """A counter whose first value is `value` (clock at its origin, no margin, no store)."""
+    return ds.SequenceCounter.volatile(value, now_ms=ds.SEQUENCE_EPOCH_MS, margin=0)
 
 
-def counter_at(value: int, hook: Recorder | None = None) -> ds.SequenceCounter:
-    """A counter whose first value is `value` (clock at its origin, no margin)."""
-    return ds.SequenceCounter(value, hook or Recorder(), now_ms=ds.SEQUENCE_EPOCH_MS, margin=0)
+def accepted(secure: ds.DataSecure, frame: cemi.LData) -> cemi.LData:
+    """open_incoming's plain frame; fails the test if the frame was dropped."""
+    opened = secure.open_incoming(frame)
+    assert not isinstance(opened, ds.Dropped), opened
+    return opened
+
+
+def dropped(secure: ds.DataSecure, frame: cemi.LData) -> ds.Dropped:
+    """open_incoming's drop; fails the test if the frame was accepted."""
+    opened = secure.open_incoming(frame)
+    assert isinstance(opened, ds.Dropped), opened
+    return opened
 
 
 def make_data_secure(
@@ -95,11 +96,11 @@ def test_real_device_frame_verifies_with_mac_cut_before_ctr() -> None:
     assert decrypted.sequence == expected["sequence_number"]
     assert decrypted.apdu == h(expected["plain_apdu"])
     nonce = expected["sequence_number"].to_bytes(6, "big")
-    block0 = ds._block0(
+    block0, counter0 = ds._blocks(
         nonce, frame.src, frame.dst, frame_format=0, first_octet=frame.tpdu[0], length=5
     )
     assert block0 == h(expected["block_0"])
-    assert ds._counter0(nonce, frame.src, frame.dst) == h(expected["counter_0"])
+    assert counter0 == h(expected["counter_0"])
 
 
 def test_real_device_frame_through_data_secure_updates_freshness() -> None:
@@ -109,7 +110,7 @@ def test_real_device_frame_through_data_secure_updates_freshness() -> None:
         initial={sender: v["inputs"]["last_valid_seq_for_4.0.9_from_keyring"]}
     )
     frame = cemi.parse(h(v["inputs"]["cemi"]))
-    plain = secure.open_incoming(frame)
+    plain = accepted(secure, frame)
     assert plain.tpdu == h(v["expected"]["plain_apdu"])  # T_Data_Group: TPCI bits are 0
     assert plain.src == frame.src
     assert plain.dst == frame.dst
@@ -117,8 +118,9 @@ def test_real_device_frame_through_data_secure_updates_freshness() -> None:
     assert not plain.is_extended  # 5 octets fit a standard frame
     assert secure.freshness.last(sender) == v["expected"]["new_last_valid_seq_for_4.0.9"]
     # the same frame again is a repeat, dropped without touching the table
-    with pytest.raises(DataSecureDuplicateError):
-        secure.open_incoming(frame)
+    repeat = dropped(secure, frame)
+    assert repeat.reason is DropReason.REPLAY
+    assert "repeated" in repeat.detail
     assert secure.freshness.last(sender) == v["expected"]["new_last_valid_seq_for_4.0.9"]
 
 
@@ -131,7 +133,7 @@ def test_xknx_group_response_rx_with_keyring_freshness() -> None:
         counter=counter_at(1),
         freshness=ds.FreshnessTable(keyring.sender_sequence_numbers()),
     )
-    plain = secure.open_incoming(cemi.parse(h(v["cemi"])))
+    plain = accepted(secure, cemi.parse(h(v["cemi"])))
     assert plain.tpdu == h(v["plain_apdu_expected"].split()[0])
     assert secure.freshness.last(IA(v["input"]["src"])) == v["seq"]
 
@@ -147,17 +149,17 @@ def test_xknx_group_response_rx_with_keyring_freshness() -> None:
 def test_group_send_vectors(vector_id: str) -> None:
     v = get_vector(vector_id)
     inputs = v["inputs"]
-    hook = Recorder()
+    counter = counter_at(inputs["sequence_number"])
     secure = ds.DataSecure(
         group_keys={GA(inputs["dst"]): h(inputs["group_key"])},
-        counter=counter_at(inputs["sequence_number"], hook),
+        counter=counter,
         freshness=ds.FreshnessTable(),
         individual_address=IA(inputs["src"]),
     )
     frame = plain_frame(GA(inputs["dst"]), h(inputs["plain_apdu"]), src=inputs["src"])
     secured = secure.secure_outgoing(frame)
     assert secured.encode()[2:] == h(v["expected"]["cemi_ldata"])  # without code, add-info
-    assert hook.values == [inputs["sequence_number"]]
+    assert counter.upcoming == inputs["sequence_number"] + 1  # it took exactly one value
     if "secured_apdu" in v["expected"]:
         assert secured.tpdu[9:-4] == h(v["expected"]["secured_apdu"])
         assert secured.tpdu[-4:] == h(v["expected"]["mac"])
@@ -184,8 +186,7 @@ def test_authentication_only_is_refused_both_ways() -> None:
     frame = cemi.parse(b"\x29\x00" + ldata)
     with pytest.raises(DataSecureError, match="authentication-only"):
         ds.decrypt_tpdu(GA_KEY, src=frame.src, dst=frame.dst, tpdu=frame.tpdu)
-    with pytest.raises(DataSecureError):
-        make_data_secure().open_incoming(frame)
+    assert dropped(make_data_secure(), frame).reason is DropReason.MALFORMED
     with pytest.raises(DataSecureError):
         ds.encrypt_tpdu(
             GA_KEY, src=IA("5.0.1"), dst=GA("0/4/0"), tpci=0, sequence=1, apdu=b"\x00\x80", scf=0x00
@@ -235,10 +236,9 @@ def test_an158_tool_key_frame_fields_and_data_secure() -> None:
     )
     # DataSecure opens it with the tool key of the device (the receiver here)
     receiver_key = {IA("15.15.0"): TOOL_KEY_AN158}
-    plain = make_data_secure(tool_keys=receiver_key).open_incoming(frame)
+    plain = accepted(make_data_secure(tool_keys=receiver_key), frame)
     assert plain.tpdu == h(get_vector("an158.annexA.property_write")["plain_apdu_expected"])
-    with pytest.raises(DataSecureKeyMissingError):
-        make_data_secure().open_incoming(frame)
+    assert dropped(make_data_secure(), frame).reason is DropReason.NO_KEY
 
 
 def test_tool_access_has_its_own_freshness() -> None:
@@ -246,9 +246,8 @@ def test_tool_access_has_its_own_freshness() -> None:
     secure = make_data_secure(
         tool_keys={IA("15.15.0"): TOOL_KEY_AN158}, initial={IA("15.15.103"): 99}
     )
-    secure.open_incoming(frame)  # seq 4 < 99 in the group table: not the table that counts
-    with pytest.raises(DataSecureDuplicateError):
-        secure.open_incoming(frame)
+    accepted(secure, frame)  # seq 4 < 99 in the group table: not the table that counts
+    assert dropped(secure, frame).reason is DropReason.REPLAY
 
 
 def test_an158_sync_request() -> None:
@@ -273,8 +272,9 @@ def test_an158_sync_request() -> None:
     assert again == tpdu
     # a data frame parser keeps sync frames apart
     frame = cemi.LData(cemi.MessageCode.L_DATA_IND, src, dst, tpdu)
-    with pytest.raises(DataSecureError, match="SYNC_REQUEST"):
-        make_data_secure(tool_keys={dst: TOOL_KEY_AN158}).open_incoming(frame)
+    sync = dropped(make_data_secure(tool_keys={dst: TOOL_KEY_AN158}), frame)
+    assert sync.reason is DropReason.MALFORMED
+    assert "SYNC_REQUEST" in sync.detail
 
 
 def test_an158_sync_response() -> None:
@@ -317,8 +317,7 @@ def test_parse_error_vectors(vector_id: str) -> None:
         ds.parse_secure_tpdu(frame.tpdu)
     with pytest.raises(FrameError):
         ds.decrypt_tpdu(GA_KEY, src=frame.src, dst=frame.dst, tpdu=frame.tpdu)
-    with pytest.raises(FrameError):
-        make_data_secure().open_incoming(frame)
+    assert dropped(make_data_secure(), frame).reason is DropReason.MALFORMED
 
 
 @pytest.mark.parametrize("scf", [0x11, 0x14, 0x15, 0x16, 0x17, 0x20, 0x70])
@@ -369,10 +368,9 @@ def test_forged_frame_does_not_advance_freshness() -> None:
     forged_tpdu = bytearray(genuine.tpdu)
     forged_tpdu[3:9] = (v["expected"]["sequence_number"] + 1000).to_bytes(6, "big")
     secure = make_data_secure(initial={IA("4.0.9"): 1})
-    with pytest.raises(DataSecureMacError):
-        secure.open_incoming(genuine.with_tpdu(bytes(forged_tpdu)))
+    assert dropped(secure, genuine.with_tpdu(bytes(forged_tpdu))).reason is DropReason.MAC
     assert secure.freshness.last(IA("4.0.9")) == 1
-    secure.open_incoming(genuine)  # still accepted
+    accepted(secure, genuine)  # still accepted
 
 
 def test_key_missing_and_plain_rejected() -> None:
@@ -381,13 +379,12 @@ def test_key_missing_and_plain_rejected() -> None:
     tpdu = ds.encrypt_tpdu(
         GA_KEY, src=IA("4.0.9"), dst=other_ga, tpci=0, sequence=9, apdu=b"\x00\x81"
     )
-    with pytest.raises(DataSecureKeyMissingError):
-        secure.open_incoming(cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), other_ga, tpdu))
+    unkeyed = cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), other_ga, tpdu)
+    assert dropped(secure, unkeyed).reason is DropReason.NO_KEY
     plain_to_secure_ga = cemi.LData(
         cemi.MessageCode.L_DATA_IND, IA("4.0.9"), GA("0/4/0"), b"\x00\x81"
     )
-    with pytest.raises(DataSecurePlainRejectedError):
-        secure.open_incoming(plain_to_secure_ga)
+    assert dropped(secure, plain_to_secure_ga).reason is DropReason.PLAIN
     plain = cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), other_ga, b"\x00\x81")
     assert secure.open_incoming(plain) is plain
     p2p = cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), IA("5.0.1"), b"\x03\xd5\x00\x01")
@@ -398,10 +395,11 @@ def test_tool_access_to_a_group_is_rejected() -> None:
     tpdu = ds.encrypt_tpdu(
         GA_KEY, src=IA("4.0.9"), dst=GA("0/4/0"), tpci=0, sequence=9, apdu=b"\x00\x81", scf=0x90
     )
-    with pytest.raises(DataSecureError, match="tool access"):
-        make_data_secure().open_incoming(
-            cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), GA("0/4/0"), tpdu)
-        )
+    drop = dropped(
+        make_data_secure(), cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), GA("0/4/0"), tpdu)
+    )
+    assert drop.reason is DropReason.MALFORMED
+    assert "tool access" in drop.detail
 
 
 def test_replay_older_and_equal_sequence_numbers() -> None:
@@ -411,12 +409,13 @@ def test_replay_older_and_equal_sequence_numbers() -> None:
         make.secure_outgoing(plain_frame(GA("0/4/0"), b"\x00\x81", src="4.0.9")) for _ in range(3)
     ]
     receiver = make_data_secure(initial={sender: 500})
-    with pytest.raises(DataSecureDuplicateError):
-        receiver.open_incoming(frames[0])  # seq 500 == initial
-    receiver.open_incoming(frames[2])  # 502
-    with pytest.raises(DataSecureReplayError) as info:
-        receiver.open_incoming(frames[1])  # 501 < 502
-    assert not isinstance(info.value, DataSecureDuplicateError)
+    repeat = dropped(receiver, frames[0])  # seq 500 == initial
+    assert repeat.reason is DropReason.REPLAY
+    assert "repeated" in repeat.detail
+    accepted(receiver, frames[2])  # 502
+    older = dropped(receiver, frames[1])  # 501 < 502
+    assert older.reason is DropReason.REPLAY
+    assert "older" in older.detail  # not a repeat
     assert receiver.freshness.last(sender) == 502
 
 
@@ -431,9 +430,10 @@ def test_freshness_table_snapshot_round_trip() -> None:
     )
     assert restored.snapshot() == {"1.1.1": 5, "1.1.2": 9, "1.1.4": 1}
     assert restored.last(IA("9.9.9")) == 0
-    restored.check(IA("9.9.9"), 1)  # unknown senders start at 0
-    with pytest.raises(DataSecureDuplicateError):
-        restored.check(IA("9.9.9"), 0)
+    assert restored.check(IA("9.9.9"), 1) is None  # unknown senders start at 0
+    stale = restored.check(IA("9.9.9"), 0)
+    assert stale is not None
+    assert stale.reason is DropReason.REPLAY
 
 
 def test_keyring_initial_freshness() -> None:
@@ -447,33 +447,81 @@ def test_keyring_initial_freshness() -> None:
 # --- outgoing counter ---------------------------------------------------------------------
 
 
+def reserved(counter: ds.SequenceCounter, now_ms: int, count: int) -> int:
+    """Reserve `count` values and confirm them (as the edge does once they are written)."""
+    ceiling = counter.reserve(now_ms, count)
+    counter.confirm(ceiling)
+    return ceiling
+
+
 def test_counter_starts_at_the_clock_when_it_is_ahead() -> None:
-    hook = Recorder()
     now_ms = ds.SEQUENCE_EPOCH_MS + 123_456_789
-    counter = ds.SequenceCounter(1_000, hook, now_ms=now_ms)
+    counter = ds.SequenceCounter(1_000, now_ms=now_ms)
+    assert reserved(counter, now_ms, 3) == 123_456_791  # the highest value to persist
     assert [counter.next(), counter.next(), counter.next()] == [
         123_456_789,
         123_456_790,
         123_456_791,
     ]
-    assert hook.values == [123_456_789, 123_456_790, 123_456_791]
+    assert counter.available == 0
 
 
 def test_counter_starts_after_the_persisted_value_plus_margin() -> None:
-    hook = Recorder()
     clock_set_back = ds.SEQUENCE_EPOCH_MS + 10
-    counter = ds.SequenceCounter(5_000_000, hook, now_ms=clock_set_back, margin=250)
+    counter = ds.SequenceCounter(5_000_000, now_ms=clock_set_back, margin=250)
     assert counter.upcoming == 5_000_250
+    assert reserved(counter, clock_set_back, 1) == 5_000_250
     assert counter.next() == 5_000_250
-    assert hook.values == [5_000_250]
-    default_margin = ds.SequenceCounter(5_000_000, hook, now_ms=clock_set_back)
+    default_margin = ds.SequenceCounter(5_000_000, now_ms=clock_set_back)
+    reserved(default_margin, clock_set_back, 1)
     assert default_margin.next() == 5_000_000 + ds.DEFAULT_COUNTER_MARGIN
 
 
-def test_counter_uses_the_real_clock_by_default() -> None:
+def test_counter_takes_the_time_it_is_given() -> None:
+    # no wall clock inside: the same inputs give the same values
+    now_ms = ds.SEQUENCE_EPOCH_MS + 42_000
+    assert ds.SequenceCounter(0, now_ms=now_ms).upcoming == 42_000
+    later = ds.SequenceCounter(0, now_ms=now_ms)
+    assert reserved(later, now_ms + 1_000, 1) == 43_000  # a reservation starts at the clock
+
+
+def test_sequence_clock_reads_the_real_clock_by_default() -> None:
     expected = int(time.time() * 1000) - 1_515_110_400_000  # ms since 2018-01-05T00:00Z
-    value = ds.SequenceCounter(0, Recorder()).next()
-    assert expected - 5_000 <= value <= expected + 5_000
+    assert expected - 5_000 <= ds.sequence_clock() <= expected + 5_000
+    assert ds.sequence_clock(ds.unix_ms()) >= expected
+
+
+def test_counter_hands_out_nothing_without_a_confirmed_reservation() -> None:
+    now_ms = ds.SEQUENCE_EPOCH_MS
+    counter = ds.SequenceCounter(100, now_ms=now_ms, margin=0)
+    with pytest.raises(DataSecureError, match="reservation"):
+        counter.next()
+    ceiling = counter.reserve(now_ms, 2)
+    assert ceiling == 101
+    with pytest.raises(DataSecureError, match="reservation"):
+        counter.next()  # asked for, not yet written
+    counter.confirm(ceiling + 1)  # a confirmation of something else changes nothing
+    assert counter.available == 0
+    counter.confirm(ceiling)
+    assert counter.reserved == 101
+    assert [counter.next(), counter.next()] == [100, 101]
+    with pytest.raises(DataSecureError, match="reservation"):
+        counter.next()
+    # the next block starts after the last one, never inside it
+    assert reserved(counter, now_ms, 5) == 106
+    assert counter.next() == 102
+
+
+def test_counter_restarted_from_a_reservation_never_reuses_a_value() -> None:
+    now_ms = ds.SEQUENCE_EPOCH_MS + 1_000
+    first = ds.SequenceCounter(0, now_ms=now_ms)
+    ceiling = reserved(first, now_ms, 1_000)
+    used = [first.next() for _ in range(10)]
+    # a crash; the clock was set back an hour; the store holds the reservation
+    restarted = ds.SequenceCounter(ceiling, now_ms=now_ms - 3_600_000)
+    reserved(restarted, now_ms - 3_600_000, 1)
+    assert restarted.next() > max(used)
+    assert restarted.upcoming > ceiling
 
 
 def test_counter_is_strictly_increasing_and_exhausts() -> None:
@@ -483,14 +531,19 @@ def test_counter_is_strictly_increasing_and_exhausts() -> None:
     with pytest.raises(DataSecureError, match="exhausted"):
         counter.next()
     with pytest.raises(ValueError, match="negative"):
-        ds.SequenceCounter(-1, Recorder())
+        ds.SequenceCounter(-1, now_ms=0)
+    durable = ds.SequenceCounter(ds.MAX_SEQUENCE - 1, now_ms=0, margin=0)
+    assert reserved(durable, 0, 10) == ds.MAX_SEQUENCE  # a block ends at the last value
+    assert [durable.next(), durable.next()] == [ds.MAX_SEQUENCE - 1, ds.MAX_SEQUENCE]
+    with pytest.raises(DataSecureError, match="exhausted"):
+        durable.reserve(0)
 
 
 def test_each_secured_frame_takes_one_counter_value() -> None:
-    hook = Recorder()
+    counter = counter_at(77)
     secure = ds.DataSecure(
         group_keys={GA("0/4/0"): GA_KEY},
-        counter=counter_at(77, hook),
+        counter=counter,
         freshness=ds.FreshnessTable(),
         individual_address=IA("5.0.1"),
     )
@@ -501,11 +554,11 @@ def test_each_secured_frame_takes_one_counter_value() -> None:
         for _ in range(4)
     ]
     assert sequences == [77, 78, 79, 80]
-    assert hook.values == sequences
+    assert counter.upcoming == 81
     # frames that need no security consume nothing
     secure.secure_outgoing(plain_frame(GA("0/4/1"), b"\x00\x80"))
     secure.secure_outgoing(plain_frame(IA("4.0.9"), b"\x03\xd5\x00\x01"))
-    assert hook.values == sequences
+    assert counter.upcoming == 81
 
 
 # --- outgoing source address --------------------------------------------------------------
@@ -516,7 +569,7 @@ def test_source_zero_becomes_the_tunnel_address() -> None:
     secured = secure.secure_outgoing(plain_frame(GA("0/4/0"), b"\x00\x81", src="0.0.0"))
     assert secured.src == IA("5.0.1")
     receiver = make_data_secure()
-    assert receiver.open_incoming(secured).tpdu == b"\x00\x81"
+    assert accepted(receiver, secured).tpdu == b"\x00\x81"
 
 
 def test_source_must_be_the_tunnel_address() -> None:
@@ -557,7 +610,7 @@ def test_round_trip_and_frame_type(tpdu: bytes, sequence: int) -> None:
     secured = sender.secure_outgoing(plain_frame(GA("0/4/0"), tpdu))
     assert secured.is_extended == (len(secured.tpdu) - 1 > 15)
     wire = cemi.parse(secured.encode())
-    plain = make_data_secure().open_incoming(wire)
+    plain = accepted(make_data_secure(), wire)
     assert plain.tpdu == tpdu
     assert plain.is_extended == (len(tpdu) - 1 > 15)
 
@@ -615,7 +668,7 @@ def test_xknx_frames_decrypt_in_ours(apdu: tuple[str, Any], sequence: int) -> No
     secured = _xknx_peer("4.0.9", sending=sequence).outgoing_cemi(plain)
     raw = CEMIFrame(code=CEMIMessageCode.L_DATA_IND, data=secured).to_knx()
     frame = cemi.parse(raw)
-    opened = make_data_secure(initial={IA("4.0.9"): sequence - 1}).open_incoming(frame)
+    opened = accepted(make_data_secure(initial={IA("4.0.9"): sequence - 1}), frame)
     assert opened.tpdu == bytes(payload.to_knx())
     assert ds.parse_secure_tpdu(frame.tpdu).sequence == sequence
 
@@ -625,3 +678,19 @@ def test_xknx_rejects_our_frame_with_a_replayed_sequence() -> None:
     secured = ours.secure_outgoing(plain_frame(GA("0/4/0"), b"\x00\x81"))
     with pytest.raises(XknxDataSecureError, match=r"[Ss]equence number too low"):
         _xknx_peer("5.0.1", last_seq=10).received_cemi(_xknx_ldata(secured.encode()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tail=st.binary(max_size=40),
+    scf=st.integers(0, 255),
+    to_group=st.booleans(),
+)
+def test_open_incoming_never_raises(tail: bytes, scf: int, to_group: bool) -> None:
+    """Any TPDU, secure-looking or not: the plain frame or a drop, never an exception."""
+    secure = make_data_secure(tool_keys={IA("4.0.9"): TOOL_KEY_AN158})
+    dst: IndividualAddress | GroupAddress = GA("0/4/0") if to_group else IA("5.0.1")
+    for tpdu in (b"\x03\xf1" + bytes((scf,)) + tail, tail or b"\x00"):
+        frame = cemi.LData(cemi.MessageCode.L_DATA_IND, IA("4.0.9"), dst, tpdu)
+        opened = secure.open_incoming(frame)
+        assert isinstance(opened, ds.Dropped | cemi.LData)

@@ -124,7 +124,7 @@ def make_data_secure() -> ds.DataSecure:
     return ds.DataSecure(
         group_keys={GroupAddress(0x0400): KEY, GroupAddress(0x0901): KEY},
         tool_keys={IndividualAddress(0xFF00): TOOL_KEY},
-        counter=ds.SequenceCounter(1, lambda _value: None),
+        counter=ds.SequenceCounter.volatile(1, now_ms=0),
         freshness=ds.FreshnessTable(),
     )
 

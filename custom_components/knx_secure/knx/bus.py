@@ -23,24 +23,13 @@ from typing import Final, Protocol
 from . import cemi
 from .address import GroupAddress, IndividualAddress
 from .cemi import APCI, LData, MessageCode
-from .data_secure import DataSecure, FreshnessTable, SequenceCounter
+from .data_secure import DataSecure, Dropped, FreshnessTable, SequenceCounter, unix_ms
 from .dpt import decode_dpt1, encode_dpt1
-from .errors import (
-    DataSecureError,
-    DataSecureKeyMissingError,
-    DataSecureMacError,
-    DataSecurePlainRejectedError,
-    DataSecureReplayError,
-    FrameError,
-)
+from .drops import DropReason
+from .errors import FrameError
 from .keyring import Keyring
 
 __all__ = [
-    "DROP_DATA_SECURE_MAC",
-    "DROP_DATA_SECURE_MALFORMED",
-    "DROP_DATA_SECURE_NO_KEY",
-    "DROP_DATA_SECURE_PLAIN",
-    "DROP_DATA_SECURE_REPLAY",
     "Bus",
     "BusPort",
     "SwitchActuator",
@@ -49,14 +38,6 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
-
-# Keys of the gateway's ``dropped`` counter for telegrams a device refused: the same
-# words as the session's drops and the client's, so "replay" and "mac" count every layer.
-DROP_DATA_SECURE_REPLAY: Final = "replay"  # sequence number not newer (or repeated)
-DROP_DATA_SECURE_MAC: Final = "mac"  # forged or wrong key
-DROP_DATA_SECURE_PLAIN: Final = "plain"  # plain telegram to a GA with a key
-DROP_DATA_SECURE_NO_KEY: Final = "no_key"  # secure telegram to a GA without key
-DROP_DATA_SECURE_MALFORMED: Final = "malformed"  # unreadable or unsupported
 
 _LAST_DEVICE_NUMBER: Final = 255
 
@@ -152,10 +133,6 @@ def default_device_address(
     raise ValueError(f"no free individual address on the line of {host}")
 
 
-def _never_persist(_value: int) -> None:
-    """A simulated device forgets its counter with the process (it starts from the clock)."""
-
-
 @dataclass(slots=True)
 class _Channel:
     spec: SwitchSpec
@@ -200,7 +177,8 @@ class SwitchActuator:
         # accepts only fresher sequence numbers than the keyring / last telegram per sender.
         self._secure = DataSecure.from_keyring(
             keyring,
-            counter=SequenceCounter(keyring.sequence_number(address), _never_persist),
+            # a simulated device forgets its counter with the process (starts at the clock)
+            counter=SequenceCounter.volatile(keyring.sequence_number(address), unix_ms()),
             freshness=FreshnessTable(keyring.sender_sequence_numbers()),
             individual_address=address,
         )
@@ -255,21 +233,19 @@ class SwitchActuator:
 
     def _open(self, frame: LData) -> LData | None:
         """The plain frame, or None when the device refuses it (counted)."""
-        try:
-            return self._secure.open_incoming(frame)
-        except DataSecureReplayError:
+        opened = self._secure.open_incoming(frame)
+        if not isinstance(opened, Dropped):
+            return opened
+        if opened.reason is DropReason.REPLAY:
             self.replays_rejected += 1
-            reason = DROP_DATA_SECURE_REPLAY
-        except DataSecureMacError:
-            reason = DROP_DATA_SECURE_MAC
-        except DataSecurePlainRejectedError:
-            reason = DROP_DATA_SECURE_PLAIN
-        except DataSecureKeyMissingError:
-            reason = DROP_DATA_SECURE_NO_KEY
-        except (DataSecureError, FrameError):
-            reason = DROP_DATA_SECURE_MALFORMED
-        self._bus.dropped[reason] += 1
-        _LOGGER.debug("device %s refused a telegram from %s: %s", self.address, frame.src, reason)
+        self._bus.dropped[opened.reason] += 1
+        _LOGGER.debug(
+            "device %s refused a telegram from %s: %s (%s)",
+            self.address,
+            frame.src,
+            opened.reason,
+            opened.detail,
+        )
         return None
 
     def _receive_write(self, channel: _Channel, value: int | bytes | None) -> None:

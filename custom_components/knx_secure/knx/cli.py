@@ -34,6 +34,7 @@ from .data_secure import (
     parse_secure_tpdu,
     plain_apdu,
 )
+from .dpt.command import add_dpt_parser
 from .errors import (
     DataSecureError,
     DataSecureKeyMissingError,
@@ -154,17 +155,13 @@ def run_decode(args: argparse.Namespace) -> int:
     keyring = _load(args.keyring, args)
     secure = DataSecure.from_keyring(
         keyring,
-        counter=SequenceCounter(0, _never_persist),
+        counter=SequenceCounter(0, now_ms=0),  # decoding sends nothing: never reserved
         freshness=FreshnessTable(),
     )
     backbone_key = keyring.backbone.key if keyring.backbone is not None else None
     for text in args.frames or _stdin_lines():
         _print_json(decode_frame(text, secure, backbone_key=backbone_key), sys.stdout)
     return EXIT_OK
-
-
-def _never_persist(_value: int) -> None:
-    """Decoding sends nothing, so no counter value needs saving."""
 
 
 def _stdin_lines() -> Iterable[str]:
@@ -289,6 +286,7 @@ COMMANDS: list[Callable[[_SubParsers], None]] = [
     add_decode_command,
     add_gateway_parser,
     add_scenario_parser,
+    add_dpt_parser,
 ]
 
 

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import random
 import socket
-import tempfile
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
-from typing import Final, Protocol, Self
+from typing import Final, Self
 
 from . import knxip
 from .address import GroupAddress, IndividualAddress
@@ -41,17 +37,23 @@ from .cemi import (
     parse_group_apdu,
 )
 from .crypto import derive_device_authentication_key, derive_user_password_key
-from .data_secure import DataSecure, FreshnessTable, SequenceCounter, is_secure_tpdu
+from .data_secure import (
+    DataSecure,
+    Dropped,
+    FreshnessTable,
+    SequenceCounter,
+    is_secure_tpdu,
+    unix_ms,
+)
 from .discovery import GatewayDescriptor, describe_gateway
+from .drops import DropReason
 from .errors import (
     AuthenticationError,
     ConfirmationTimeoutError,
     ConnectRefusedError,
     DataSecureError,
     DataSecureKeyMissingError,
-    DataSecureMacError,
     DataSecurePlainRejectedError,
-    DataSecureReplayError,
     DeviceAuthenticationError,
     FrameError,
     GatewayUnreachableError,
@@ -66,6 +68,7 @@ from .errors import (
 )
 from .keyring import InterfaceType, Keyring, KeyringInterface
 from .knxip import ErrorCode
+from .security_store import JsonFileStore, SecurityState, SecurityStore
 from .session import (
     EndReason,
     FrameDropped,
@@ -77,6 +80,7 @@ from .session import (
     SessionEvent,
     SessionState,
 )
+from .telegram import Telegram, TelegramDropped
 from .tunnel import (
     CloseReason,
     ConfirmationTimedOut,
@@ -91,7 +95,7 @@ from .tunnel import (
 
 __all__ = [
     "DEFAULT_PORT",
-    "DROP_REASONS",
+    "TELEGRAM_DROP_REASONS",
     "ConnectionEvent",
     "ConnectionState",
     "JsonFileStore",
@@ -99,6 +103,7 @@ __all__ = [
     "SecurityState",
     "SecurityStore",
     "Telegram",
+    "TelegramDropped",
     "TelegramStream",
     "Timeouts",
     "TunnelChoice",
@@ -108,7 +113,13 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = knxip.PORT
 #: Keys of ``SecureTunnelClient.dropped``: why an incoming telegram was not delivered.
-DROP_REASONS: Final = ("no_key", "mac", "replay", "malformed", "plain")
+TELEGRAM_DROP_REASONS: Final = (
+    DropReason.NO_KEY,
+    DropReason.MAC,
+    DropReason.REPLAY,
+    DropReason.MALFORMED,
+    DropReason.PLAIN,
+)
 #: Telegrams an unread ``telegrams()`` stream keeps before it drops the oldest.
 STREAM_QUEUE_SIZE: Final = 1024
 # Extra time the machines get over the edge's own phase timeouts, so that the edge's
@@ -167,17 +178,6 @@ class TunnelChoice:
         return self.individual_address is None and self.user_id is None
 
 
-@dataclass(frozen=True, slots=True)
-class Telegram:
-    """A group telegram, verified and decrypted (``secure``: it was Data Secure)."""
-
-    src: IndividualAddress
-    dst: GroupAddress | IndividualAddress
-    apci: APCI
-    value: int | bytes | None  # int: 6-bit small payload; bytes: data octets; None: read
-    secure: bool
-
-
 class ConnectionState(StrEnum):
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
@@ -190,100 +190,6 @@ class ConnectionEvent:
 
     state: ConnectionState
     error: KNXSecureError | None = None
-
-
-@dataclass(slots=True)
-class SecurityState:
-    """What must survive a restart for Data Secure."""
-
-    sequence_number: int = 0  # last outgoing Data Secure sequence number handed out
-    freshness: dict[str, int] = field(default_factory=dict)  # sender IA -> last accepted seq
-
-
-class SecurityStore(Protocol):
-    """Persistence of the Data Secure counters."""
-
-    def load(self) -> SecurityState | None:
-        """The stored state (None when there is none); sync, called at construction."""
-        ...
-
-    def save(self, state: SecurityState) -> None:
-        """Called on every change; the store decides when it really writes."""
-        ...
-
-
-class JsonFileStore:
-    """A SecurityStore in one JSON file, written through on every change.
-
-    ``{"sequence_number": int, "freshness": {"1.1.1": int}}``, replaced atomically (temp
-    file in the same directory + os.replace). No fsync: a lost write costs at most the
-    counter margin (see ``data_secure.DEFAULT_COUNTER_MARGIN``), and the loop stays fast.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._last: str | None = None
-
-    def __repr__(self) -> str:
-        return f"JsonFileStore({str(self.path)!r})"
-
-    def load(self) -> SecurityState | None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            _LOGGER.warning("Cannot read the Data Secure counters %s: %s", self.path, err)
-            return None
-        try:
-            document = json.loads(text)
-        except ValueError:
-            _LOGGER.warning("Ignoring %s: not JSON", self.path)
-            return None
-        state = _state_from_json(document)
-        if state is None:
-            _LOGGER.warning("Ignoring %s: unexpected content", self.path)
-        else:
-            self._last = text
-        return state
-
-    def save(self, state: SecurityState) -> None:
-        text = json.dumps(
-            {"sequence_number": state.sequence_number, "freshness": state.freshness},
-            sort_keys=True,
-        )
-        if text == self._last:
-            return
-        directory = self.path.parent
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        self._last = text
-
-
-def _state_from_json(document: object) -> SecurityState | None:
-    if not isinstance(document, dict):
-        return None
-    sequence = document.get("sequence_number")
-    freshness = document.get("freshness", {})
-    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
-        return None
-    if not isinstance(freshness, dict):
-        return None
-    return SecurityState(
-        sequence_number=sequence,
-        freshness={
-            str(k): v
-            for k, v in freshness.items()
-            if isinstance(v, int) and not isinstance(v, bool) and v >= 0
-        },
-    )
 
 
 class TelegramStream:
@@ -728,15 +634,24 @@ class SecureTunnelClient:
 
         state = store.load() if store is not None else None
         self._sequence_number = state.sequence_number if state is not None else 0
-        counter = SequenceCounter(self._sequence_number, self._on_sequence_number)
+        # With a store, values are used only from reservations it confirmed written
+        # (_reserve_sequence_numbers); without one, nothing is persisted at all.
+        self._counter = (
+            SequenceCounter(self._sequence_number, unix_ms())
+            if store is not None
+            else SequenceCounter.volatile(self._sequence_number, unix_ms())
+        )
+        self._reservation_lock = asyncio.Lock()
         freshness = FreshnessTable.from_snapshot(
             state.freshness if state is not None else {}, keyring.sender_sequence_numbers()
         )
-        self._data_secure = DataSecure.from_keyring(keyring, counter=counter, freshness=freshness)
+        self._data_secure = DataSecure.from_keyring(
+            keyring, counter=self._counter, freshness=freshness
+        )
         if store is not None:
-            # Reserve the start value at once: after a crash before the store's next write,
-            # the next start still lies past every value this run hands out (up to the margin).
-            self._sequence_number = counter.upcoming
+            # Ask for the first reservation at once, so that a store that writes soon has
+            # it written by the first send (which still waits for store.flush()).
+            self._sequence_number = self._counter.reserve(unix_ms())
             self._save()
 
         self._state = ConnectionState.DISCONNECTED
@@ -755,8 +670,9 @@ class SecureTunnelClient:
         self._state_subscribers: list[Callable[[ConnectionEvent], None]] = []
         self._streams: set[TelegramStream] = set()
         self._read_waiters: dict[GroupAddress, list[asyncio.Future[Telegram]]] = {}
-        self._dropped: Counter[str] = Counter(dict.fromkeys(DROP_REASONS, 0))
+        self._dropped: Counter[DropReason] = Counter(dict.fromkeys(TELEGRAM_DROP_REASONS, 0))
         self._mac_failures: Counter[GroupAddress] = Counter()
+        self._drop_subscribers: list[Callable[[TelegramDropped], None]] = []
 
     def __repr__(self) -> str:
         return (
@@ -791,8 +707,8 @@ class SecureTunnelClient:
         return self._description
 
     @property
-    def dropped(self) -> Mapping[str, int]:
-        """Incoming telegrams not delivered, by reason (see DROP_REASONS)."""
+    def dropped(self) -> Mapping[DropReason, int]:
+        """Incoming telegrams not delivered, by reason (see TELEGRAM_DROP_REASONS)."""
         return MappingProxyType(self._dropped)
 
     @property
@@ -817,6 +733,17 @@ class SecureTunnelClient:
         def unsubscribe() -> None:
             with contextlib.suppress(ValueError):
                 self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def subscribe_drops(self, callback: Callable[[TelegramDropped], None]) -> Callable[[], None]:
+        """Call ``callback`` with every incoming telegram that is dropped (``dropped`` and
+        ``mac_failures`` already count it); returns the unsubscribe function."""
+        self._drop_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._drop_subscribers.remove(callback)
 
         return unsubscribe
 
@@ -1210,6 +1137,8 @@ class SecureTunnelClient:
         it (DataSecureKeyMissingError without a key); False insists on a plain telegram,
         impossible for a GA with a key (DataSecurePlainRejectedError).
         """
+        if self._data_secure.requires_security(ga):
+            await self._reserve_sequence_numbers()
         link = self._link
         if link is None or not link.is_connected or self._individual_address is None:
             raise NotConnectedError(f"not connected to the gateway {self.address_text}")
@@ -1303,46 +1232,35 @@ class SecureTunnelClient:
             _LOGGER.debug("Ignoring point-to-point frame %s -> %s", frame.src, dst)
             return
         secure = is_secure_tpdu(frame.tpdu)
-        try:
-            plain = self._data_secure.open_incoming(frame)
-        except DataSecureKeyMissingError:
-            self._drop("no_key", frame)
-            return
-        except DataSecureMacError:
-            self._mac_failures[dst] += 1
-            self._drop("mac", frame)
-            return
-        except DataSecureReplayError as err:
-            self._drop("replay", frame, err)
-            return
-        except DataSecurePlainRejectedError:
-            self._drop("plain", frame)
-            return
-        except (DataSecureError, FrameError) as err:
-            self._drop("malformed", frame, err)
+        plain = self._data_secure.open_incoming(frame)
+        if isinstance(plain, Dropped):
+            self._drop(plain, frame.src, dst)
             return
         if secure:
             self._save()
         try:
             apdu = parse_group_apdu(plain.tpdu)
         except FrameError as err:
-            self._drop("malformed", frame, err)
+            self._drop(Dropped(DropReason.MALFORMED, str(err)), frame.src, dst)
             return
         self._deliver(Telegram(frame.src, dst, apdu.apci, apdu.value, secure))
 
-    def _drop(self, reason: str, frame: LData, detail: Exception | None = None) -> None:
+    def _drop(self, dropped: Dropped, src: IndividualAddress, dst: GroupAddress) -> None:
+        """Count a telegram that is not delivered and tell the drop subscribers."""
+        reason = dropped.reason
         self._dropped[reason] += 1
-        _LOGGER.debug(
-            "Dropped telegram %s -> %s: %s%s",
-            frame.src,
-            frame.dst,
-            reason,
-            f" ({detail})" if detail else "",
-        )
+        if reason is DropReason.MAC:
+            self._mac_failures[dst] += 1
+        _LOGGER.debug("Dropped telegram %s -> %s: %s (%s)", src, dst, reason, dropped.detail)
+        event = TelegramDropped(reason, dst, src)
+        for callback in list(self._drop_subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _LOGGER.exception("Error in a drop callback")
 
     def _deliver(self, telegram: Telegram) -> None:
-        if telegram.apci in (APCI.GROUP_VALUE_RESPONSE, APCI.GROUP_VALUE_WRITE):
-            assert isinstance(telegram.dst, GroupAddress)
+        if telegram.carries_value:
             for future in self._read_waiters.get(telegram.dst, ()):
                 if not future.done():
                     future.set_result(telegram)
@@ -1357,19 +1275,29 @@ class SecureTunnelClient:
 
     # --- persistence ---------------------------------------------------------------------------
 
-    def _on_sequence_number(self, value: int) -> None:
-        """Persist an outgoing sequence number before it is used: if the store cannot save
-        it, the telegram is not sent (a restart could otherwise reuse the value)."""
-        self._sequence_number = value
-        if self._store is None:
-            return
-        try:
-            self._store.save(self.security_state)
-        except Exception as err:
-            # the value stays consumed in memory: the next save persists a higher one
-            raise DataSecureError(
-                f"cannot persist the Data Secure sequence number, telegram not sent: {err}"
-            ) from err
+    async def _reserve_sequence_numbers(self) -> None:
+        """Make sure a confirmed sequence number reservation has a value left: reserve a
+        block and wait until the store wrote it. If it cannot, the telegram is not sent (a
+        restart could otherwise reuse the values)."""
+        counter = self._counter
+        while not counter.available:
+            async with self._reservation_lock:
+                if counter.available:
+                    return  # another sender's reservation was confirmed meanwhile
+                ceiling = counter.pending
+                if ceiling is None:
+                    ceiling = counter.reserve(unix_ms())
+                    self._sequence_number = ceiling
+                try:
+                    if self._store is not None:
+                        self._store.save(self.security_state)
+                        await self._store.flush()
+                except Exception as err:
+                    counter.withdraw()
+                    raise DataSecureError(
+                        f"cannot persist the Data Secure sequence number, telegram not sent: {err}"
+                    ) from err
+                counter.confirm(ceiling)
 
     def _save(self) -> None:
         """Persist the freshness table; a failure only costs replay protection across a

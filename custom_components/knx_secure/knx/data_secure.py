@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .address import GroupAddress, IndividualAddress
 from .cemi import LData
 from .crypto import ccm_decrypt, ccm_encrypt
+from .drops import DropReason
 from .errors import (
     AddressError,
-    DataSecureDuplicateError,
     DataSecureError,
     DataSecureKeyMissingError,
     DataSecureMacError,
@@ -41,6 +41,7 @@ __all__ = [
     "SCF_TOOL_ACCESS",
     "DataSecure",
     "DecryptedApdu",
+    "Dropped",
     "FreshnessTable",
     "SecureApdu",
     "SecureService",
@@ -53,6 +54,7 @@ __all__ = [
     "parse_secure_tpdu",
     "plain_apdu",
     "sequence_clock",
+    "unix_ms",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,11 +78,19 @@ _ADDRESS_TYPE_GROUP = 0x80
 # src(2) dst(2): the middle of both B0 and ctr0
 _ADDRESSES = struct.Struct(">HH")
 _COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
+_APCI_SECURE_HIGH = APCI_SECURE >> 8  # the low 2 bits of the TPDU's first octet
+_APCI_SECURE_LOW = APCI_SECURE & 0xFF  # its second octet
+_BODY_START = _HEADER_LENGTH + _SEQ_LENGTH
+_MIN_SECURE_TPDU = _BODY_START + _MAC_LENGTH
+# One-octet bytes objects: the associated data (the SCF) without building one per frame.
+_OCTETS = tuple(bytes((value,)) for value in range(256))
 # 2018-01-05T00:00:00Z in Unix milliseconds: the origin of the sequence clock.
 SEQUENCE_EPOCH_MS = 1_515_110_400_000
-# Added to a persisted counter at start, covering values handed out after the last
-# save (the persistence hook may debounce its writes).
+# Added to a persisted counter at start: reservations are written before use, but a store
+# may lose its last write (no fsync) and older versions saved after use. Above the block.
 DEFAULT_COUNTER_MARGIN = 10_000
+# Sequence numbers one reservation holds: one durable write per this many secure telegrams.
+DEFAULT_RESERVATION = 1_000
 
 
 class SecureService(IntEnum):
@@ -145,6 +155,15 @@ def _valid_controls() -> dict[int, SecurityControl]:
 
 # Every valid SCF decoded once: a frame needs its control several times.
 _CONTROLS = _valid_controls()
+# The SCFs DataSecure opens: S-A_Data with authentication + confidentiality, not a
+# system broadcast, with or without tool access.
+_HANDLED_SCF = frozenset(
+    scf
+    for scf, control in _CONTROLS.items()
+    if control.service is SecureService.DATA
+    and not control.system_broadcast
+    and control.algorithm is SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +194,27 @@ class DecryptedApdu:
     @property
     def control(self) -> SecurityControl:
         return SecurityControl.from_octet(self.scf)
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A received secure telegram that is not accepted: why, and a detail for the log (no
+    key or plain payload in it)."""
+
+    reason: DropReason
+    detail: str
+
+    def to_error(self) -> DataSecureError:
+        """The error of this drop, for APIs that raise (tools looking at one frame)."""
+        return _DROP_ERRORS.get(self.reason, DataSecureError)(self.detail)
+
+
+_DROP_ERRORS: Final[dict[DropReason, type[DataSecureError]]] = {
+    DropReason.MAC: DataSecureMacError,
+    DropReason.NO_KEY: DataSecureKeyMissingError,
+    DropReason.PLAIN: DataSecurePlainRejectedError,
+    DropReason.REPLAY: DataSecureReplayError,
+}
 
 
 # --- TPDU codec ---------------------------------------------------------------------------
@@ -222,24 +262,37 @@ def parse_secure_tpdu(tpdu: bytes) -> SecureApdu:
     )
 
 
-def _split_secure_tpdu(tpdu: bytes) -> tuple[SecurityControl, int, bytes | None, bytes, bytes]:
+# control, sequence, serial, encrypted APDU, encrypted MAC
+type _SecureParts = tuple[SecurityControl, int, bytes | None, bytes, bytes]
+
+
+def _split_secure_tpdu(tpdu: bytes) -> _SecureParts:
     """parse_secure_tpdu without building a SecureApdu (the receive path needs none):
     control, sequence, serial, encrypted APDU, encrypted MAC."""
     if not is_secure_tpdu(tpdu):
         raise FrameError("TPDU is not a secure APDU (APCI 0x3F1)")
-    if len(tpdu) < _HEADER_LENGTH + _SEQ_LENGTH + _MAC_LENGTH:
+    return _split_known_secure(tpdu)
+
+
+def _split_known_secure(tpdu: bytes) -> _SecureParts:
+    """_split_secure_tpdu of a TPDU known to carry A_SecureService."""
+    if len(tpdu) < _MIN_SECURE_TPDU:
         raise FrameError(f"secure APDU is truncated: {len(tpdu)} octets")
-    control = SecurityControl.from_octet(tpdu[2])
-    body = tpdu[_HEADER_LENGTH + _SEQ_LENGTH : -_MAC_LENGTH]
-    _payload_length(control, len(body))
+    control = _CONTROLS.get(tpdu[2]) or SecurityControl.from_octet(tpdu[2])
+    body = tpdu[_BODY_START:-_MAC_LENGTH]
     serial = None
-    if control.service is SecureService.SYNC_REQUEST:
-        serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
-    sequence = int.from_bytes(tpdu[_HEADER_LENGTH : _HEADER_LENGTH + _SEQ_LENGTH])
+    if control.service is SecureService.DATA:
+        if not body:  # the common case, checked without _payload_length
+            _payload_length(control, 0)
+    else:
+        _payload_length(control, len(body))
+        if control.service is SecureService.SYNC_REQUEST:
+            serial, body = bytes(body[:_SERIAL_LENGTH]), body[_SERIAL_LENGTH:]
+    sequence = int.from_bytes(tpdu[_HEADER_LENGTH:_BODY_START])
     return control, sequence, serial, body, tpdu[-_MAC_LENGTH:]
 
 
-def _block0(
+def _blocks(
     nonce: bytes,
     src: IndividualAddress,
     dst: IndividualAddress | GroupAddress,
@@ -247,21 +300,90 @@ def _block0(
     frame_format: int,
     first_octet: int,
     length: int,
-) -> bytes:
+) -> tuple[bytes, bytes]:
+    """B0 and ctr0 of a secure APDU's CCM: both are nonce ‖ src ‖ dst ‖ a tail."""
     # Of the control fields only ctrl2's address type and extended frame format are
     # protected; frame type, priority, repeat flag and hop count may change on the way.
-    address_type = _ADDRESS_TYPE_GROUP if isinstance(dst, GroupAddress) else 0
-    flags = address_type | (frame_format & 0x0F)
-    tail = bytes((0, flags, first_octet, APCI_SECURE & 0xFF, 0, length))
-    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + tail
-
-
-def _counter0(nonce: bytes, src: IndividualAddress, dst: IndividualAddress | GroupAddress) -> bytes:
-    return nonce + _ADDRESSES.pack(src.raw, dst.raw) + _COUNTER0_TAIL
+    flags = (_ADDRESS_TYPE_GROUP if dst.__class__ is GroupAddress else 0) | (frame_format & 0x0F)
+    middle = nonce + _ADDRESSES.pack(src.raw, dst.raw)
+    return (
+        middle + bytes((0, flags, first_octet, _APCI_SECURE_LOW, 0, length)),
+        middle + _COUNTER0_TAIL,
+    )
 
 
 def _associated_data(scf: int, serial: bytes | None) -> bytes:
-    return bytes((scf,)) + (serial or b"")
+    return _OCTETS[scf] + serial if serial else _OCTETS[scf]
+
+
+def _seal(
+    key: bytes,
+    *,
+    nonce: bytes,
+    field: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int,
+    first_octet: int,
+    scf: int,
+    serial: bytes | None,
+    apdu: bytes,
+) -> bytes:
+    """The secure TPDU of `apdu` (checked by the caller); `field` is what the wire carries
+    in the sequence field (the nonce, or for a sync.res the nonce XOR the challenge)."""
+    block0, counter0 = _blocks(
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
+    )
+    stream = ccm_encrypt(
+        key,
+        block0=block0,
+        counter0=counter0,
+        additional=_associated_data(scf, serial),
+        payload=apdu,
+        mac_length=_MAC_LENGTH,
+    )
+    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
+    return b"".join(
+        (
+            bytes((first_octet, _APCI_SECURE_LOW, scf)),
+            field,
+            serial or b"",
+            stream[_MAC_LENGTH:],
+            stream[:_MAC_LENGTH],
+        )
+    )
+
+
+def _unseal(
+    key: bytes,
+    *,
+    nonce: bytes,
+    src: IndividualAddress,
+    dst: IndividualAddress | GroupAddress,
+    frame_format: int,
+    first_octet: int,
+    scf: int,
+    serial: bytes | None,
+    encrypted: bytes,
+) -> bytes | None:
+    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU, None if the MAC does
+    not verify (the caller checked the control field)."""
+    block0, counter0 = _blocks(
+        nonce,
+        src,
+        dst,
+        frame_format=frame_format,
+        first_octet=first_octet,
+        length=max(len(encrypted) - _MAC_LENGTH, 0),
+    )
+    return ccm_decrypt(
+        key,
+        block0=block0,
+        counter0=counter0,
+        additional=_associated_data(scf, serial),
+        encrypted=encrypted,
+        mac_length=_MAC_LENGTH,
+    )
 
 
 def _check_sequence(value: int, what: str) -> None:
@@ -307,21 +429,18 @@ def encrypt_tpdu(
             raise DataSecureError("a sync.res needs the challenge of its sync.req")
         _check_sequence(challenge, "challenge")
         field = (sequence ^ challenge).to_bytes(_SEQ_LENGTH)
-    first_octet = tpci << 2 | APCI_SECURE >> 8
-    block0 = _block0(
-        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
-    )
-    stream = ccm_encrypt(
+    return _seal(
         key,
-        block0=block0,
-        counter0=_counter0(nonce, src, dst),
-        additional=_associated_data(scf, serial),
-        payload=apdu,
-        mac_length=_MAC_LENGTH,
+        nonce=nonce,
+        field=field,
+        src=src,
+        dst=dst,
+        frame_format=frame_format,
+        first_octet=tpci << 2 | _APCI_SECURE_HIGH,
+        scf=scf,
+        serial=serial,
+        apdu=apdu,
     )
-    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
-    header = bytes((first_octet, APCI_SECURE & 0xFF, scf))
-    return b"".join((header, field, serial or b"", stream[_MAC_LENGTH:], stream[:_MAC_LENGTH]))
 
 
 def _sync_serial(control: SecurityControl, serial: bytes | None) -> bytes | None:
@@ -365,112 +484,151 @@ def decrypt_secure_apdu(
     challenge: int | None = None,
 ) -> DecryptedApdu:
     """decrypt_tpdu for an already parsed secure APDU."""
-    apdu = _open_apdu(
-        key,
-        control=secure.control,
-        tpci=secure.tpci,
-        scf=secure.scf,
-        sequence=secure.sequence,
-        serial=secure.serial,
-        encrypted=secure.mac + secure.encrypted_apdu,
-        src=src,
-        dst=dst,
-        frame_format=frame_format,
-        challenge=challenge,
-    )
-    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
-
-
-def _open_apdu(
-    key: bytes,
-    *,
-    control: SecurityControl,
-    tpci: int,
-    scf: int,
-    sequence: int,
-    serial: bytes | None,
-    encrypted: bytes,
-    src: IndividualAddress,
-    dst: IndividualAddress | GroupAddress,
-    frame_format: int,
-    challenge: int | None,
-) -> bytes:
-    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU."""
+    control = secure.control
     if control.algorithm is not SecurityAlgorithm.AUTHENTICATION_CONFIDENTIALITY:
         raise DataSecureError("authentication-only secure APDUs are not supported")
-    nonce_value = sequence
+    nonce_value = secure.sequence
     if control.service is SecureService.SYNC_RESPONSE:
         if challenge is None:
             raise DataSecureError("a sync.res can only be verified with its sync.req's challenge")
         _check_sequence(challenge, "challenge")
         nonce_value ^= challenge
-    nonce = nonce_value.to_bytes(_SEQ_LENGTH)
-    first_octet = tpci << 2 | APCI_SECURE >> 8
-    length = max(len(encrypted) - _MAC_LENGTH, 0)
-    block0 = _block0(
-        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
-    )
-    apdu = ccm_decrypt(
+    apdu = _unseal(
         key,
-        block0=block0,
-        counter0=_counter0(nonce, src, dst),
-        additional=_associated_data(scf, serial),
-        encrypted=encrypted,
-        mac_length=_MAC_LENGTH,
+        nonce=nonce_value.to_bytes(_SEQ_LENGTH),
+        src=src,
+        dst=dst,
+        frame_format=frame_format,
+        first_octet=secure.tpci << 2 | _APCI_SECURE_HIGH,
+        scf=secure.scf,
+        serial=secure.serial,
+        encrypted=secure.mac + secure.encrypted_apdu,
     )
     if apdu is None:
         raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
-    return apdu
+    return DecryptedApdu(secure.scf, secure.sequence, apdu, secure.serial)
 
 
 # --- sequence numbers ------------------------------------------------------------------------
 
 
+def unix_ms() -> int:
+    """The wall clock in Unix milliseconds: what an edge passes as `now_ms`."""
+    return time.time_ns() // 1_000_000
+
+
 def sequence_clock(now_ms: int | None = None) -> int:
     """Milliseconds since 2018-01-05T00:00Z (`now_ms`: Unix time in ms, default: now)."""
-    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return now - SEQUENCE_EPOCH_MS
+    return (unix_ms() if now_ms is None else now_ms) - SEQUENCE_EPOCH_MS
 
 
 class SequenceCounter:
     """The outgoing Data Secure sequence number of this client: strictly increasing.
 
-    Starts at max(persisted + margin, sequence clock), so neither a restart nor a clock
-    set back reuses a value. `persist` is called with every value handed out, before it
-    is used; the hook decides how often it really writes (hence the margin).
+    Sans-I/O: the edge passes the time (`now_ms`, Unix ms) and does the persisting. Values
+    are handed out only from a *confirmed reservation*: ``reserve()`` names the highest
+    value of a new block, the edge writes it durably and then calls ``confirm()``. A
+    restart starts at max(persisted + margin, sequence clock): past every reserved value,
+    whether the clock was set back or the counter ran ahead of it. ``volatile()`` makes a
+    counter whose every value counts as reserved (simulated devices, tools).
     """
 
-    __slots__ = ("_next", "_persist")
+    __slots__ = ("_asked", "_limit", "_next", "_pending")
 
     def __init__(
         self,
         persisted: int,
-        persist: Callable[[int], None],
-        now_ms: int | None = None,
+        now_ms: int,
         *,
         margin: int = DEFAULT_COUNTER_MARGIN,
     ) -> None:
         if persisted < 0 or margin < 0:
             raise ValueError("persisted counter and margin must not be negative")
         self._next = max(persisted + margin, sequence_clock(now_ms), 1)
-        self._persist = persist
+        self._limit = self._next - 1  # nothing reserved yet
+        self._asked = self._limit  # the highest value any reservation asked for
+        self._pending: tuple[int, int] | None = None
+
+    @classmethod
+    def volatile(
+        cls, persisted: int, now_ms: int, *, margin: int = DEFAULT_COUNTER_MARGIN
+    ) -> SequenceCounter:
+        """A counter that persists nothing: everything up to MAX_SEQUENCE is reserved."""
+        counter = cls(persisted, now_ms, margin=margin)
+        counter._limit = MAX_SEQUENCE
+        return counter
 
     @property
     def upcoming(self) -> int:
         """The value the next call of next() returns."""
         return self._next
 
+    @property
+    def available(self) -> int:
+        """How many values next() hands out before a new reservation is needed."""
+        return max(self._limit - self._next + 1, 0)
+
+    @property
+    def reserved(self) -> int:
+        """The highest value of the confirmed reservations."""
+        return self._limit
+
+    def reserve(self, now_ms: int, count: int = DEFAULT_RESERVATION) -> int:
+        """Ask for up to `count` more values; returns the highest one, which the edge must
+        persist durably before it calls ``confirm`` with it. The block starts after every
+        block asked for before (confirmed or not), or at the clock if that is ahead (the
+        counter keeps close to the clock)."""
+        if count < 1:
+            raise ValueError("a reservation holds at least one value")
+        start = max(self._next, self._asked + 1, sequence_clock(now_ms))
+        if start > MAX_SEQUENCE:
+            raise _exhausted()
+        ceiling = min(start + count - 1, MAX_SEQUENCE)
+        self._pending = (start, ceiling)
+        self._asked = ceiling
+        return ceiling
+
+    @property
+    def pending(self) -> int | None:
+        """The highest value of the reservation asked for and not confirmed yet, if any."""
+        return self._pending[1] if self._pending is not None else None
+
+    def withdraw(self) -> None:
+        """The pending reservation could not be written: forget it (its values are never
+        handed out; the next reservation starts past them all the same)."""
+        self._pending = None
+
+    def confirm(self, ceiling: int) -> None:
+        """The reservation up to `ceiling` is written: its values may be used (a stale or
+        unknown confirmation is ignored)."""
+        pending = self._pending
+        if pending is None or pending[1] != ceiling:
+            return
+        self._pending = None
+        start, ceiling = pending
+        if ceiling > self._limit:
+            self._next = max(self._next, start)
+            self._limit = ceiling
+
     def next(self) -> int:
-        """Hand out the next sequence number (and report it to the persistence hook)."""
+        """Hand out the next sequence number of the confirmed reservation."""
         value = self._next
-        if value > MAX_SEQUENCE:
+        if value > self._limit:
+            if value > MAX_SEQUENCE:
+                raise _exhausted()
             raise DataSecureError(
-                "Data Secure sequence numbers are exhausted: the devices' security tables"
-                " must be reset with ETS"
+                "no confirmed sequence number reservation: the counter must be reserved and "
+                "written before a secure telegram is sent"
             )
         self._next = value + 1
-        self._persist(value)
         return value
+
+
+def _exhausted() -> DataSecureError:
+    return DataSecureError(
+        "Data Secure sequence numbers are exhausted: the devices' security tables"
+        " must be reset with ETS"
+    )
 
 
 class FreshnessTable:
@@ -482,7 +640,8 @@ class FreshnessTable:
     __slots__ = ("_last",)
 
     def __init__(self, initial: Mapping[IndividualAddress, int] | None = None) -> None:
-        self._last: dict[IndividualAddress, int] = dict(initial or {})
+        # keyed by the address's raw int: hashing an int is cheaper than a dataclass
+        self._last: dict[int, int] = {src.raw: value for src, value in (initial or {}).items()}
 
     @classmethod
     def from_snapshot(
@@ -504,28 +663,41 @@ class FreshnessTable:
 
     def last(self, src: IndividualAddress) -> int:
         """The last accepted sequence number of `src` (0 if none)."""
-        return self._last.get(src, 0)
+        return self._last.get(src.raw, 0)
 
-    def check(self, src: IndividualAddress, sequence: int) -> None:
-        """Raise DataSecureReplayError unless `sequence` is newer than the last accepted."""
-        last = self._last.get(src, 0)
+    def check(self, src: IndividualAddress, sequence: int) -> Dropped | None:
+        """None if `sequence` is newer than the last accepted one, else the drop (REPLAY:
+        its detail tells a repeated frame, normal on a bus, from an older one)."""
+        last = self._last.get(src.raw, 0)
+        if sequence > last:
+            return None
         if sequence == last:
-            raise DataSecureDuplicateError(
-                f"repeated Data Secure telegram from {src} (sequence number {sequence})"
+            return Dropped(
+                DropReason.REPLAY,
+                f"repeated Data Secure telegram from {src} (sequence number {sequence})",
             )
-        if sequence < last:
-            raise DataSecureReplayError(
-                f"Data Secure sequence number {sequence} from {src} is older than {last}"
-            )
+        return Dropped(
+            DropReason.REPLAY,
+            f"Data Secure sequence number {sequence} from {src} is older than {last}",
+        )
+
+    def admit(self, src: IndividualAddress, sequence: int) -> Dropped | None:
+        """check() and, if fresh, accept() in one look-up: None when admitted. Only for a
+        sequence number whose MAC verified."""
+        last = self._last.get(src.raw, 0)
+        if sequence > last:
+            self._last[src.raw] = sequence
+            return None
+        return self.check(src, sequence)
 
     def accept(self, src: IndividualAddress, sequence: int) -> None:
         """Record a verified sequence number (never lowers the stored one)."""
-        if sequence > self._last.get(src, 0):
-            self._last[src] = sequence
+        if sequence > self._last.get(src.raw, 0):
+            self._last[src.raw] = sequence
 
     def snapshot(self) -> dict[str, int]:
         """JSON-ready copy for persistence: address text -> last sequence number."""
-        return {str(src): value for src, value in self._last.items()}
+        return {str(IndividualAddress(raw)): value for raw, value in self._last.items()}
 
 
 # --- cEMI level -------------------------------------------------------------------------------
@@ -577,7 +749,8 @@ class DataSecure:
         tool_freshness: FreshnessTable | None = None,
         individual_address: IndividualAddress | None = None,
     ) -> None:
-        self._group_keys = dict(group_keys)
+        # keyed by the GA's raw int (cheaper to hash than the dataclass)
+        self._group_keys = {ga.raw: key for ga, key in group_keys.items()}
         self._tool_keys = dict(tool_keys or {})
         self._counter = counter
         self._freshness = freshness
@@ -624,24 +797,33 @@ class DataSecure:
 
     def requires_security(self, dst: IndividualAddress | GroupAddress) -> bool:
         """True if telegrams to `dst` must be secure (a GA with a key)."""
-        return isinstance(dst, GroupAddress) and dst in self._group_keys
+        return dst.__class__ is GroupAddress and dst.raw in self._group_keys
 
     def secure_outgoing(self, frame: LData) -> LData:
         """Secure a plain frame whose destination has a key; others pass unchanged."""
         dst = frame.dst
-        key = self._group_keys.get(dst) if isinstance(dst, GroupAddress) else None
-        if key is None or not frame.tpdu or is_secure_tpdu(frame.tpdu):
+        tpdu = frame.tpdu
+        key = self._group_keys.get(dst.raw) if dst.__class__ is GroupAddress else None
+        if key is None or not tpdu or is_secure_tpdu(tpdu):
             return frame
+        if len(tpdu) > _MAX_APDU:
+            raise DataSecureError(f"APDU of {len(tpdu)} octets cannot be secured")
         src = self._outgoing_source(frame.src)
-        tpdu = encrypt_tpdu(
+        nonce = self._counter.next().to_bytes(_SEQ_LENGTH)
+        first = tpdu[0]
+        secured = _seal(
             key,
+            nonce=nonce,
+            field=nonce,
             src=src,
-            dst=frame.dst,
-            tpci=frame.tpci,
-            sequence=self._counter.next(),
-            apdu=plain_apdu(frame.tpdu),
+            dst=dst,
+            frame_format=0,
+            first_octet=(first & 0xFC) | _APCI_SECURE_HIGH,
+            scf=SCF_GROUP,
+            serial=None,
+            apdu=_OCTETS[first & 0x03] + tpdu[1:],  # plain_apdu() of a non-empty TPDU
         )
-        return _with_frame_type(frame, tpdu, src)
+        return _with_frame_type(frame, secured, src)
 
     def _outgoing_source(self, src: IndividualAddress) -> IndividualAddress:
         # The gateway fills in 0.0.0 after the MAC was computed: it must be ours already.
@@ -652,58 +834,81 @@ class DataSecure:
                     "a secure telegram needs the tunnel's individual address as source"
                 )
             return own
-        if own is not None and src != own:
+        if own is not None and src.raw != own.raw:  # raw: cheaper than dataclass ==
             raise DataSecureError(
                 f"a secure telegram from {src} would not verify: the tunnel's address is {own}"
             )
         return src
 
-    def open_incoming(self, frame: LData) -> LData:
-        """Verify, check freshness and decrypt; plain frames pass unless their GA has a key.
+    def open_incoming(self, frame: LData) -> LData | Dropped:
+        """The plain frame when accepted, else why it is dropped (never raises).
 
-        Raises DataSecureKeyMissingError, DataSecureMacError, DataSecureReplayError
-        (DataSecureDuplicateError for a repeated frame), DataSecurePlainRejectedError,
-        DataSecureError (unsupported service) or FrameError (malformed).
+        Secure frames are verified, checked for freshness and decrypted; plain frames pass
+        unless their GA has a key (PLAIN).
         """
-        if not is_secure_tpdu(frame.tpdu):
+        tpdu = frame.tpdu
+        if not is_secure_tpdu(tpdu):
             if self.requires_security(frame.dst):
-                raise DataSecurePlainRejectedError(
-                    f"plain telegram from {frame.src} to {frame.dst} dropped: the GA has a key"
+                return Dropped(
+                    DropReason.PLAIN,
+                    f"plain telegram from {frame.src} to {frame.dst}: the GA has a key",
                 )
             return frame
-        plain, control, sequence, _apdu = self._decrypt(frame)
+        try:
+            fields = _split_known_secure(tpdu)
+        except FrameError as err:
+            return Dropped(DropReason.MALFORMED, str(err))
+        opened = self._open(frame, fields)
+        if isinstance(opened, Dropped):
+            return opened
+        plain, control, sequence, _apdu = opened
         table = self._tool_freshness if control.tool_access else self._freshness
-        table.check(frame.src, sequence)
-        table.accept(frame.src, sequence)
-        return plain
+        return table.admit(frame.src, sequence) or plain
 
     def decrypt(self, frame: LData) -> tuple[LData, DecryptedApdu]:
-        """Verify and decrypt a secure S-A_Data frame without any freshness check."""
-        plain, _control, sequence, apdu = self._decrypt(frame)
+        """Verify and decrypt a secure S-A_Data frame without any freshness check (a tool's
+        view of one frame): raises FrameError or the DataSecureError of the drop."""
+        opened = self._open(frame, _split_secure_tpdu(frame.tpdu))
+        if isinstance(opened, Dropped):
+            raise opened.to_error()
+        plain, _control, sequence, apdu = opened
         return plain, DecryptedApdu(frame.tpdu[2], sequence, apdu)
 
-    def _decrypt(self, frame: LData) -> tuple[LData, SecurityControl, int, bytes]:
-        """decrypt() without its DecryptedApdu: plain frame, control, sequence, plain APDU."""
-        tpdu = frame.tpdu
-        control, sequence, serial, body, mac = _split_secure_tpdu(tpdu)
-        if control.service is not SecureService.DATA or control.system_broadcast:
-            raise DataSecureError(
-                f"secure service {control.service.name} from {frame.src} is not handled"
-            )
+    def _open(
+        self, frame: LData, parts: _SecureParts
+    ) -> tuple[LData, SecurityControl, int, bytes] | Dropped:
+        """Verify and decrypt the parts of a secure TPDU: plain frame, control, sequence,
+        plain APDU; or the drop."""
+        control, sequence, serial, body, mac = parts
         src, dst = frame.src, frame.dst
-        apdu = _open_apdu(
-            self.key_for(src, dst, tool_access=control.tool_access),
-            control=control,
-            tpci=tpdu[0] >> 2,
-            scf=tpdu[2],
-            sequence=sequence,
-            serial=serial,
-            encrypted=mac + body,
+        tpdu = frame.tpdu
+        if tpdu[2] not in _HANDLED_SCF:
+            return Dropped(
+                DropReason.MALFORMED,
+                f"secure {control.service.name} ({control.algorithm.name}) from {src} is not"
+                " handled",
+            )
+        # the common case without a call: a group telegram to a GA with a key
+        key = (
+            self._group_keys.get(dst.raw)
+            if tpdu[2] == SCF_GROUP and dst.__class__ is GroupAddress
+            else None
+        ) or self._key(src, dst, tool_access=control.tool_access)
+        if isinstance(key, Dropped):
+            return key
+        apdu = _unseal(
+            key,
+            nonce=tpdu[_HEADER_LENGTH:_BODY_START],
             src=src,
             dst=dst,
             frame_format=0,
-            challenge=None,
+            first_octet=tpdu[0],
+            scf=tpdu[2],
+            serial=serial,
+            encrypted=mac + body,
         )
+        if apdu is None:
+            return Dropped(DropReason.MAC, f"Data Secure MAC mismatch on {src} -> {dst}")
         plain_tpdu = bytes(((tpdu[0] & 0xFC) | (apdu[0] & 0x03),)) + apdu[1:]
         return _with_frame_type(frame, plain_tpdu), control, sequence, apdu
 
@@ -714,17 +919,32 @@ class DataSecure:
         *,
         tool_access: bool,
     ) -> bytes:
-        """The key of a secure frame: the GA key, or a device tool key point-to-point."""
+        """The key of a secure frame: the GA key, or a device tool key point-to-point
+        (raises the DataSecureError of the drop when there is none)."""
+        key = self._key(src, dst, tool_access=tool_access)
+        if isinstance(key, Dropped):
+            raise key.to_error()
+        return key
+
+    def _key(
+        self,
+        src: IndividualAddress,
+        dst: IndividualAddress | GroupAddress,
+        *,
+        tool_access: bool,
+    ) -> bytes | Dropped:
         if isinstance(dst, GroupAddress):
             if tool_access:
-                raise DataSecureError(f"group telegram {src} -> {dst} with tool access rejected")
-            key = self._group_keys.get(dst)
+                return Dropped(
+                    DropReason.MALFORMED, f"group telegram {src} -> {dst} with tool access"
+                )
+            key = self._group_keys.get(dst.raw)
             if key is None:
-                raise DataSecureKeyMissingError(f"no Data Secure key for group address {dst}")
+                return Dropped(DropReason.NO_KEY, f"no Data Secure key for group address {dst}")
             return key
         if not tool_access:
-            raise DataSecureKeyMissingError(f"no point-to-point key for {src} -> {dst}")
+            return Dropped(DropReason.NO_KEY, f"no point-to-point key for {src} -> {dst}")
         key = self._tool_keys.get(src) or self._tool_keys.get(dst)
         if key is None:
-            raise DataSecureKeyMissingError(f"no tool key for {src} or {dst} in the keyring")
+            return Dropped(DropReason.NO_KEY, f"no tool key for {src} or {dst} in the keyring")
         return key

@@ -18,6 +18,10 @@ class FrameError(KNXSecureError):
     """A KNXnet/IP frame, cEMI frame or APDU is malformed."""
 
 
+class DPTError(FrameError, ValueError):
+    """A value or payload does not fit its datapoint type; the message names the type and why."""
+
+
 class AddressError(KNXSecureError, ValueError):
     """An individual or group address is not valid text or out of range."""
 

@@ -23,6 +23,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from . import crypto, knxip
+from .drops import DropReason  # one vocabulary of drop reasons for every layer
 from .errors import (
     AuthenticationError,
     DeviceAuthenticationError,
@@ -279,18 +280,6 @@ class SessionState(Enum):
     WAIT_AUTHENTICATE = "wait_authenticate"
     AUTHENTICATED = "authenticated"
     CLOSED = "closed"
-
-
-class DropReason(StrEnum):
-    """Why a received frame was dropped (the keys of ``dropped`` counters)."""
-
-    SESSION_ID = "session_id"  # wrapper for another session
-    MAC = "mac"  # wrapper MAC does not verify
-    REPLAY = "replay"  # sequence number not newer than the last accepted one
-    REFLECTED = "reflected"  # wrapper with our own serial number: ours, sent back to us
-    MALFORMED = "malformed"  # not a valid frame
-    UNEXPECTED = "unexpected"  # valid, but not allowed in this state
-    CHANNEL = "channel"  # tunnel: frame for another channel id
 
 
 class EndReason(StrEnum):
