@@ -37,21 +37,28 @@ class Walk:
     screenshots: Screenshots
 
     def see(self, locator: Locator, step: str, what: str) -> None:
-        """The locator becomes visible; a screenshot of the step either way."""
-        try:
-            expect(locator).to_be_visible(timeout=UI_TIMEOUT_MS)
-        except AssertionError as err:
-            shot = self.screenshots.take(self.page, f"{step}_FAILED")
-            raise AssertionError(f"{what} is not shown; screenshot {shot}") from err
-        self.screenshots.take(self.page, step)
+        """The locator becomes visible."""
+        self._expect(
+            lambda: expect(locator).to_be_visible(timeout=UI_TIMEOUT_MS),
+            step,
+            f"{what} is not shown",
+        )
 
     def checked(self, toggle: Locator, checked: bool, step: str) -> None:
         """The toggle shows the state (it follows Home Assistant's state over its websocket)."""
+        self._expect(
+            lambda: expect(toggle).to_be_checked(checked=checked, timeout=UI_TIMEOUT_MS),
+            step,
+            f"the toggle does not show {'on' if checked else 'off'}",
+        )
+
+    def _expect(self, assertion: Callable[[], None], step: str, failure: str) -> None:
+        """Run a waiting Playwright assertion; a screenshot of the step either way."""
         try:
-            expect(toggle).to_be_checked(checked=checked, timeout=UI_TIMEOUT_MS)
+            assertion()
         except AssertionError as err:
             shot = self.screenshots.take(self.page, f"{step}_FAILED")
-            raise AssertionError(f"the toggle does not show {checked}; screenshot {shot}") from err
+            raise AssertionError(f"{failure}; screenshot {shot}") from err
         self.screenshots.take(self.page, step)
 
     def text(self, text: str, step: str) -> None:
