@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.knx_secure.knx.cli import build_parser, decode_frame, main
+from custom_components.knx_secure.knx.cli import PROG, build_parser, decode_frame, main
 from custom_components.knx_secure.knx.data_secure import DataSecure, FreshnessTable, SequenceCounter
 from custom_components.knx_secure.knx.keyring import load_keyring
 
@@ -26,6 +26,21 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def run_module(
+    *argv: str | bytes, environment: dict[str, str] | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m custom_components.knx_secure.knx ARGV`` as a process (the real entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", "custom_components.knx_secure.knx", *argv],
+        cwd=REPO,
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
 
 
 def decode(
@@ -106,7 +121,6 @@ def test_wrong_password_is_one_line_without_secrets(capsys: pytest.CaptureFixtur
     [
         (b"<root/>", "not an ETS keyring"),
         (b"\x00\x01 binary", "not valid XML"),
-        (None, "cannot read"),
         ("future", "not supported"),
         ("tampered", "modified"),
     ],
@@ -139,8 +153,102 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["decode", "00"])  # --keyring is required
     capsys.readouterr()
     parser = build_parser()
-    assert parser.parse_args(["keyring", "f.knxkeys"]).command == "keyring"
-    assert parser.parse_args(["decode", "--keyring", "f", "00"]).command == "decode"
+    keyring = str(SECURE_TEST.path)
+    assert parser.parse_args(["keyring", keyring]).command == "keyring"
+    assert parser.parse_args(["decode", "--keyring", keyring, "00"]).command == "decode"
+
+
+def test_every_command_is_offered(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("keyring", "decode", "gateway", "scenario", "dpt"):
+        with pytest.raises(SystemExit) as caught:
+            main([command, "--help"])
+        assert caught.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: {PROG} {command}")
+
+
+@pytest.mark.parametrize("command", ["keyring", "decode", "gateway", "scenario"])
+def test_every_command_refuses_a_missing_keyring_file(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = str(tmp_path / "missing.knxkeys")
+    argv = {
+        "keyring": [missing],
+        "decode": ["--keyring", missing],
+        "gateway": ["--keyring", missing],
+        "scenario": ["--gateway", "127.0.0.1:3671", "--keyring", missing],
+    }[command]
+    with pytest.raises(SystemExit) as caught:
+        main([command, *argv, "--password", "x"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"no such file: {missing!r}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("k" * 5000, "File name too long"),
+        (f"{SECURE_TEST.path}/inside", "Not a directory"),
+        ("nul\x00inside", "embedded null"),
+    ],
+    ids=["too-long", "through-a-file", "nul"],
+)
+def test_keyring_path_that_cannot_be_looked_at_is_a_usage_error(
+    path: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["keyring", path, "--password", "x"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot use" in err
+    assert message in err
+    assert len(err.splitlines()[-1]) < 300  # a long path is cut short in the message
+
+
+@pytest.mark.parametrize("command", ["keyring", "decode", "gateway", "scenario"])
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_password_that_is_not_utf8_is_one_error_line(
+    command: str,
+    source: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Undecodable octets in argv or the environment reach Python as lone surrogates."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    password = "caf\udce9"  # "café" typed in latin-1 on a UTF-8 system
+    keyring = str(SECURE_TEST.path)
+    argv = {
+        "keyring": [keyring],
+        "decode": ["--keyring", keyring, "00"],
+        "gateway": ["--keyring", keyring, "--port", "0"],
+        "scenario": ["--gateway", "127.0.0.1:9", "--keyring", keyring],
+    }[command]
+    if source == "argument":
+        argv += ["--password", password]
+    else:
+        monkeypatch.setenv("KNX_KEYRING_PASSWORD", password)
+    code, out, err = run(capsys, command, *argv)
+    assert code == 1
+    message = "the keyring password is not valid UTF-8 text"
+    if command == "scenario":  # the scenario reports every failure as its last JSON line
+        (result,) = [json.loads(line) for line in out.splitlines()]
+        assert (result["result"], result["step"]) == ("failed", "keyring")
+        assert str(result["error"]).startswith(message)
+        assert err == ""
+    else:
+        assert_one_line_error(code, out, err, forbidden=[])
+        assert err.startswith(f"error: {message}")
+
+
+def test_password_that_is_not_utf8_through_the_real_entry_point() -> None:
+    # raw octets, as a shell passes them
+    result = run_module("keyring", str(SECURE_TEST.path), "--password", b"caf\xe9")
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.startswith(b"error: the keyring password is not valid UTF-8 text")
+    assert result.stderr.count(b"\n") == 1
 
 
 # --- decode -------------------------------------------------------------------------------------
@@ -282,41 +390,16 @@ def test_decode_with_a_wrong_password(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_module_entry_point() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "custom_components.knx_secure.knx",
-            "keyring",
-            str(SECURE_TEST.path),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={"KNX_KEYRING_PASSWORD": SECURE_TEST.password, "PATH": "/usr/bin:/bin"},
-        timeout=120,
-        check=False,
+    result = run_module(
+        "keyring",
+        str(SECURE_TEST.path),
+        environment={"KNX_KEYRING_PASSWORD": SECURE_TEST.password, "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == redacted(SECURE_TEST.expected())
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "custom_components.knx_secure.knx",
-            "keyring",
-            str(SECURE_TEST.path),
-            "--password",
-            "x",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = run_module("keyring", str(SECURE_TEST.path), "--password", "x")
     assert bad.returncode == 1
-    assert bad.stderr.count("\n") == 1
+    assert bad.stderr.count(b"\n") == 1
 
 
 # --- secure routing: SECURE_WRAPPER with session id 0 opens with the backbone key ---------------

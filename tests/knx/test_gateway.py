@@ -1,23 +1,17 @@
-"""The virtual gateway with raw clients: sessions, tunnels, the bus, devices, replays, CLI.
+"""The virtual gateway with raw clients: sessions, tunnels, the bus, devices, replays.
 
 The raw client drives our own sans-I/O machines over a real TCP socket so a test can send
 exactly the bytes it wants (replays, forgeries, silence). xknx as an independent client is
-in test_gateway_xknx.py, discovery over UDP in test_discovery.py.
+in test_gateway_xknx.py, discovery over UDP in test_discovery.py, its command line in
+test_cli_gateway.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -34,10 +28,8 @@ from custom_components.knx_secure.knx.errors import KeyringError
 from custom_components.knx_secure.knx.gateway import (
     SwitchSpec,
     VirtualGateway,
-    add_gateway_parser,
     default_switches,
     parse_switch,
-    run_gateway_command,
 )
 from custom_components.knx_secure.knx.keyring import Keyring, KeyringInterface, load_keyring
 from custom_components.knx_secure.knx.knxip import ErrorCode
@@ -56,7 +48,7 @@ from custom_components.knx_secure.knx.tunnel import (
     TunnelEvent,
 )
 
-from .conftest import KEYRING_BY_NAME, SECURE_TEST
+from .conftest import KEYRING_BY_NAME
 
 # Sockets on 127.0.0.1 only (the plugin still refuses any other destination).
 
@@ -66,7 +58,6 @@ ACTUATOR = IndividualAddress.parse("1.1.1")
 HOST = IndividualAddress.parse("1.1.0")
 IO_TIMEOUT = 3.0  # every wait of a test is bounded
 CLIENT_SERIAL = bytes.fromhex("00fa12345678")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 H = bytes.fromhex
 
@@ -798,142 +789,3 @@ async def test_no_secret_is_logged(keyring: Keyring, caplog: pytest.LogCaptureFi
     assert "authenticated" in caplog.text
     leaked = [s for s in keyring.secrets() if len(s) >= 6 and s in caplog.text]
     assert leaked == []
-
-
-# --- command line -----------------------------------------------------------------------------
-
-
-def _gateway_process(*arguments: str) -> subprocess.Popen[str]:
-    code = (
-        "import sys; from custom_components.knx_secure.knx.gateway import "
-        "add_gateway_parser, run_gateway_command; import argparse; "
-        "p = argparse.ArgumentParser(); s = p.add_subparsers(); add_gateway_parser(s); "
-        "sys.exit(run_gateway_command(p.parse_args(sys.argv[1:])))"
-    )
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    environment.pop("KNX_KEYRING_PASSWORD", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", code, "gateway", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-        env=environment,
-    )
-
-
-async def _ready_line(process: subprocess.Popen[str]) -> dict[str, object]:
-    assert process.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
-    assert line, process.stderr.read() if process.stderr else ""
-    document: dict[str, object] = json.loads(line)
-    return document
-
-
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-async def test_command_line_gateway(keyring: Keyring, stop_signal: signal.Signals) -> None:
-    process = _gateway_process(
-        "--keyring",
-        str(SECURE_TEST.path),
-        "--password",
-        SECURE_TEST.password,
-        "--port",
-        "0",
-        "--switch",
-        "1/1/1:1/1/2",
-        "--status-delay",
-        "0",
-    )
-    try:
-        ready = await _ready_line(process)
-        host, _, port = str(ready["listening"]).partition(":")
-        assert host == "127.0.0.1"
-        assert int(port) > 0
-        assert ready["host"] == "1.1.0"
-        assert ready["tunnels"] == [
-            {"individual_address": f"1.1.{n}", "user_id": 257 - n} for n in (255, 254, 253, 252)
-        ]
-        client = await RawClient.secure(int(port), tunnel_of(keyring, 2))
-        await client.send_telegram(
-            secure_write(
-                keyring, IndividualAddress.parse("1.1.255"), WRITE_GA, True, sequence_clock()
-            )
-        )
-        status = await client.next_telegram()
-        assert decrypt(keyring, status) == cemi.GroupApdu(cemi.APCI.GROUP_VALUE_WRITE, 1)
-        process.send_signal(stop_signal)
-        assert await client.closed_by_peer()
-        await client.close()
-        assert await asyncio.to_thread(process.wait, 15) == 0
-        assert process.stderr is not None
-        log = process.stderr.read()
-        assert "user 2 authenticated" in log
-        assert SECURE_TEST.password not in log
-        assert not [s for s in keyring.secrets() if len(s) >= 6 and s in log]
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
-
-
-def _parse(*arguments: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_gateway_parser(parser.add_subparsers())
-    return parser.parse_args(["gateway", *arguments])
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        (["--password", "wrong"], "password"),
-        (["--password", SECURE_TEST.password, "--switch", "1/1/1"], "WRITE_GA:STATUS_GA"),
-        (["--password", SECURE_TEST.password, "--host-ia", "7.7.7"], "no tunnel of host"),
-        ([], "no keyring password"),
-    ],
-)
-def test_command_line_refuses_bad_input(
-    arguments: list[str],
-    message: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("KNX_KEYRING_PASSWORD", raising=False)
-    args = _parse("--keyring", str(SECURE_TEST.path), "--port", "0", *arguments)
-    assert args.handler is run_gateway_command
-    assert run_gateway_command(args) == 1
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert len(err.strip().splitlines()) == 1
-    assert message in err
-    assert SECURE_TEST.password not in err
-
-
-def test_command_line_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    args = _parse("--keyring", "k.knxkeys")
-    assert (args.bind, args.port, args.status_delay, args.switch) == ("127.0.0.1", 3671, 0.2, [])
-    monkeypatch.setenv("KNX_KEYRING_PASSWORD", SECURE_TEST.password)
-    # the password from the environment; switches from the keyring's secure GAs
-    from custom_components.knx_secure.knx import gateway as module  # noqa: PLC0415
-
-    built = module._gateway_from_arguments(_parse("--keyring", str(SECURE_TEST.path)))
-    assert built.address == ("127.0.0.1", 3671)
-    assert built.switches == (SwitchSpec(WRITE_GA, STATUS_GA, ACTUATOR),)
-
-
-async def test_command_line_process_exits_1_on_a_wrong_password() -> None:
-    process = _gateway_process(
-        "--keyring", str(SECURE_TEST.path), "--password", "wrong", "--port", "0"
-    )
-    try:
-        stdout, stderr = await asyncio.to_thread(process.communicate, None, 30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 1
-    assert stdout == ""
-    assert len(stderr.strip().splitlines()) == 1
-    assert "password" in stderr

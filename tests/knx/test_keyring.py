@@ -6,7 +6,9 @@ import base64
 import hashlib
 import re
 import time
+import tracemalloc
 import xml.sax
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.sax.handler import ContentHandler
@@ -26,7 +28,13 @@ from custom_components.knx_secure.knx.errors import (
     KeyringVersionError,
     KNXSecureError,
 )
-from custom_components.knx_secure.knx.keyring import InterfaceType, Keyring, load_keyring
+from custom_components.knx_secure.knx.keyring import (
+    MAX_KEYRING_SIZE,
+    InterfaceType,
+    Keyring,
+    load_keyring,
+)
+from custom_components.knx_secure.knx.keyring_writer import keyring_from_summary, write_keyring
 
 from .conftest import KEYRING_BY_NAME, KEYRINGS, KeyringFixture
 
@@ -177,7 +185,9 @@ def test_same_content_as_xknx(kr: KeyringFixture) -> None:
         assert mine_d.tool_key == other_d.decrypted_tool_key
         assert mine_d.management_password == other_d.decrypted_management_password
         assert mine_d.authentication == other_d.decrypted_authentication
-        assert mine_d.sequence_number == other_d.sequence_number
+        # xknx shows 0 for a missing SequenceNumber; we keep it absent and query it as 0
+        assert mine_d.sequence_number in (other_d.sequence_number, None)
+        assert ours.sequence_number(mine_d.individual_address) == other_d.sequence_number
     # xknx's derived tables agree with our queries
     assert {ia.raw: seq for ia, seq in ours.sender_sequence_numbers().items()} == {
         ia.raw: seq for ia, seq in theirs.get_data_secure_senders().items()
@@ -289,6 +299,54 @@ def test_unreadable_path(tmp_path: Path) -> None:
     assert type(info.value) is KeyringError
     with pytest.raises(KeyringError):
         load_keyring(tmp_path, "pwd")  # a directory
+
+
+def _peak_allocation(work: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        work()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def _refused_as_too_large(source: bytes | Path) -> None:
+    with pytest.raises(KeyringFormatError, match="larger than 16 MiB: not an ETS keyring"):
+        load_keyring(source, "pwd")
+
+
+def test_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.knxkeys"
+    with huge.open("wb") as file:
+        file.truncate(100 * 1024 * 1024)  # sparse: 100 MiB that cost no disk
+    assert _peak_allocation(lambda: _refused_as_too_large(huge)) < 1024 * 1024
+
+
+def test_keyring_with_trailing_blanks_beyond_the_limit_is_refused(tmp_path: Path) -> None:
+    kr = KEYRING_BY_NAME["keyring.knxkeys"]
+    data = kr.path.read_bytes()
+    padded = tmp_path / "padded.knxkeys"
+    padded.write_bytes(data + b" " * (MAX_KEYRING_SIZE + 1 - len(data)))
+    _refused_as_too_large(padded)
+    _refused_as_too_large(padded.read_bytes())  # bytes (an upload) get the same limit
+    padded.write_bytes(data + b" " * (MAX_KEYRING_SIZE - len(data)))
+    assert load_keyring(padded, kr.password) == load(kr)  # exactly the limit still loads
+
+
+def test_endless_device_file_is_read_only_up_to_the_limit() -> None:
+    """/dev/zero has no size: at most limit + 1 octets are read, then it is refused."""
+    peak = _peak_allocation(lambda: _refused_as_too_large(Path("/dev/zero")))
+    assert peak < 3 * MAX_KEYRING_SIZE
+
+
+@pytest.mark.parametrize("password", ["\udcff\udcfe", "ok-then-\udc80", "\ud800"])
+def test_password_that_is_not_utf8_text_is_a_password_error(password: str) -> None:
+    """Undecodable octets of argv or the environment arrive as lone surrogates."""
+    kr = KEYRING_BY_NAME["keyring.knxkeys"]
+    with pytest.raises(KeyringPasswordError, match="not valid UTF-8") as info:
+        load_keyring(kr.path, password)
+    assert password not in str(info.value)
 
 
 # --- password and tampering ---------------------------------------------------------------
@@ -596,15 +654,71 @@ def test_synthetic_keyring_round_trip() -> None:
     assert tunnel.device_authentication == "x" * 40
     assert tunnel.group_senders == {GA("2/0/0"): ()}
     assert keyring.group_keys == {GA("1/0/1"): key}
-    assert keyring.devices[0].sequence_number == 0
+    assert keyring.devices[0].sequence_number is None
+    assert keyring.sequence_number(IA("2.2.0")) == 0
     assert keyring.devices[0].tool_key is None
     assert keyring.backbone is not None
     assert keyring.backbone.key is None
-    assert keyring.backbone.latency_ms == 0
+    assert keyring.backbone.latency_ms is None
     assert keyring.hosts() == [IA("2.2.0")]
     summary: dict[str, Any] = keyring.summary()
     assert summary["interfaces"][1]["password"] == "<redacted>"  # an empty password is a secret too
-    assert summary["backbone"] == {"multicast_address": "224.0.23.12", "latency_ms": 0, "key": None}
+    assert summary["backbone"] == {
+        "multicast_address": "224.0.23.12",
+        "latency_ms": None,
+        "key": None,
+    }
+
+
+def test_absent_optional_attributes_stay_null_in_the_summary() -> None:
+    """Every optional attribute of every element, left out: null, never a real-looking 0."""
+    body = (
+        '<Backbone MulticastAddress="224.0.23.12" />'
+        '<Interface Type="Tunneling"><Group Address="1/0/1" /></Interface>'
+        '<Devices><Device IndividualAddress="1.1.1" /></Devices>'
+    )
+    keyring = load_keyring(signed(body), SYNTHETIC_PASSWORD)
+    assert keyring.summary(show_secrets=True) == {
+        "project": "Synthetic",
+        "created": keyring.created,
+        "created_by": keyring.created_by,
+        "signature": keyring.signature.hex(),
+        "signature_valid": True,
+        "backbone": {"multicast_address": "224.0.23.12", "latency_ms": None, "key": None},
+        "interfaces": [
+            {
+                "type": "Tunneling",
+                "individual_address": None,
+                "host": None,
+                "user_id": None,
+                "password": None,
+                "device_authentication": None,
+                "group_addresses": {"1/0/1": []},
+            }
+        ],
+        "group_keys": {},
+        "devices": [
+            {
+                "individual_address": "1.1.1",
+                "sequence_number": None,
+                "tool_key": None,
+                "management_password": None,
+                "authentication": None,
+            }
+        ],
+    }
+    assert keyring.devices[0].serial_number is None
+    assert keyring.sender_sequence_numbers() == {IA("1.1.1"): 0}
+    # written back (from the keyring or its summary), the absent attributes stay absent
+    for again in (keyring, keyring_from_summary(keyring.summary(show_secrets=True))):
+        written = write_keyring(again, SYNTHETIC_PASSWORD)
+        assert b"None" not in written
+        reloaded = load_keyring(written, SYNTHETIC_PASSWORD)
+        assert reloaded.summary(show_secrets=True) == {
+            **keyring.summary(show_secrets=True),
+            "created": reloaded.created,
+            "signature": reloaded.signature.hex(),
+        }
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,18 @@
 Commands:
   keyring FILE [--password PW] [--show-secrets]   the keyring's content as one JSON object
   decode --keyring FILE [--password PW] [HEX ...]  one JSON object per cEMI / KNXnet/IP frame
+  gateway --keyring FILE [--password PW] [...]     a virtual KNX IP Secure gateway (gateway.py)
+  scenario --gateway HOST:PORT --keyring FILE ...  end-to-end check of a gateway (scenario.py)
 
 Exit status: 0 on success, 1 when the command cannot run (bad keyring file or password:
-one line on stderr), 2 for a usage error. Without --password the password comes from
-the environment variable KNX_KEYRING_PASSWORD or an interactive prompt.
+one line on stderr; ``scenario`` reports its failures as its last JSON line), 2 for a usage
+error (argparse: every argument is checked by its ``type=`` from cli_arguments.py, with a
+clear message).
+Without --password the password comes from the environment variable KNX_KEYRING_PASSWORD or
+an interactive prompt.
+
+This module (with cli_arguments.py) is the only command line edge: the library modules take
+typed values and never parse arguments or handle signals.
 
 Adding a command: write ``add_<name>_command(subparsers)`` that creates its subparser and
 sets ``handler=<function taking the parsed args and returning the exit status>``, then
@@ -16,14 +24,33 @@ append it to COMMANDS.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
+import io
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import cemi, knxip
+from .address import GroupAddress
+from .cli_arguments import (
+    delay_seconds,
+    existing_file,
+    gateway_address,
+    group_address,
+    individual_address,
+    ipv4_address,
+    port_number,
+    state_file,
+    switch_spec,
+    timeout_seconds,
+    tunnel_user_id,
+)
 from .data_secure import (
     DataSecure,
     FreshnessTable,
@@ -43,9 +70,21 @@ from .errors import (
     KNXSecureError,
     WrapperMacError,
 )
-from .gateway import add_gateway_parser
+from .gateway import (
+    DEFAULT_BIND,
+    DEFAULT_PORT,
+    DEFAULT_STATUS_DELAY,
+    VirtualGateway,
+    default_switches,
+)
 from .keyring import Keyring, load_keyring
-from .scenario import add_scenario_parser
+from .scenario import (
+    DEFAULT_STATUS,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WRITE,
+    STATE_DIRECTORY_TEXT,
+    run_scenario,
+)
 from .session import decrypt_wrapper
 
 if TYPE_CHECKING:
@@ -53,10 +92,13 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "build_parser", "decode_frame", "main"]
 
+_LOGGER = logging.getLogger(__name__)
+
 PROG = "python -m custom_components.knx_secure.knx"
 PASSWORD_ENVIRONMENT = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name, not a password
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 _MESSAGE_CODES = {
     cemi.MessageCode.L_DATA_REQ: "L_Data.req",
@@ -80,6 +122,13 @@ class _NoCemiError(Exception):
 # --- common ----------------------------------------------------------------------------------
 
 
+def _add_keyring_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keyring", required=True, type=existing_file, metavar="FILE", help="the .knxkeys file"
+    )
+    _add_password_argument(parser)
+
+
 def _add_password_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password",
@@ -88,6 +137,7 @@ def _add_password_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _password(args: argparse.Namespace) -> str:
+    """The keyring password: --password, the environment, or a prompt (the one place)."""
     if args.password is not None:
         return str(args.password)
     from_environment = os.environ.get(PASSWORD_ENVIRONMENT)
@@ -98,7 +148,7 @@ def _password(args: argparse.Namespace) -> str:
     raise CommandError(f"no keyring password: pass --password or set {PASSWORD_ENVIRONMENT}")
 
 
-def _load(path: str, args: argparse.Namespace) -> Keyring:
+def _load(path: Path, args: argparse.Namespace) -> Keyring:
     return load_keyring(path, _password(args))
 
 
@@ -115,7 +165,7 @@ def add_keyring_command(subparsers: _SubParsers) -> None:
         help="show the content of an ETS keyring (.knxkeys) as JSON",
         description="Verify, decrypt and print an ETS keyring as one JSON object.",
     )
-    parser.add_argument("file", metavar="FILE", help="the .knxkeys file")
+    parser.add_argument("file", type=existing_file, metavar="FILE", help="the .knxkeys file")
     _add_password_argument(parser)
     parser.add_argument(
         "--show-secrets",
@@ -145,8 +195,7 @@ def add_decode_command(subparsers: _SubParsers) -> None:
             " Sequence numbers are shown, not checked for replay."
         ),
     )
-    parser.add_argument("--keyring", required=True, metavar="FILE", help="the .knxkeys file")
-    _add_password_argument(parser)
+    _add_keyring_option(parser)
     parser.add_argument("frames", nargs="*", metavar="HEX", help="frame as hex")
     parser.set_defaults(handler=run_decode)
 
@@ -165,6 +214,8 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def _stdin_lines() -> Iterable[str]:
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # a garbled line decodes as "not hex", no crash
     for line in sys.stdin:
         text = line.strip()
         if text and not text.startswith("#"):
@@ -279,13 +330,198 @@ def _describe_apdu(tpdu: bytes) -> dict[str, object]:
     return described
 
 
+# --- gateway ---------------------------------------------------------------------------------
+
+
+def add_gateway_command(subparsers: _SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "gateway",
+        help="run a virtual KNX IP Secure gateway with simulated switch actuators",
+        description=(
+            "Serve every tunnel of a keyring host over KNXnet/IP Secure (TCP) with a "
+            "simulated bus. Prints one JSON line when ready; stops on SIGINT/SIGTERM."
+        ),
+    )
+    _add_keyring_option(parser)
+    parser.add_argument(
+        "--bind",
+        type=ipv4_address,
+        default=DEFAULT_BIND,
+        metavar="IPV4",
+        help="IPv4 address to listen on",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help="TCP and UDP port (0: pick a free one)",
+    )
+    parser.add_argument(
+        "--host-ia",
+        type=individual_address,
+        metavar="IA",
+        help="keyring host to serve (default: most tunnels)",
+    )
+    parser.add_argument(
+        "--switch",
+        type=switch_spec,
+        action="append",
+        default=[],
+        metavar="WRITE_GA:STATUS_GA[@DEVICE_IA]",
+        help="a simulated switch actuator channel (repeatable; default: pairs of secure GAs)",
+    )
+    parser.add_argument(
+        "--status-delay",
+        type=delay_seconds,
+        default=DEFAULT_STATUS_DELAY,
+        metavar="SECONDS",
+        help="delay of an actuator's status telegram after a change",
+    )
+    parser.set_defaults(handler=run_gateway)
+
+
+def gateway_from_arguments(args: argparse.Namespace) -> VirtualGateway:
+    """The gateway the parsed ``gateway`` arguments describe (not started)."""
+    keyring = _load(args.keyring, args)
+    try:
+        return VirtualGateway(
+            keyring,
+            host=args.host_ia,
+            switches=args.switch or default_switches(keyring),
+            status_delay=args.status_delay,
+            bind=args.bind,
+            port=args.port,
+        )
+    except ValueError as err:  # switches that do not fit together or on the line
+        raise CommandError(str(err)) from None
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    """Run the gateway until SIGINT/SIGTERM: exit 0."""
+    gateway = gateway_from_arguments(args)
+    _configure_logging()
+    asyncio.run(_serve(gateway))
+    return EXIT_OK
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            stream=sys.stderr,
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+async def _serve(gateway: VirtualGateway) -> None:
+    """Start, print the ready line, serve until SIGINT or SIGTERM, stop."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            _LOGGER.debug("cannot handle %s here", sig.name)
+    try:
+        await gateway.start()
+        sys.stdout.write(json.dumps(gateway.ready_line()) + "\n")
+        sys.stdout.flush()
+        for spec in gateway.switches:
+            _LOGGER.info(
+                "switch actuator %s: write %s, status %s",
+                spec.device,
+                spec.write_ga,
+                spec.status_ga,
+            )
+        await stop.wait()
+    finally:
+        await gateway.stop()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+# --- scenario --------------------------------------------------------------------------------
+
+
+def add_scenario_command(subparsers: _SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "scenario",
+        help="end-to-end check: secure tunnel, switch an actuator on and off, read its status",
+        description=(
+            "Connect to a KNX IP Secure gateway with an ETS keyring, write ON to the write GA,"
+            " read the status GA until it is ON, write OFF, read until OFF. One JSON line per"
+            " step, then a result line; exit status 0 only when everything worked."
+        ),
+    )
+    parser.add_argument(
+        "--gateway",
+        required=True,
+        type=gateway_address,
+        metavar="HOST:PORT",
+        help=f"the gateway (port default {DEFAULT_PORT})",
+    )
+    _add_keyring_option(parser)
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--tunnel", type=individual_address, metavar="IA", help="use this tunnel (e.g. 1.1.255)"
+    )
+    choice.add_argument(
+        "--user-id", type=tunnel_user_id, metavar="N", help="use the tunnel of this user id"
+    )
+    parser.add_argument(
+        "--write",
+        type=group_address,
+        default=GroupAddress.parse(DEFAULT_WRITE),
+        metavar="GA",
+        help=f"the actuator's switch object (default {DEFAULT_WRITE})",
+    )
+    parser.add_argument(
+        "--status",
+        type=group_address,
+        default=GroupAddress.parse(DEFAULT_STATUS),
+        metavar="GA",
+        help=f"the actuator's status object (default {DEFAULT_STATUS})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds for each step (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--allow-plain",
+        action="store_true",
+        help="allow group addresses without a Data Secure key (plain telegrams)",
+    )
+    parser.add_argument(
+        "--state",
+        type=state_file,
+        metavar="PATH",
+        help=(
+            "file that keeps the Data Secure sequence numbers between runs (replay protection;"
+            f" default: one file per keyring project and gateway under {STATE_DIRECTORY_TEXT})"
+        ),
+    )
+    parser.set_defaults(handler=run_scenario_command)
+
+
+def run_scenario_command(args: argparse.Namespace) -> int:
+    """Run the scenario on its own event loop; its JSON lines go to stdout."""
+    args.password = _password(args)
+    return asyncio.run(run_scenario(args))
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 COMMANDS: list[Callable[[_SubParsers], None]] = [
     add_keyring_command,
     add_decode_command,
-    add_gateway_parser,
-    add_scenario_parser,
+    add_gateway_command,
+    add_scenario_command,
     add_dpt_parser,
 ]
 
@@ -299,12 +535,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; the exit status."""
+    """Run one command; the exit status (argparse exits with 2 on a usage error)."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (KNXSecureError, CommandError) as exc:
+    except (KNXSecureError, CommandError, OSError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the message holds
         sys.stderr.write(f"error: {message}\n")
         return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -11,22 +11,18 @@ timers and those machines, and between the tunnels and the simulated bus (``bus.
   authentication code; Data Secure keys and sequence numbers for the simulated devices.
 
 It is the test peer, the demo default and a tool for users without hardware:
-``python -m custom_components.knx_secure.knx gateway --keyring FILE --password PW``.
+``python -m custom_components.knx_secure.knx gateway --keyring FILE --password PW`` (the
+command line lives in ``cli.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import math
-import os
-import signal
 import socket
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -39,8 +35,8 @@ from .address import GroupAddress, IndividualAddress
 from .bus import Bus, SwitchActuator, SwitchSpec, default_device_address
 from .cemi import LData
 from .crypto import derive_device_authentication_key, derive_user_password_key
-from .errors import FrameError, KeyringError, KNXSecureError, SessionError
-from .keyring import Keyring, KeyringInterface, load_keyring
+from .errors import FrameError, KeyringError, SessionError
+from .keyring import Keyring, KeyringInterface
 from .knxip import ErrorCode, ServiceFamily, ServiceType
 from .session import (
     DEFAULT_SESSION_TIMEOUT,
@@ -71,10 +67,8 @@ __all__ = [
     "DEFAULT_STATUS_DELAY",
     "SwitchSpec",
     "VirtualGateway",
-    "add_gateway_parser",
     "default_switches",
     "parse_switch",
-    "run_gateway_command",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,10 +101,6 @@ _SRP_PROGRAMMING_MODE: Final = 0x01
 _SRP_MAC_ADDRESS: Final = 0x02
 _SRP_SERVICE: Final = 0x03
 _SRP_REQUEST_DIBS: Final = 0x04
-
-_PASSWORD_ENVIRONMENT: Final = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name
-_EXIT_OK: Final = 0
-_EXIT_FAILURE: Final = 1
 
 
 # --- configuration from the keyring ------------------------------------------------------
@@ -953,117 +943,3 @@ class _Connection(asyncio.Protocol):
 
 def _service(frame: bytes) -> int:
     return int.from_bytes(frame[2:4], "big")
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def add_gateway_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``gateway`` subcommand (its handler is ``run_gateway_command``)."""
-    parser = subparsers.add_parser(
-        "gateway",
-        help="run a virtual KNX IP Secure gateway with simulated switch actuators",
-        description=(
-            "Serve every tunnel of a keyring host over KNXnet/IP Secure (TCP) with a "
-            "simulated bus. Prints one JSON line when ready; stops on SIGINT/SIGTERM."
-        ),
-    )
-    parser.add_argument("--keyring", required=True, metavar="FILE", help="the .knxkeys file")
-    parser.add_argument("--password", help=f"keyring password (default: ${_PASSWORD_ENVIRONMENT})")
-    parser.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="TCP and UDP port (0: pick a free one)"
-    )
-    parser.add_argument(
-        "--host-ia", metavar="IA", help="keyring host to serve (default: most tunnels)"
-    )
-    parser.add_argument(
-        "--switch",
-        action="append",
-        default=[],
-        metavar="WRITE_GA:STATUS_GA[@DEVICE_IA]",
-        help="a simulated switch actuator channel (repeatable; default: pairs of secure GAs)",
-    )
-    parser.add_argument(
-        "--status-delay",
-        type=float,
-        default=DEFAULT_STATUS_DELAY,
-        metavar="SECONDS",
-        help="delay of an actuator's status telegram after a change",
-    )
-    parser.set_defaults(handler=run_gateway_command)
-
-
-def _gateway_from_arguments(args: argparse.Namespace) -> VirtualGateway:
-    password = args.password if args.password is not None else os.environ.get(_PASSWORD_ENVIRONMENT)
-    if password is None:
-        raise KeyringError(f"no keyring password: pass --password or set {_PASSWORD_ENVIRONMENT}")
-    keyring = load_keyring(args.keyring, password)
-    host = IndividualAddress.parse(args.host_ia) if args.host_ia else None
-    switches = [parse_switch(text) for text in args.switch] or default_switches(keyring)
-    return VirtualGateway(
-        keyring,
-        host=host,
-        switches=switches,
-        status_delay=args.status_delay,
-        bind=args.bind,
-        port=args.port,
-    )
-
-
-def _configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            stream=sys.stderr,
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-
-
-async def _serve(gateway: VirtualGateway) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):
-            _LOGGER.debug("cannot handle %s here", sig.name)
-    try:
-        await gateway.start()
-        sys.stdout.write(json.dumps(gateway.ready_line()) + "\n")
-        sys.stdout.flush()
-        for spec in gateway.switches:
-            _LOGGER.info(
-                "switch actuator %s: write %s, status %s",
-                spec.device,
-                spec.write_ga,
-                spec.status_ga,
-            )
-        await stop.wait()
-    finally:
-        await gateway.stop()
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-
-
-def run_gateway_command(args: argparse.Namespace) -> int:
-    """Run the gateway until SIGINT/SIGTERM: exit 0; 1 with one stderr line on bad input."""
-    try:
-        gateway = _gateway_from_arguments(args)
-    except (KNXSecureError, ValueError, OSError) as err:
-        return _fail(err)
-    _configure_logging()
-    try:
-        asyncio.run(_serve(gateway))
-    except OSError as err:
-        return _fail(err)
-    return _EXIT_OK
-
-
-def _fail(err: BaseException) -> int:
-    message = " ".join(str(err).split())
-    sys.stderr.write(f"error: {message}\n")
-    return _EXIT_FAILURE

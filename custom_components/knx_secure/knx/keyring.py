@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +39,7 @@ from .errors import (
 
 __all__ = [
     "KEYRING_NAMESPACE",
+    "MAX_KEYRING_SIZE",
     "REDACTED",
     "Backbone",
     "InterfaceType",
@@ -45,6 +47,7 @@ __all__ = [
     "KeyringDevice",
     "KeyringInterface",
     "load_keyring",
+    "read_keyring_file",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ _LOGGER = logging.getLogger(__name__)
 KEYRING_NAMESPACE = "http://knx.org/xml/keyring/1"
 _NAMESPACE_FAMILY = "http://knx.org/xml/keyring/"
 REDACTED = "<redacted>"
+#: Largest keyring file accepted (ETS exports kilobytes up to a few MiB); anything larger is
+#: refused before it is read whole, so a huge or endless file cannot exhaust memory.
+MAX_KEYRING_SIZE = 16 * 1024 * 1024
 
 _KEY_LENGTH = 16
 _PASSWORD_PREFIX = 8  # random octets in front of every encrypted password
@@ -94,7 +100,7 @@ class KeyringDevice:
     tool_key: bytes | None = field(repr=False)
     management_password: str | None = field(repr=False)
     authentication: str | None = field(repr=False)
-    sequence_number: int
+    sequence_number: int | None  # None: the keyring has no SequenceNumber attribute
     fdsk: bytes | None = field(default=None, repr=False)
 
 
@@ -103,7 +109,7 @@ class Backbone:
     """The Backbone element (secure routing)."""
 
     multicast_address: str
-    latency_ms: int
+    latency_ms: int | None  # None: the keyring has no Latency attribute
     key: bytes | None = field(repr=False)
 
 
@@ -158,20 +164,22 @@ class Keyring:
         return next((d for d in self.devices if d.individual_address == address), None)
 
     def sequence_number(self, address: IndividualAddress) -> int:
-        """The keyring's sequence number of `address`, 0 if unknown."""
+        """The keyring's sequence number of `address`, 0 if unknown (nothing sent yet)."""
         device = self.device(address)
-        return device.sequence_number if device is not None else 0
+        if device is None or device.sequence_number is None:
+            return 0
+        return device.sequence_number
 
     def sender_sequence_numbers(self) -> dict[IndividualAddress, int]:
         """Initial freshness of every known Data Secure sender.
 
-        Devices start at their SequenceNumber, addresses listed only under
-        ``Group@Senders`` at 0.
+        Devices start at their SequenceNumber, devices without one and addresses listed only
+        under ``Group@Senders`` at 0.
         """
         table = {
             s: 0 for i in self.interfaces for senders in i.group_senders.values() for s in senders
         }
-        table.update({d.individual_address: d.sequence_number for d in self.devices})
+        table.update({d.individual_address: d.sequence_number or 0 for d in self.devices})
         return table
 
     def tool_key(self, address: IndividualAddress) -> bytes | None:
@@ -434,7 +442,7 @@ class _RawDevice:
     tool_key: bytes | None
     management_password: bytes | None
     authentication: bytes | None
-    sequence_number: int
+    sequence_number: int | None
     fdsk: bytes | None
 
 
@@ -444,7 +452,7 @@ class _RawKeyring:
     created: str
     created_by: str
     signature: bytes
-    backbone: tuple[str, int, bytes | None] | None
+    backbone: tuple[str, int | None, bytes | None] | None
     interfaces: list[_RawInterface]
     group_keys: dict[GroupAddress, bytes]
     devices: list[_RawDevice]
@@ -496,7 +504,7 @@ def _read_structure(root: _Element) -> _RawKeyring:
     )
 
 
-def _read_backbone(element: _Element) -> tuple[str, int, bytes | None]:
+def _read_backbone(element: _Element) -> tuple[str, int | None, bytes | None]:
     address = _required(element, "MulticastAddress").strip()
     try:
         multicast = ipaddress.IPv4Address(address)
@@ -504,7 +512,7 @@ def _read_backbone(element: _Element) -> tuple[str, int, bytes | None]:
         raise KeyringFormatError("Backbone@MulticastAddress is not an IPv4 address") from None
     if not multicast.is_multicast:
         raise KeyringFormatError("Backbone@MulticastAddress is not a multicast address")
-    latency = _number(element, "Latency", 0xFFFF) or 0
+    latency = _number(element, "Latency", 0xFFFF)
     return str(multicast), latency, _key_blob(element, "Key")
 
 
@@ -564,7 +572,7 @@ def _read_device(element: _Element) -> _RawDevice:
         tool_key=_key_blob(element, "ToolKey"),
         management_password=_blob(element, "ManagementPassword"),
         authentication=_blob(element, "Authentication"),
-        sequence_number=_number(element, "SequenceNumber", _MAX_SEQUENCE) or 0,
+        sequence_number=_number(element, "SequenceNumber", _MAX_SEQUENCE),
         fdsk=_key_blob(element, "FDSK"),
     )
 
@@ -717,22 +725,61 @@ def _build_device(raw: _RawDevice, decryptor: _Decryptor) -> KeyringDevice:
 
 def _read_source(source: bytes | str | os.PathLike[str]) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source)
-    path = Path(source)
+        data = bytes(source)
+        _check_size(len(data), "the keyring")
+        return data
+    return read_keyring_file(source)
+
+
+def read_keyring_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a keyring file, refused above ``MAX_KEYRING_SIZE`` before it is read whole.
+
+    A regular file is judged by its size; anything else (a pipe, ``/dev/zero``) by reading at
+    most one octet more than the limit. Raises KeyringFormatError (too large) or KeyringError
+    (cannot be read).
+    """
+    where = Path(path)
     try:
-        return path.read_bytes()
+        with where.open("rb") as file:
+            status = os.fstat(file.fileno())
+            if stat.S_ISREG(status.st_mode):
+                _check_size(status.st_size, f"keyring file {where}")
+            data = file.read(MAX_KEYRING_SIZE + 1)
     except OSError as exc:
-        raise KeyringError(f"cannot read keyring file {path}: {exc.strerror or exc}") from None
+        raise KeyringError(f"cannot read keyring file {where}: {exc.strerror or exc}") from None
+    _check_size(len(data), f"keyring file {where}")
+    return data
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_KEYRING_SIZE:
+        raise KeyringFormatError(
+            f"{what} is larger than {MAX_KEYRING_SIZE // (1024 * 1024)} MiB: not an ETS keyring"
+        )
+
+
+def _check_password(password: str) -> None:
+    # Text from the command line or the environment may carry undecodable octets (as lone
+    # surrogates): they have no UTF-8 form, so no keyring can have been exported with them.
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KeyringPasswordError(
+            "the keyring password is not valid UTF-8 text (check the terminal's or the"
+            " environment's encoding)"
+        ) from None
 
 
 def load_keyring(source: bytes | str | os.PathLike[str], password: str) -> Keyring:
     """Load an ETS keyring from its bytes or a path, verify its signature and decrypt it.
 
     Raises KeyringFormatError (not XML, not a keyring, missing or invalid attributes,
-    a DTD), KeyringVersionError (another keyring namespace), KeyringPasswordError
-    (wrong password), KeyringTamperedError (right password, modified content), or
-    KeyringError (the file cannot be read). Slow (PBKDF2): call it from an executor.
+    a DTD, larger than ``MAX_KEYRING_SIZE``), KeyringVersionError (another keyring
+    namespace), KeyringPasswordError (wrong password, or one that is not UTF-8 text),
+    KeyringTamperedError (right password, modified content), or KeyringError (the file
+    cannot be read). Slow (PBKDF2): call it from an executor.
     """
+    _check_password(password)
     data = _read_source(source)
     root, stream = _parse_xml(data.removeprefix(_UTF8_BOM))
     raw = _read_structure(root)

@@ -80,7 +80,7 @@ def _document(keyring: Keyring, enc: _Encryptor) -> bytes:
                 "Backbone",
                 {
                     "MulticastAddress": backbone.multicast_address,
-                    "Latency": str(backbone.latency_ms),
+                    "Latency": _number(backbone.latency_ms),
                     "Key": enc.key(backbone.key) if backbone.key is not None else None,
                 },
             )
@@ -119,7 +119,7 @@ def _interface(interface: KeyringInterface, enc: _Encryptor) -> str:
             "IndividualAddress": _text(interface.individual_address),
             "Type": interface.type.value,
             "Host": _text(interface.host),
-            "UserID": None if interface.user_id is None else str(interface.user_id),
+            "UserID": _number(interface.user_id),
             "Password": _maybe(enc.password, interface.password),
             "Authentication": _maybe(enc.password, interface.device_authentication),
         },
@@ -141,7 +141,7 @@ def _device(device: KeyringDevice, enc: _Encryptor) -> str:
             "ToolKey": _maybe(enc.key, device.tool_key),
             "ManagementPassword": _maybe(enc.password, device.management_password),
             "Authentication": _maybe(enc.password, device.authentication),
-            "SequenceNumber": str(device.sequence_number),
+            "SequenceNumber": _number(device.sequence_number),
             "FDSK": _maybe(enc.key, device.fdsk),
             "SerialNumber": device.serial_number,
         },
@@ -150,6 +150,11 @@ def _device(device: KeyringDevice, enc: _Encryptor) -> str:
 
 def _maybe[T](encrypt: Callable[[T], str], value: T | None) -> str | None:
     return None if value is None else encrypt(value)
+
+
+def _number(value: int | None) -> str | None:
+    """An optional number attribute: absent (None) stays absent."""
+    return None if value is None else str(value)
 
 
 def _text(address: IndividualAddress | None) -> str | None:
@@ -280,7 +285,7 @@ def _backbone(value: object) -> Backbone:
         raise KeyringFormatError("keyring summary: backbone must be an object or null")
     return Backbone(
         multicast_address=_str(value, "multicast_address"),
-        latency_ms=_int(value, "latency_ms", 0) or 0,
+        latency_ms=_int(value, "latency_ms"),
         key=_optional_key(value, "key", "backbone"),
     )
 
@@ -319,6 +324,6 @@ def _summary_device(data: Mapping[str, object]) -> KeyringDevice:
         tool_key=_optional_key(data, "tool_key", where),
         management_password=_optional_str(data, "management_password"),
         authentication=_optional_str(data, "authentication"),
-        sequence_number=_int(data, "sequence_number", 0) or 0,
+        sequence_number=_int(data, "sequence_number"),
         fdsk=_optional_key(data, "fdsk", where),
     )

@@ -1,7 +1,7 @@
 """The ``scenario`` command: an end-to-end check of a KNX IP Secure gateway and an actuator.
 
 ``scenario --gateway HOST:PORT --keyring FILE --password PW [--tunnel IA | --user-id N]
-[--write 1/1/1] [--status 1/1/2] [--timeout S] [--allow-plain]``
+[--write 1/1/1] [--status 1/1/2] [--timeout S] [--allow-plain] [--state PATH]``
 
 Connects securely with the keyring, writes ON (DPT 1.001) to the write GA, reads the status
 GA until it says ON (real actuators take a while), writes OFF, reads until OFF. Prints one
@@ -9,8 +9,15 @@ JSON line per step and a last line ``{"result": "ok" | "failed", ...}``; exit st
 on ok (1 failed, 2 usage). KNX Secure only: a GA without a Data Secure key is refused
 unless ``--allow-plain``.
 
-``cli.py`` wires ``add_scenario_parser`` and ``run_scenario_command`` in; ``main`` runs the
-command on its own (``python -m custom_components.knx_secure.knx.scenario ...``).
+The Data Secure counters (the outgoing sequence number, the last one accepted from each
+sender) live in a state file between runs, so a telegram recorded in an earlier run is
+rejected as a replay: ``--state PATH``, by default one file per keyring project and gateway
+under ``$XDG_STATE_HOME/knx_secure/`` (``~/.local/state/knx_secure/``); see
+``default_state_path``.
+
+``cli.py`` parses the arguments (``add_scenario_command``) and runs ``run_scenario``;
+``python -m custom_components.knx_secure.knx.scenario ARGS`` is the same as the ``scenario``
+command.
 """
 
 from __future__ import annotations
@@ -18,32 +25,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TextIO
 
-from .address import GroupAddress, IndividualAddress
+from .address import GroupAddress
 from .cemi import APCI
-from .client import (
-    DEFAULT_PORT,
-    SecureTunnelClient,
-    Telegram,
-    Timeouts,
-    TunnelChoice,
-)
+from .client import SecureTunnelClient, Telegram, Timeouts, TunnelChoice
 from .dpt import decode_dpt1, encode_dpt1
-from .errors import AddressError, FrameError, KNXSecureError, ResponseTimeoutError
+from .errors import FrameError, KNXSecureError, ResponseTimeoutError
 from .keyring import Keyring, load_keyring
+from .security_store import JsonFileStore
 
-if TYPE_CHECKING:
-    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+__all__ = ["STATE_DIRECTORY_TEXT", "default_state_path", "main", "run_scenario"]
 
-__all__ = ["add_scenario_parser", "main", "run_scenario", "run_scenario_command"]
-
-PASSWORD_ENVIRONMENT = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name, not a password
 DEFAULT_WRITE = "1/1/1"
 DEFAULT_STATUS = "1/1/2"
 DEFAULT_TIMEOUT = 10.0
@@ -51,127 +52,36 @@ DEFAULT_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
 EXIT_OK = 0
 EXIT_FAILED = 1
-
-
-# --- argument parsing --------------------------------------------------------------------------
-
-
-def _gateway(text: str) -> tuple[str, int]:
-    host, separator, port_text = text.rpartition(":")
-    if not separator:
-        host, port_text = text, str(DEFAULT_PORT)
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port in {text!r}") from None
-    if not host or not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host, port
-
-
-def _group_address(text: str) -> GroupAddress:
-    try:
-        return GroupAddress.parse(text)
-    except AddressError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _individual_address(text: str) -> IndividualAddress:
-    try:
-        return IndividualAddress.parse(text)
-    except AddressError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _user_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"user id must be a number, got {text!r}") from None
-    if not 2 <= value <= 127:
-        raise argparse.ArgumentTypeError(f"a tunnelling user id is 2..127, got {value}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the timeout must be positive")
-    return value
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--gateway", required=True, type=_gateway, metavar="HOST:PORT", help="the gateway"
-    )
-    parser.add_argument("--keyring", required=True, metavar="FILE", help="the .knxkeys file")
-    parser.add_argument("--password", help=f"keyring password (default: ${PASSWORD_ENVIRONMENT})")
-    choice = parser.add_mutually_exclusive_group()
-    choice.add_argument(
-        "--tunnel", type=_individual_address, metavar="IA", help="use this tunnel (e.g. 1.1.255)"
-    )
-    choice.add_argument(
-        "--user-id", type=_user_id, metavar="N", help="use the tunnel of this user id"
-    )
-    parser.add_argument(
-        "--write",
-        type=_group_address,
-        default=GroupAddress.parse(DEFAULT_WRITE),
-        metavar="GA",
-        help=f"the actuator's switch object (default {DEFAULT_WRITE})",
-    )
-    parser.add_argument(
-        "--status",
-        type=_group_address,
-        default=GroupAddress.parse(DEFAULT_STATUS),
-        metavar="GA",
-        help=f"the actuator's status object (default {DEFAULT_STATUS})",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=_positive,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"seconds for each step (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--allow-plain",
-        action="store_true",
-        help="allow group addresses without a Data Secure key (plain telegrams)",
-    )
-
-
-def add_scenario_parser(subparsers: _SubParsers) -> None:
-    """Add the ``scenario`` subcommand (its handler is ``run_scenario_command``)."""
-    parser = subparsers.add_parser(
-        "scenario",
-        help="end-to-end check: secure tunnel, switch an actuator on and off, read its status",
-        description=(
-            "Connect to a KNX IP Secure gateway with an ETS keyring, write ON to the write GA,"
-            " read the status GA until it is ON, write OFF, read until OFF. One JSON line per"
-            " step, then a result line; exit status 0 only when everything worked."
-        ),
-    )
-    _configure(parser)
-    parser.set_defaults(handler=run_scenario_command)
-
-
-def run_scenario_command(args: argparse.Namespace) -> int:
-    """Run the scenario (from synchronous code: it runs its own event loop)."""
-    return asyncio.run(run_scenario(args))
+#: Where the state files go, as the help text says it.
+STATE_DIRECTORY_TEXT = "$XDG_STATE_HOME/knx_secure (~/.local/state/knx_secure)"
+_STATE_SUBDIRECTORY = "knx_secure"
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9.-]+")
+_NAME_PART_LENGTH = 40
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` as the scenario's arguments and run it."""
-    parser = argparse.ArgumentParser(
-        prog="python -m custom_components.knx_secure.knx.scenario",
-        description="End-to-end check of a KNX IP Secure gateway and an actuator.",
+    """``python -m ...knx.scenario ARGS``: the ``scenario`` command of cli.py."""
+    from .cli import main as cli_main  # noqa: PLC0415 - cli imports this module
+
+    return cli_main(["scenario", *(sys.argv[1:] if argv is None else argv)])
+
+
+def default_state_path(
+    project: str, host: str, port: int, environment: Mapping[str, str] = os.environ
+) -> Path:
+    """The state file of one keyring project and gateway: under ``$XDG_STATE_HOME/knx_secure``
+    (``~/.local/state/knx_secure`` when unset or not absolute, as the XDG spec says).
+
+    The name is readable (project, host, port) and unique (a hash of the three): two
+    projects whose names differ only in characters a file name cannot hold stay apart.
+    """
+    base = environment.get("XDG_STATE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state"
+    digest = hashlib.sha256(f"{project}\0{host}\0{port}".encode("utf-8", "replace")).hexdigest()
+    name = "_".join(
+        _UNSAFE_IN_FILE_NAMES.sub("-", part)[:_NAME_PART_LENGTH] for part in (project, host)
     )
-    _configure(parser)
-    return run_scenario_command(parser.parse_args(argv))
+    return root / _STATE_SUBDIRECTORY / f"{name}_{port}_{digest[:12]}.json"
 
 
 # --- the scenario ------------------------------------------------------------------------------
@@ -200,27 +110,27 @@ class _Reporter:
         self.line({"result": "ok" if ok else "failed", **fields, "ms": round(elapsed * 1000, 1)})
 
 
-def _password(args: argparse.Namespace) -> str | None:
-    if args.password is not None:
-        return str(args.password)
-    return os.environ.get(PASSWORD_ENVIRONMENT)
-
-
 async def run_scenario(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """The scenario on the running loop; writes its JSON lines to ``out`` (stdout)."""
+    """The scenario on the running loop; writes its JSON lines to ``out`` (stdout).
+
+    ``args`` as ``cli.add_scenario_command`` parses them, with ``password`` already resolved.
+    """
     loop = asyncio.get_running_loop()
     report = _Reporter(out or sys.stdout, loop.time())
     client: SecureTunnelClient | None = None
     try:
         keyring = await _load(args, report)
+        report.step = "connect"
+        state = _state_path(args, keyring)
         client = SecureTunnelClient(
             keyring,
             args.gateway[0],
             args.gateway[1],
             tunnel=TunnelChoice(individual_address=args.tunnel, user_id=args.user_id),
+            store=_open_store(state),
             timeouts=_timeouts(args.timeout),
         )
-        await _run_steps(client, keyring, args, report)
+        await _run_steps(client, keyring, args, report, state)
     except (KNXSecureError, _StepFailedError, OSError) as err:
         if client is not None:
             await _close(client)
@@ -250,12 +160,9 @@ def _timeouts(limit: float) -> Timeouts:
 async def _load(args: argparse.Namespace, report: _Reporter) -> Keyring:
     loop = asyncio.get_running_loop()
     since = loop.time()
-    password = _password(args)
-    if password is None:
-        raise _StepFailedError(
-            f"no keyring password: pass --password or set {PASSWORD_ENVIRONMENT}"
-        )
-    keyring = await asyncio.to_thread(load_keyring, args.keyring, password)
+    if args.password is None:
+        raise _StepFailedError("no keyring password")
+    keyring = await asyncio.to_thread(load_keyring, args.keyring, args.password)
     secure = {str(ga): keyring.group_key(ga) is not None for ga in (args.write, args.status)}
     plain = [ga for ga, has_key in secure.items() if not has_key]
     if plain and not args.allow_plain:
@@ -268,8 +175,27 @@ async def _load(args: argparse.Namespace, report: _Reporter) -> Keyring:
     return keyring
 
 
+def _state_path(args: argparse.Namespace, keyring: Keyring) -> Path:
+    if args.state is not None:
+        return Path(args.state)
+    host, port = args.gateway
+    try:
+        return default_state_path(keyring.project, host, port)
+    except RuntimeError as err:  # no home directory to put it in
+        raise _StepFailedError(f"no place for the state file ({err}): pass --state PATH") from None
+
+
+def _open_store(path: Path) -> JsonFileStore:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JsonFileStore(path)
+
+
 async def _run_steps(
-    client: SecureTunnelClient, keyring: Keyring, args: argparse.Namespace, report: _Reporter
+    client: SecureTunnelClient,
+    keyring: Keyring,
+    args: argparse.Namespace,
+    report: _Reporter,
+    state: Path,
 ) -> None:
     loop = asyncio.get_running_loop()
     report.step = "connect"
@@ -283,6 +209,7 @@ async def _run_steps(
         tunnel=str(client.individual_address),
         user_id=tunnel.user_id if tunnel is not None else None,
         secure=True,
+        state=str(state),
     )
     seen: list[Telegram] = []  # every telegram since the last write (spontaneous status)
     unsubscribe = client.subscribe(seen.append)
