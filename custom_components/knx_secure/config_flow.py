@@ -46,6 +46,7 @@ from .const import (
     TUNNEL_AUTOMATIC,
 )
 from .knx import discovery, reachability
+from .knx import keyring as keyring_file
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.discovery import GatewayDescriptor
 from .knx.errors import (
@@ -137,7 +138,7 @@ async def async_gateway_reachable(host: str, port: int) -> bool:
 def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
     """Return the content of an uploaded file (file_upload deletes it). Runs in the executor."""
     with process_uploaded_file(hass, file_id) as path:
-        return path.read_bytes()
+        return keyring_file.read_keyring_file(path)  # bounded: no keyring is that large
 
 
 def _keyring_schema(*, file_required: bool, password_required: bool) -> vol.Schema:
@@ -282,7 +283,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._upload = await self.hass.async_add_executor_job(
                     _read_upload, self.hass, file_id
                 )
-            except (OSError, ValueError) as err:  # an unknown or expired file id
+            except (OSError, ValueError, KeyringError) as err:  # unknown id, expired, too large
                 _LOGGER.debug("Keyring upload not readable: %s", err)
                 return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
         content, errors = await self._async_keyring_content(entry)

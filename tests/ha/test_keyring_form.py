@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 import voluptuous as vol
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -30,6 +31,7 @@ from custom_components.knx_secure.const import (
     DOMAIN,
     TUNNEL_AUTOMATIC,
 )
+from custom_components.knx_secure.knx import keyring as keyring_module
 
 from .conftest import FIXTURES, KEYRING_BYTES, KEYRING_PASSWORD, Setup, UploadFile
 
@@ -206,3 +208,17 @@ async def test_reauth_with_another_projects_keyring_names_the_gateway(
     assert result["description_placeholders"]["hosts"] not in ("1.1.0", "-")
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
+
+
+async def test_oversized_upload_is_refused_before_it_is_read_whole(
+    hass: HomeAssistant, upload_file: UploadFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload is read with the library's bound: above it, a file error, not a read."""
+    monkeypatch.setattr(keyring_module, "MAX_KEYRING_SIZE", len(KEYRING_BYTES) - 1)
+    result = await _start(hass, SOURCE_USER, None)
+    result = await _submit(
+        hass, result["flow_id"], KEYRING_PASSWORD, await upload_file(KEYRING_BYTES)
+    )
+    assert result["step_id"] == "user"  # nothing to hold
+    assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+    hass.config_entries.flow.async_abort(result["flow_id"])

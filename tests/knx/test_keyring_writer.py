@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from xknx.secure.keyring import Keyring as XknxKeyring
 from xknx.secure.keyring import sync_load_keyring
 
+from custom_components.knx_secure.knx import cli
 from custom_components.knx_secure.knx.errors import KeyringFormatError, KeyringPasswordError
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 from custom_components.knx_secure.knx.keyring_writer import keyring_from_summary, write_keyring
@@ -132,3 +134,58 @@ def test_redacted_summary_is_refused_not_written() -> None:
     kr = KEYRING_BY_NAME["Secure Test.knxkeys"]
     with pytest.raises(KeyringFormatError, match="--show-secrets"):
         keyring_from_summary(load_keyring(kr.path, kr.password).summary())
+
+
+# --- keyring create (command line) ----------------------------------------------------------------
+
+
+def test_keyring_create_writes_what_keyring_show_secrets_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kr = KEYRING_BY_NAME["Secure Test.knxkeys"]
+    assert cli.main(["keyring", str(kr.path), "--password", kr.password, "--show-secrets"]) == 0
+    summary_path = tmp_path / "summary.json"
+    summary_path.write_text(capsys.readouterr().out, encoding="utf-8")
+    out = tmp_path / "new.knxkeys"
+    args = ["keyring", "create", str(out), "--from", str(summary_path), "--password", "pw"]
+    assert cli.main(args) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "created": str(out),
+        "project": "Secure Test",
+        "interfaces": 4,
+        "group_keys": 2,
+        "devices": 2,
+    }
+    # what the summary shows survives (it has no serial numbers or FDSKs: those stay out)
+    written = load_keyring(out, "pw").summary(show_secrets=True)
+    assert written.pop("signature") != kr.expected().pop("signature")
+    assert written == {k: v for k, v in kr.expected().items() if k != "signature"}
+    # an existing file is kept unless --force says otherwise
+    before = out.read_bytes()
+    assert cli.main(args) == 1
+    assert "exists: pass --force" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert cli.main([*args, "--force"]) == 0
+    assert out.read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        ("not json", "is not JSON"),
+        ("[1, 2]", "not a keyring summary"),
+        ('{"project": "x"}', "created must be a string"),
+    ],
+)
+def test_keyring_create_names_what_is_wrong_with_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], summary: str, message: str
+) -> None:
+    summary_path = tmp_path / "summary.json"
+    summary_path.write_text(summary, encoding="utf-8")
+    out = tmp_path / "new.knxkeys"
+    args = ["keyring", "create", str(out), "--from", str(summary_path), "--password", "pw"]
+    assert cli.main(args) == 1
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1
+    assert not out.exists()

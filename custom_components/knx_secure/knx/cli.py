@@ -2,6 +2,9 @@
 
 Commands:
   keyring FILE [--password PW] [--show-secrets]   the keyring's content as one JSON object
+  keyring create OUT --from SUMMARY.json [--password PW] [--force]
+                                                  write a signed, encrypted keyring from the
+                                                  JSON that ``keyring FILE --show-secrets`` prints
   decode --keyring FILE [--password PW] [HEX ...]  one JSON object per cEMI / KNXnet/IP frame
   gateway --keyring FILE [--password PW] [...]     a virtual KNX IP Secure gateway (gateway.py)
   scenario --gateway HOST:PORT --keyring FILE ...  end-to-end check of a gateway (scenario.py)
@@ -67,6 +70,7 @@ from .errors import (
     DataSecureKeyMissingError,
     DataSecureMacError,
     FrameError,
+    KeyringFormatError,
     KNXSecureError,
     WrapperMacError,
 )
@@ -77,7 +81,8 @@ from .gateway import (
     VirtualGateway,
     default_switches,
 )
-from .keyring import Keyring, load_keyring
+from .keyring import MAX_KEYRING_SIZE, Keyring, load_keyring
+from .keyring_writer import keyring_from_summary, write_keyring
 from .scenario import (
     DEFAULT_STATUS,
     DEFAULT_TIMEOUT,
@@ -179,6 +184,67 @@ def run_keyring(args: argparse.Namespace) -> int:
     keyring = _load(args.file, args)
     _print_json(keyring.summary(show_secrets=args.show_secrets), sys.stdout, indent=1)
     return EXIT_OK
+
+
+#: ``keyring create`` is one command to argparse (a subcommand name cannot be two words).
+KEYRING_CREATE = "keyring create"
+
+
+def add_keyring_create_command(subparsers: _SubParsers) -> None:
+    parser = subparsers.add_parser(
+        KEYRING_CREATE,
+        help="write a signed, encrypted ETS keyring from a JSON summary",
+        description=(
+            "Write an ETS keyring (.knxkeys) from the JSON that 'keyring FILE --show-secrets'"
+            " prints, encrypted and signed with the password given."
+        ),
+    )
+    parser.add_argument("out", type=Path, metavar="OUT", help="the .knxkeys file to write")
+    parser.add_argument(
+        "--from",
+        dest="summary",
+        required=True,
+        type=existing_file,
+        metavar="SUMMARY.json",
+        help="the keyring's content (as 'keyring FILE --show-secrets' prints it)",
+    )
+    _add_password_argument(parser)
+    parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    parser.set_defaults(handler=run_keyring_create)
+
+
+def run_keyring_create(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists: pass --force to replace it")
+    keyring = keyring_from_summary(_read_summary(args.summary))
+    data = write_keyring(keyring, _password(args))
+    out.write_bytes(data)
+    _print_json(
+        {
+            "created": str(out),
+            "project": keyring.project,
+            "interfaces": len(keyring.interfaces),
+            "group_keys": len(keyring.group_keys),
+            "devices": len(keyring.devices),
+        },
+        sys.stdout,
+    )
+    return EXIT_OK
+
+
+def _read_summary(path: Path) -> dict[str, object]:
+    with path.open("rb") as file:
+        text = file.read(MAX_KEYRING_SIZE + 1)  # a summary is no larger than its keyring
+    if len(text) > MAX_KEYRING_SIZE:
+        raise KeyringFormatError(f"{path} is too large for a keyring summary")
+    try:
+        summary = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise KeyringFormatError(f"{path} is not JSON: {err}") from None
+    if not isinstance(summary, dict):
+        raise KeyringFormatError(f"{path} is not a keyring summary (a JSON object)")
+    return summary
 
 
 # --- decode ----------------------------------------------------------------------------------
@@ -519,6 +585,7 @@ def run_scenario_command(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Callable[[_SubParsers], None]] = [
     add_keyring_command,
+    add_keyring_create_command,
     add_decode_command,
     add_gateway_command,
     add_scenario_command,
@@ -536,7 +603,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status (argparse exits with 2 on a usage error)."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:2] == KEYRING_CREATE.split():
+        words[:2] = [KEYRING_CREATE]
+    args = build_parser().parse_args(words)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -785,9 +785,7 @@ def load_keyring(source: bytes | str | os.PathLike[str], password: str) -> Keyri
     raw = _read_structure(root)
     password_hash = derive_keyring_password_hash(password)
     decryptor = _Decryptor(password_hash, raw.created)
-    signed = bytearray(stream)
-    _append_string(signed, base64.b64encode(password_hash))
-    if not hmac.compare_digest(sha256(bytes(signed))[:16], raw.signature):
+    if not hmac.compare_digest(_signature(stream, password_hash), raw.signature):
         raise _signature_error(raw, decryptor)
     keyring = _build(raw, decryptor)
     _LOGGER.debug(
@@ -803,6 +801,11 @@ def load_keyring(source: bytes | str | os.PathLike[str], password: str) -> Keyri
 def signature_of(data: bytes, password_hash: bytes) -> bytes:
     """The Signature a keyring file's content must carry (for writers: ``keyring_writer``)."""
     _, stream = _parse_xml(data.removeprefix(_UTF8_BOM))
+    return _signature(stream, password_hash)
+
+
+def _signature(stream: bytes, password_hash: bytes) -> bytes:
+    """SHA-256 of the canonical stream followed by the base64 password hash, first 16 octets."""
     signed = bytearray(stream)
     _append_string(signed, base64.b64encode(password_hash))
     return sha256(bytes(signed))[:16]
