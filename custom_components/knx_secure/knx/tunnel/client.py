@@ -94,11 +94,14 @@ class TunnelClient(TunnelMachineBase):
         heartbeat_misses: int = DEFAULT_HEARTBEAT_MISSES,
         confirmation_timeout: float = DEFAULT_CONFIRMATION_TIMEOUT,
         disconnect_timeout: float = DEFAULT_DISCONNECT_TIMEOUT,
+        datagram: bool = False,
     ) -> None:
         """``individual_address`` asks for that tunnel (extended CRI); None: any tunnel.
         The tunnel is lost after ``heartbeat_misses`` CONNECTIONSTATE_REQUESTs in a row
-        went unanswered for ``heartbeat_answer_timeout`` each (1 = fail fast)."""
-        super().__init__()
+        went unanswered for ``heartbeat_answer_timeout`` each (1 = fail fast).
+        ``datagram``: over UDP (acks, one repetition, sequence checks; every HPAI in NAT
+        mode, so the gateway answers wherever our datagrams come from)."""
+        super().__init__(datagram=datagram)
         if heartbeat_misses < 1:
             raise ValueError("heartbeat_misses must be at least 1")
         self._requested_address = individual_address
@@ -146,7 +149,9 @@ class TunnelClient(TunnelMachineBase):
                     heartbeat = self._heartbeat_sent_at + self._heartbeat_answer_timeout
                 else:
                     heartbeat = self._heartbeat_ok_at + self._heartbeat_interval
-                return min([heartbeat, *(p.deadline for p in self._pending)])
+                window = self._window_deadline()
+                extra = [] if window is None else [window]
+                return min([heartbeat, *extra, *(p.deadline for p in self._pending)])
             case _:
                 return None
 
@@ -162,7 +167,8 @@ class TunnelClient(TunnelMachineBase):
             individual_address=self._requested_address,
         )
         self._enter(TunnelState.CONNECTING, now)
-        return knxip.encode(knxip.ConnectRequest(control=route_back(), data=route_back(), cri=cri))
+        hpai = route_back(self._datagram)
+        return knxip.encode(knxip.ConnectRequest(control=hpai, data=hpai, cri=cri))
 
     def send_telegram(self, frame: LData, now: float) -> SentTelegram:
         """A TUNNELLING_REQUEST carrying this L_Data.req; its confirmation is awaited."""
@@ -170,15 +176,11 @@ class TunnelClient(TunnelMachineBase):
             raise NotConnectedError("no open tunnel to send the telegram on")
         if frame.code is not MessageCode.L_DATA_REQ:
             raise ValueError(f"a client sends L_Data.req, not {frame.code.name}")
-        request = knxip.TunnellingRequest(
-            channel_id=self._channel_id,
-            sequence=self._sequences.take(),
-            cemi=frame.encode(),
-        )
+        data = self._request_bytes(self._channel_id, frame.encode(), now)
         handle = self._next_handle
         self._next_handle += 1
         self._pending.append(_Pending(handle, frame, now + self._confirmation_timeout))
-        return SentTelegram(handle, knxip.encode(request))
+        return SentTelegram(handle, data)
 
     def probe(self, now: float) -> bytes:
         """A CONNECTIONSTATE_REQUEST right now, to find a dead gateway quickly; b"" if one
@@ -215,7 +217,9 @@ class TunnelClient(TunnelMachineBase):
                 return []
 
     def _tick_connected(self, now: float) -> list[TunnelEvent]:
-        events: list[TunnelEvent] = []
+        events, lost = self._tick_window(now)
+        if lost:
+            return self._close(CloseReason.ACK_TIMEOUT, now)
         expired = [p for p in self._pending if now >= p.deadline]
         if expired:
             self._pending = [p for p in self._pending if now < p.deadline]
@@ -237,7 +241,9 @@ class TunnelClient(TunnelMachineBase):
         assert self._channel_id is not None
         self._heartbeat_sent_at = now
         return knxip.encode(
-            knxip.ConnectionStateRequest(channel_id=self._channel_id, control=route_back())
+            knxip.ConnectionStateRequest(
+                channel_id=self._channel_id, control=route_back(self._datagram)
+            )
         )
 
     # --- receiving -------------------------------------------------------------------------------
@@ -253,6 +259,8 @@ class TunnelClient(TunnelMachineBase):
                 return self._receive_connect_response(parsed, now)
             case knxip.TunnellingRequest():
                 return self._receive_tunnelling_request(parsed)
+            case knxip.TunnellingAck() if self._state is TunnelState.CONNECTED:
+                return self._receive_ack(parsed, now)
             case knxip.ConnectionStateResponse():
                 return self._receive_connection_state(parsed, now)
             case knxip.DisconnectRequest():
@@ -260,7 +268,7 @@ class TunnelClient(TunnelMachineBase):
             case knxip.DisconnectResponse():
                 return self._receive_disconnect_response(parsed, now)
             case knxip.TunnellingAck():
-                return []  # harmless over TCP
+                return []  # after the tunnel closed: harmless
             case _:
                 return self._drop(DropReason.UNEXPECTED)
 
@@ -285,6 +293,12 @@ class TunnelClient(TunnelMachineBase):
             return self._drop(DropReason.UNEXPECTED)
         if frame.channel_id != self._channel_id:
             return self._drop(DropReason.CHANNEL)
+        acks, new = self._admit(frame)
+        if not new:
+            return acks
+        return acks + self._tunnelled_telegram(frame)
+
+    def _tunnelled_telegram(self, frame: knxip.TunnellingRequest) -> list[TunnelEvent]:
         try:
             ldata = cemi.parse(frame.cemi)
         except FrameError:
@@ -351,5 +365,6 @@ class TunnelClient(TunnelMachineBase):
 
     def _close_quietly(self, now: float) -> None:
         self._pending.clear()
+        self._window.clear()
         self._heartbeat_sent_at = None
         self._enter(TunnelState.CLOSED, now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -38,6 +38,8 @@ DEFAULT_CONFIRMATION_TIMEOUT: Final = 3.0
 DEFAULT_DISCONNECT_TIMEOUT: Final = 5.0
 #: A server drops a tunnel whose client sent no CONNECTIONSTATE_REQUEST (nor data) this long.
 DEFAULT_SERVER_IDLE_TIMEOUT: Final = 120.0
+#: UDP: a TUNNELLING_REQUEST is repeated once if its TUNNELLING_ACK is not here after this.
+TUNNELLING_REQUEST_TIMEOUT: Final = 1.0
 
 MAX_CHANNEL_ID: Final = 255
 NO_ADDRESS: Final = IndividualAddress(0)
@@ -61,6 +63,7 @@ class CloseReason(StrEnum):
     PEER = "peer"  # the other side sent DISCONNECT_REQUEST
     LOCAL = "local"  # we disconnected (answered or not)
     IDLE_TIMEOUT = "idle_timeout"  # server: the client went silent
+    ACK_TIMEOUT = "ack_timeout"  # UDP: a TUNNELLING_REQUEST unacknowledged after its repetition
     ABORTED = "aborted"  # connection_lost(): the transport is gone
 
 
@@ -133,6 +136,10 @@ class TunnelClosed:
                 return TunnelError("the peer closed the tunnel")
             case CloseReason.IDLE_TIMEOUT:
                 return TunnelError("tunnel closed: the client stopped its heartbeat")
+            case CloseReason.ACK_TIMEOUT:
+                return TunnelError(
+                    "tunnel lost: a tunnelling request was not acknowledged, even repeated"
+                )
             case _:
                 return NotConnectedError(f"tunnel closed ({self.reason})")
 
@@ -161,9 +168,10 @@ TunnelEvent = (
 # --- shared helpers --------------------------------------------------------------------------
 
 
-def route_back() -> knxip.HPAI:
-    """Over TCP every HPAI is the route-back one: 08 02 00000000 0000."""
-    return knxip.HPAI.ROUTE_BACK_TCP
+def route_back(datagram: bool = False) -> knxip.HPAI:
+    """The route-back HPAI: over TCP always (08 02 00000000 0000); over UDP the NAT mode
+    (08 01 00000000 0000: "answer to the address this came from")."""
+    return knxip.HPAI.ROUTE_BACK_UDP if datagram else knxip.HPAI.ROUTE_BACK_TCP
 
 
 def as_frame(frame: bytes | knxip.Frame) -> knxip.Frame | None:
@@ -199,26 +207,171 @@ class SendSequence:
         return sequence
 
 
+class Delivery(Enum):
+    """What to do with an incoming UDP TUNNELLING_REQUEST, by its sequence number."""
+
+    NEW = "new"  # the expected one: acknowledge and handle
+    REPEATED = "repeated"  # the previous one again (our ack was lost): acknowledge only
+    OUT_OF_ORDER = "out_of_order"  # anything else: drop, no ack
+
+
+class ReceiveSequence:
+    """UDP: the sequence number expected of the peer's next TUNNELLING_REQUEST."""
+
+    __slots__ = ("_expected",)
+
+    def __init__(self) -> None:
+        self._expected = 0
+
+    def classify(self, sequence: int) -> Delivery:
+        if sequence == self._expected:
+            self._expected = (sequence + 1) & 0xFF
+            return Delivery.NEW
+        if sequence == (self._expected - 1) & 0xFF:
+            return Delivery.REPEATED
+        return Delivery.OUT_OF_ORDER
+
+
+@dataclass(slots=True)
+class _InFlight:
+    sequence: int
+    data: bytes
+    sent_at: float
+    repeated: bool = False
+
+
+class AckWindow:
+    """UDP: one TUNNELLING_REQUEST in flight at a time; the others wait their turn.
+
+    ``submit`` returns the bytes to send now (b"" if queued); an ack of the one in flight
+    releases the next; ``tick`` repeats it once after ``timeout`` and reports the loss
+    (None) when the repetition is not acknowledged either."""
+
+    __slots__ = ("_in_flight", "_queue", "_timeout")
+
+    def __init__(self, timeout: float = TUNNELLING_REQUEST_TIMEOUT) -> None:
+        self._timeout = timeout
+        self._queue: deque[tuple[int, bytes]] = deque()
+        self._in_flight: _InFlight | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Requests sent or queued and not yet acknowledged."""
+        return len(self._queue) + (self._in_flight is not None)
+
+    def submit(self, sequence: int, data: bytes, now: float) -> bytes:
+        if self._in_flight is None:
+            self._in_flight = _InFlight(sequence, data, now)
+            return data
+        self._queue.append((sequence, data))
+        return b""
+
+    def acknowledge(self, sequence: int, now: float) -> bytes | None:
+        """The next request to send (b"" if none); None if no request waits for this ack."""
+        if self._in_flight is None or self._in_flight.sequence != sequence:
+            return None
+        self._in_flight = None
+        if not self._queue:
+            return b""
+        return self.submit(*self._queue.popleft(), now)
+
+    def next_deadline(self) -> float | None:
+        flight = self._in_flight
+        return None if flight is None else flight.sent_at + self._timeout
+
+    def tick(self, now: float) -> bytes | None:
+        """The repetition to send (b"" if nothing is due); None: the repetition was lost."""
+        flight = self._in_flight
+        if flight is None or now < flight.sent_at + self._timeout:
+            return b""
+        if flight.repeated:
+            return None
+        flight.repeated = True
+        flight.sent_at = now
+        return flight.data
+
+    def clear(self) -> None:
+        self._queue.clear()
+        self._in_flight = None
+
+
 class TunnelMachineBase:
-    """What both machines share: the channel, its state, the send sequence and drop
-    counting."""
+    """What both machines share: the channel, its state, the send sequence, drop counting
+    and, over UDP (``datagram``), the TUNNELLING_ACK rules of both directions."""
 
     __slots__ = (
         "_channel_id",
+        "_datagram",
         "_dropped",
         "_individual_address",
+        "_received",
         "_sequences",
         "_state",
         "_state_since",
+        "_window",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, datagram: bool = False) -> None:
         self._dropped: Counter[str] = Counter()
         self._state = TunnelState.IDLE
         self._state_since = 0.0
         self._channel_id: int | None = None
         self._individual_address: IndividualAddress | None = None
+        self._datagram = datagram
+        self._reset_sequences()
+
+    def _reset_sequences(self) -> None:
         self._sequences = SendSequence()
+        self._received = ReceiveSequence()
+        self._window = AckWindow()
+
+    @property
+    def datagram(self) -> bool:
+        """Over UDP: requests are acknowledged, repeated once, and checked in sequence."""
+        return self._datagram
+
+    # --- UDP acknowledgement rules (no-ops over TCP) ------------------------------------------
+
+    def _request_bytes(self, channel_id: int, cemi: bytes, now: float) -> bytes:
+        """A TUNNELLING_REQUEST to send now (over UDP b"" while another awaits its ack)."""
+        request = knxip.TunnellingRequest(
+            channel_id=channel_id, sequence=self._sequences.take(), cemi=cemi
+        )
+        data = knxip.encode(request)
+        return self._window.submit(request.sequence, data, now) if self._datagram else data
+
+    def _admit(self, frame: knxip.TunnellingRequest) -> tuple[list[TunnelEvent], bool]:
+        """Over UDP: the ack to send and whether the request is new (to be handled)."""
+        if not self._datagram:
+            return [], True
+        delivery = self._received.classify(frame.sequence)
+        if delivery is Delivery.OUT_OF_ORDER:
+            return self._drop(DropReason.UNEXPECTED), False
+        ack = knxip.TunnellingAck(channel_id=frame.channel_id, sequence=frame.sequence)
+        return [OutgoingFrame(knxip.encode(ack))], delivery is Delivery.NEW
+
+    def _receive_ack(self, frame: knxip.TunnellingAck, now: float) -> list[TunnelEvent]:
+        if not self._datagram:
+            return []  # harmless over TCP
+        if frame.channel_id != self._channel_id:
+            return self._drop(DropReason.CHANNEL)
+        following = self._window.acknowledge(frame.sequence, now)
+        if following is None:
+            return self._drop(DropReason.UNEXPECTED)  # a late ack of a repeated request
+        return [OutgoingFrame(following)] if following else []
+
+    def _window_deadline(self) -> float | None:
+        return self._window.next_deadline() if self._datagram else None
+
+    def _tick_window(self, now: float) -> tuple[list[TunnelEvent], bool]:
+        """The repetition due now, and whether the tunnel is lost (repetition unacked)."""
+        if not self._datagram:
+            return [], False
+        repeat = self._window.tick(now)
+        if repeat is None:
+            _LOGGER.debug("tunnel %s: request unacknowledged twice", self._channel_id)
+            return [], True
+        return ([OutgoingFrame(repeat)] if repeat else []), False
 
     @property
     def dropped(self) -> Mapping[str, int]:
@@ -251,4 +404,6 @@ class TunnelMachineBase:
     def _start_disconnect(self, channel_id: int, now: float) -> bytes:
         """Enter DISCONNECTING; the DISCONNECT_REQUEST for ``channel_id`` to send."""
         self._enter(TunnelState.DISCONNECTING, now)
-        return knxip.encode(knxip.DisconnectRequest(channel_id=channel_id, control=route_back()))
+        self._window.clear()
+        request = knxip.DisconnectRequest(channel_id=channel_id, control=route_back(self._datagram))
+        return knxip.encode(request)

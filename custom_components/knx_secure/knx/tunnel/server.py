@@ -24,7 +24,6 @@ from .machine import (
     TUNNEL_LINK_LAYER,
     CloseReason,
     ConnectRefused,
-    SendSequence,
     TelegramReceived,
     TunnelClosed,
     TunnelConnected,
@@ -53,10 +52,13 @@ class TunnelSlotConfig:
 class TunnelSlots:
     """The gateway's tunnels and channel ids, shared by every connection's TunnelServer."""
 
-    __slots__ = ("_by_channel", "_last_channel", "_slots")
+    __slots__ = ("_by_channel", "_last_channel", "_open_to_plain", "_slots")
 
-    def __init__(self, slots: Iterable[TunnelSlotConfig]) -> None:
+    def __init__(self, slots: Iterable[TunnelSlotConfig], *, open_to_plain: bool = False) -> None:
+        """``open_to_plain``: plain clients may use every tunnel (an interface without
+        IP Secure); secure users still get only their own."""
         self._slots = tuple(slots)
+        self._open_to_plain = open_to_plain
         addresses = [slot.individual_address for slot in self._slots]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two tunnels have the same individual address")
@@ -69,6 +71,10 @@ class TunnelSlots:
     @property
     def slots(self) -> tuple[TunnelSlotConfig, ...]:
         return self._slots
+
+    def plain_allowed(self, slot: TunnelSlotConfig) -> bool:
+        """Whether a client without a secure session may use this tunnel."""
+        return self._open_to_plain or slot.user_id is None
 
     def is_free(self, address: IndividualAddress) -> bool:
         return all(slot.individual_address != address for slot in self._by_channel.values())
@@ -87,7 +93,11 @@ class TunnelSlots:
         if cri.knx_layer != TUNNEL_LINK_LAYER:
             return ErrorCode.E_TUNNELLING_LAYER
         # over a secure session the user id selects the tunnel; plain clients get plain ones
-        allowed = [slot for slot in self._slots if slot.user_id == user_id]
+        allowed = [
+            slot
+            for slot in self._slots
+            if slot.user_id == user_id or (user_id is None and self.plain_allowed(slot))
+        ]
         if not allowed:
             return ErrorCode.E_AUTHORISATION_ERROR
         wanted = cri.individual_address
@@ -133,6 +143,7 @@ class TunnelServer(TunnelMachineBase):
     """
 
     __slots__ = (
+        "_data_endpoint",
         "_disconnect_timeout",
         "_idle_timeout",
         "_last_heard",
@@ -147,9 +158,13 @@ class TunnelServer(TunnelMachineBase):
         user_id: int | None = None,
         idle_timeout: float = DEFAULT_SERVER_IDLE_TIMEOUT,
         disconnect_timeout: float = DEFAULT_DISCONNECT_TIMEOUT,
+        data_endpoint: knxip.HPAI | None = None,
     ) -> None:
-        """``user_id``: the authenticated user of the secure session, None if plain."""
-        super().__init__()
+        """``user_id``: the authenticated user of the secure session, None if plain.
+        ``data_endpoint``: over UDP, the gateway's data endpoint named in CONNECT_RESPONSE
+        (acks, one repetition and sequence checks then apply); None over TCP."""
+        super().__init__(datagram=data_endpoint is not None)
+        self._data_endpoint = data_endpoint if data_endpoint is not None else route_back()
         self._slots = slots
         self._user_id = user_id
         self._idle_timeout = idle_timeout
@@ -164,24 +179,32 @@ class TunnelServer(TunnelMachineBase):
 
     def next_deadline(self) -> float | None:
         if self._state is TunnelState.CONNECTED:
-            return self._last_heard + self._idle_timeout
+            idle = self._last_heard + self._idle_timeout
+            window = self._window_deadline()
+            return idle if window is None else min(idle, window)
         if self._state is TunnelState.DISCONNECTING:
             return self._state_since + self._disconnect_timeout
         return None
 
     def expired(self, now: float) -> bool:
-        deadline = self.next_deadline()
-        return deadline is not None and now >= deadline
+        """The idle timeout (or the disconnect timeout) has passed."""
+        match self._state:
+            case TunnelState.CONNECTED:
+                return now >= self._last_heard + self._idle_timeout
+            case TunnelState.DISCONNECTING:
+                return now >= self._state_since + self._disconnect_timeout
+            case _:
+                return False
 
     # --- commands --------------------------------------------------------------------------------
 
     def indicate(self, frame: LData, now: float) -> bytes:
         """A TUNNELLING_REQUEST carrying ``frame`` as L_Data.ind for the client."""
-        return self._tunnelling_request(replace(frame, code=MessageCode.L_DATA_IND))
+        return self._tunnelling_request(replace(frame, code=MessageCode.L_DATA_IND), now)
 
     def confirm(self, request: LData, now: float, *, ok: bool = True) -> bytes:
         """The L_Data.con for a request from TelegramReceived."""
-        return self._tunnelling_request(request.confirmation(ok))
+        return self._tunnelling_request(request.confirmation(ok), now)
 
     def disconnect(self, now: float) -> bytes:
         """The DISCONNECT_REQUEST to send (b"" if no tunnel is open); the slot is freed
@@ -197,21 +220,25 @@ class TunnelServer(TunnelMachineBase):
         return []
 
     def tick(self, now: float) -> list[TunnelEvent]:
-        """The idle timeout (DISCONNECT_REQUEST + TunnelClosed) and the disconnect timeout."""
+        """The idle timeout (DISCONNECT_REQUEST + TunnelClosed), the disconnect timeout and,
+        over UDP, the repetition of an unacknowledged request (twice unacked: closed)."""
+        events: list[TunnelEvent] = []
+        if self._state is TunnelState.CONNECTED:
+            events, lost = self._tick_window(now)
+            if lost:
+                data = self.disconnect(now)
+                return [OutgoingFrame(data), *self._close(CloseReason.ACK_TIMEOUT, now)]
         if not self.expired(now):
-            return []
+            return events
         if self._state is TunnelState.DISCONNECTING:
             return self._close(CloseReason.LOCAL, now)
         data = self.disconnect(now)
         return [OutgoingFrame(data), *self._close(CloseReason.IDLE_TIMEOUT, now)]
 
-    def _tunnelling_request(self, frame: LData) -> bytes:
+    def _tunnelling_request(self, frame: LData, now: float) -> bytes:
         if self._state is not TunnelState.CONNECTED or self._channel_id is None:
             raise NotConnectedError("no open tunnel to this client")
-        request = knxip.TunnellingRequest(
-            channel_id=self._channel_id, sequence=self._sequences.take(), cemi=frame.encode()
-        )
-        return knxip.encode(request)
+        return self._request_bytes(self._channel_id, frame.encode(), now)
 
     # --- receiving -------------------------------------------------------------------------------
 
@@ -231,8 +258,10 @@ class TunnelServer(TunnelMachineBase):
                 return self._receive_disconnect_request(parsed, now)
             case knxip.DisconnectResponse():
                 return self._receive_disconnect_response(parsed, now)
+            case knxip.TunnellingAck() if self._state is TunnelState.CONNECTED:
+                return self._receive_ack(parsed, now)
             case knxip.TunnellingAck():
-                return []
+                return []  # after the tunnel closed: harmless
             case _:
                 return self._drop(DropReason.UNEXPECTED)
 
@@ -254,13 +283,13 @@ class TunnelServer(TunnelMachineBase):
     def _accept(self, channel: int, address: IndividualAddress, now: float) -> list[TunnelEvent]:
         self._channel_id = channel
         self._individual_address = address
-        self._sequences = SendSequence()
+        self._reset_sequences()
         self._last_heard = now
         self._enter(TunnelState.CONNECTED, now)
         response = knxip.ConnectResponse(
             channel_id=channel,
             status=ErrorCode.E_NO_ERROR,
-            data=route_back(),
+            data=self._data_endpoint,
             crd=knxip.CRD(connection_type=CONNECTION_TYPE_TUNNEL, individual_address=address),
         )
         return [OutgoingFrame(knxip.encode(response)), TunnelConnected(channel, address)]
@@ -270,6 +299,12 @@ class TunnelServer(TunnelMachineBase):
     ) -> list[TunnelEvent]:
         if self._state is not TunnelState.CONNECTED or frame.channel_id != self._channel_id:
             return self._drop(DropReason.CHANNEL)
+        acks, new = self._admit(frame)
+        if not new:
+            return acks
+        return acks + self._tunnelled_request(frame, now)
+
+    def _tunnelled_request(self, frame: knxip.TunnellingRequest, now: float) -> list[TunnelEvent]:
         try:
             ldata = cemi.parse(frame.cemi)
         except FrameError:
@@ -319,6 +354,7 @@ class TunnelServer(TunnelMachineBase):
         if self._channel_id is not None:
             self._slots.release(self._channel_id)
         # back to IDLE: the client may open another tunnel on this connection
+        self._window.clear()
         self._enter(TunnelState.IDLE, now)
         self._channel_id = None
         self._individual_address = None
