@@ -54,6 +54,7 @@ from .cli_arguments import (
     timeout_seconds,
     tunnel_user_id,
 )
+from .client_types import Connection
 from .data_secure import (
     DataSecure,
     FreshnessTable,
@@ -443,6 +444,14 @@ def add_gateway_command(subparsers: _SubParsers) -> None:
         metavar="SECONDS",
         help="delay of an actuator's status telegram after a change",
     )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help=(
+            "also serve plain tunnelling (no IP Secure) over TCP and UDP on every tunnel, "
+            "like an interface without IP Secure"
+        ),
+    )
     parser.set_defaults(handler=run_gateway)
 
 
@@ -457,6 +466,7 @@ def gateway_from_arguments(args: argparse.Namespace) -> VirtualGateway:
             status_delay=args.status_delay,
             bind=args.bind,
             port=args.port,
+            plain=args.plain,
         )
     except ValueError as err:  # switches that do not fit together or on the line
         raise CommandError(str(err)) from None
@@ -536,6 +546,16 @@ def add_scenario_command(subparsers: _SubParsers) -> None:
     )
     choice.add_argument(
         "--user-id", type=tunnel_user_id, metavar="N", help="use the tunnel of this user id"
+    )
+    parser.add_argument(
+        "--connection",
+        type=Connection,
+        choices=list(Connection),
+        default=Connection.TUNNEL_SECURE,
+        help=(
+            "secure tunnelling (default), or plain tunnelling over TCP or UDP (to an "
+            "interface without IP Secure; Data Secure still applies)"
+        ),
     )
     parser.add_argument(
         "--write",

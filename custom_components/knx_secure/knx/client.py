@@ -30,6 +30,7 @@ from .cemi import (
 )
 from .client_types import (
     TELEGRAM_DROP_REASONS,
+    Connection,
     ConnectionEvent,
     ConnectionState,
     TelegramStream,
@@ -61,6 +62,7 @@ from .tunnel_choice import TunnelChoice
 __all__ = [
     "DEFAULT_PORT",
     "TELEGRAM_DROP_REASONS",
+    "Connection",
     "ConnectionEvent",
     "ConnectionState",
     "JsonFileStore",
@@ -105,7 +107,10 @@ class SecureTunnelClient:
         tunnel: TunnelChoice = _AUTOMATIC,
         store: SecurityStore | None = None,
         timeouts: Timeouts = _DEFAULT_TIMEOUTS,
+        connection: Connection = Connection.TUNNEL_SECURE,
     ) -> None:
+        """``connection``: secure tunnelling (default) or plain tunnelling over TCP or UDP
+        for an interface without IP Secure; Data Secure applies the same on every one."""
         self._keyring = keyring
         self._host = host
         self._port = port
@@ -152,6 +157,7 @@ class SecureTunnelClient:
             tunnel,
             timeouts,
             serial=self._serial,
+            connection=connection,
             on_telegram=self._on_ldata,
             on_closed=self._on_link_closed,
         )

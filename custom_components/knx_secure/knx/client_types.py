@@ -16,6 +16,7 @@ from .telegram import Telegram
 __all__ = [
     "STREAM_QUEUE_SIZE",
     "TELEGRAM_DROP_REASONS",
+    "Connection",
     "ConnectionEvent",
     "ConnectionState",
     "TelegramStream",
@@ -32,6 +33,18 @@ TELEGRAM_DROP_REASONS: Final = (
 )
 #: Telegrams an unread ``telegrams()`` stream keeps before it drops the oldest.
 STREAM_QUEUE_SIZE: Final = 1024
+
+
+class Connection(StrEnum):
+    """How the client reaches the gateway (the values are the command line's words)."""
+
+    TUNNEL_SECURE = "tunnel-secure"  # KNXnet/IP Secure tunnelling over TCP
+    TUNNEL_TCP = "tunnel-tcp"  # plain tunnelling over TCP (an interface without IP Secure)
+    TUNNEL_UDP = "tunnel-udp"  # plain tunnelling over UDP (acks, repetition, NAT mode)
+
+    @property
+    def secure(self) -> bool:
+        return self is Connection.TUNNEL_SECURE
 
 
 @dataclass(frozen=True, slots=True)

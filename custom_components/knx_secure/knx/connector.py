@@ -15,7 +15,7 @@ from typing import Final
 from . import tunnel_choice
 from .address import IndividualAddress
 from .cemi import LData
-from .client_types import Timeouts
+from .client_types import Connection, Timeouts
 from .crypto import derive_session_keys
 from .discovery import GatewayDescriptor, describe_gateway
 from .errors import (
@@ -52,9 +52,11 @@ class Connector:
         timeouts: Timeouts,
         *,
         serial: bytes,
+        connection: Connection = Connection.TUNNEL_SECURE,
         on_telegram: Callable[[Link, LData], None],
         on_closed: Callable[[Link, KNXSecureError | None], None],
     ) -> None:
+        self._connection = connection
         self._keyring = keyring
         self._address = address
         self._address_text = f"{address[0]}:{address[1]}"
@@ -121,35 +123,20 @@ class Connector:
         return self._description
 
     async def _attempt(self, interface: KeyringInterface) -> Link:
-        """One TCP connection, handshake and tunnel for ``interface``."""
-        assert interface.user_id is not None
-        assert interface.password is not None
+        """One connection, (handshake) and tunnel for ``interface``."""
         timeouts = self._timeouts
-        if interface.device_authentication is None:
-            _LOGGER.warning(
-                "The keyring has no device authentication code for %s: the gateway at %s "
-                "cannot be authenticated",
-                interface.host,
-                self._address_text,
-            )
-        users, device_key = await derive_session_keys(
-            {interface.user_id: interface.password}, interface.device_authentication
-        )
-        session = SecureSession.client(
-            user_id=interface.user_id,
-            user_password_key=users[interface.user_id],
-            device_authentication_key=device_key,
-            serial=self._serial,
-            keepalive_interval=timeouts.keepalive,
-            handshake_timeout=max(timeouts.session_response, timeouts.authenticate) + MACHINE_GRACE,
-        )
+        plain = not self._connection.secure
+        session = None if plain else await self._secure_session(interface)
         tunnel = TunnelClient(
+            # a plain client names the tunnel it wants; a secure user's tunnel is its own
+            individual_address=interface.individual_address if plain else None,
             connect_timeout=timeouts.connect_response + MACHINE_GRACE,
             heartbeat_interval=timeouts.heartbeat,
             heartbeat_answer_timeout=timeouts.heartbeat_answer,
             heartbeat_misses=timeouts.heartbeat_misses,
             confirmation_timeout=timeouts.confirmation,
             disconnect_timeout=timeouts.disconnect,
+            datagram=self._connection is Connection.TUNNEL_UDP,
         )
         link = Link(
             interface,
@@ -159,10 +146,14 @@ class Connector:
             confirmation_timeout=timeouts.confirmation,
             on_telegram=self._on_telegram,
             on_closed=self._on_closed,
+            datagram_to=self._address if tunnel.datagram else None,
         )
         self._attempting.add(link)
         try:
-            await self._open_tcp(link)
+            if tunnel.datagram:
+                await self._open_udp(link)
+            else:
+                await self._open_tcp(link)
             await self._handshake(link, interface)
         except BaseException:
             await link.close(timeouts.disconnect)
@@ -178,6 +169,30 @@ class Connector:
                 interface.individual_address,
             )
         return link
+
+    async def _secure_session(self, interface: KeyringInterface) -> SecureSession:
+        """The client session machine for ``interface`` (its keys derived off the loop)."""
+        assert interface.user_id is not None
+        assert interface.password is not None
+        timeouts = self._timeouts
+        if interface.device_authentication is None:
+            _LOGGER.warning(
+                "The keyring has no device authentication code for %s: the gateway at %s "
+                "cannot be authenticated",
+                interface.host,
+                self._address_text,
+            )
+        users, device_key = await derive_session_keys(
+            {interface.user_id: interface.password}, interface.device_authentication
+        )
+        return SecureSession.client(
+            user_id=interface.user_id,
+            user_password_key=users[interface.user_id],
+            device_authentication_key=device_key,
+            serial=self._serial,
+            keepalive_interval=timeouts.keepalive,
+            handshake_timeout=max(timeouts.session_response, timeouts.authenticate) + MACHINE_GRACE,
+        )
 
     async def _handshake(self, link: Link, interface: KeyringInterface) -> None:
         """Wait for each phase in turn; each has its own timeout and message."""
@@ -215,6 +230,17 @@ class Connector:
             reason = err.strerror or str(err)
             raise GatewayUnreachableError(
                 f"cannot reach the gateway at {self._address_text} over TCP: {reason}"
+            ) from err
+
+    async def _open_udp(self, link: Link) -> None:
+        """A UDP socket towards the gateway (its port the data and control endpoint)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_datagram_endpoint(lambda: link.driver, remote_addr=self._address)
+        except OSError as err:
+            reason = err.strerror or str(err)
+            raise GatewayUnreachableError(
+                f"cannot reach the gateway at {self._address_text} over UDP: {reason}"
             ) from err
 
     @staticmethod

@@ -22,10 +22,10 @@ import contextlib
 import functools
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from . import knxip
 from .address import GroupAddress, IndividualAddress
@@ -170,12 +170,16 @@ class VirtualGateway:
         user_passwords: Mapping[int, str] | None = None,
         device_authentication: str | None = None,
         max_unauthenticated: int = MAX_UNAUTHENTICATED_CONNECTIONS,
+        plain: bool = False,
     ) -> None:
         """``user_passwords`` overrides tunnel passwords by user id and
         ``device_authentication`` the device authentication code (to simulate an
         installation that differs from the keyring, or an impostor).
         ``max_unauthenticated`` caps the connections not yet authenticated (the oldest
-        is closed beyond it); ``session_timeout`` is also how long one may stay so."""
+        is closed beyond it); ``session_timeout`` is also how long one may stay so.
+        ``plain``: also an interface without IP Secure: every tunnel is open to plain
+        tunnelling over TCP and UDP (same port); without it secure tunnels refuse plain
+        clients, as real secure interfaces do."""
         self._keyring = keyring
         self._host = host if host is not None else _host_with_most_tunnels(keyring)
         self._tunnels = [
@@ -184,11 +188,17 @@ class VirtualGateway:
         if not self._tunnels:
             raise KeyringError(f"the keyring has no tunnel of host {self._host}")
         self._slots = TunnelSlots(
-            TunnelSlotConfig(t.individual_address, t.user_id)
-            for t in self._tunnels
-            if t.individual_address is not None
+            (
+                TunnelSlotConfig(t.individual_address, t.user_id)
+                for t in self._tunnels
+                if t.individual_address is not None
+            ),
+            open_to_plain=plain,
         )
-        self._has_plain_slots = any(t.user_id is None for t in self._tunnels)
+        self._plain = plain
+        self._has_plain_slots = plain or any(t.user_id is None for t in self._tunnels)
+        #: Plain UDP tunnels by the client's address (control and data endpoint at once).
+        self._udp_peers: dict[tuple[str, int], _Connection] = {}
         self._passwords = self._user_passwords(user_passwords or {})
         self._device_code = device_authentication or _device_authentication_code(
             keyring, self._host, self._tunnels
@@ -213,7 +223,9 @@ class VirtualGateway:
         self._connections: dict[_Connection, None] = {}
         self._max_unauthenticated = max_unauthenticated
         self._responder = DiscoveryResponder(
-            lambda extended: self.dibs(extended=extended), self.control_hpai
+            lambda extended: self.dibs(extended=extended),
+            self.control_hpai,
+            udp_tunnelling=plain,
         )
         self._last_session_id = 0
 
@@ -264,7 +276,12 @@ class VirtualGateway:
             udp_closed: asyncio.Future[None] = loop.create_future()
             try:
                 self._udp, _ = await loop.create_datagram_endpoint(
-                    functools.partial(_DiscoveryEndpoint, self._responder, udp_closed),
+                    functools.partial(
+                        _DiscoveryEndpoint,
+                        self._responder,
+                        udp_closed,
+                        self._udp_tunnel_datagram if self._plain else None,
+                    ),
                     local_addr=(self._bind, port),
                 )
             except OSError:
@@ -424,6 +441,23 @@ class VirtualGateway:
     def _accept(self) -> Driver:
         return _Connection(self).driver
 
+    def _udp_tunnel_datagram(self, data: bytes, source: tuple[str, int]) -> None:
+        """A plain tunnelling datagram: to the client's connection (a CONNECT_REQUEST from
+        a new address makes one on the shared socket)."""
+        connection = self._udp_peers.get(source)
+        udp = self._udp
+        if connection is None:
+            if udp is None or knxip.service_of(data) != ServiceType.CONNECT_REQUEST:
+                self.count_drop("channel")  # no tunnel of this client
+                return
+            connection = _Connection(self, datagram_peer=source)
+            self._udp_peers[source] = connection
+            connection.driver.connection_made(_PeerTransport(udp, source, connection.driver))
+        connection.driver.datagram_received(data, source)
+
+    def udp_peer_closed(self, source: tuple[str, int]) -> None:
+        self._udp_peers.pop(source, None)
+
     def connection_opened(self, connection: _Connection) -> None:
         self._connections[connection] = None
         self.enforce_unauthenticated_cap()
@@ -506,7 +540,7 @@ class VirtualGateway:
                 usable=True,
                 free=self._slots.is_free(slot.individual_address),
                 # whether the asking client (plain UDP, not authenticated) may use it as is
-                authorised=slot.user_id is None,
+                authorised=self._slots.plain_allowed(slot),
             )
             for slot in self._slots.slots
         )
@@ -518,10 +552,30 @@ class VirtualGateway:
         return knxip.HPAI(knxip.HostProtocol.UDP, host, port)
 
 
-class _DiscoveryEndpoint(asyncio.DatagramProtocol):
-    """UDP: the discovery responder's socket (search, description, UDP tunnelling refused)."""
+#: Datagrams of an open plain UDP tunnel (the rest is the discovery responder's).
+_TUNNELLING_SERVICES: Final = frozenset(
+    {
+        ServiceType.CONNECT_REQUEST,
+        ServiceType.CONNECTIONSTATE_REQUEST,
+        ServiceType.DISCONNECT_REQUEST,
+        ServiceType.DISCONNECT_RESPONSE,
+        ServiceType.TUNNELLING_REQUEST,
+        ServiceType.TUNNELLING_ACK,
+    }
+)
 
-    def __init__(self, responder: DiscoveryResponder, closed: asyncio.Future[None]) -> None:
+
+class _DiscoveryEndpoint(asyncio.DatagramProtocol):
+    """UDP: the discovery responder's socket (search, description); plain tunnelling
+    datagrams go to ``tunnels`` when the gateway serves them, else UDP tunnels are refused."""
+
+    def __init__(
+        self,
+        responder: DiscoveryResponder,
+        closed: asyncio.Future[None],
+        tunnels: Callable[[bytes, tuple[str, int]], None] | None = None,
+    ) -> None:
+        self._tunnels = tunnels
         self._responder = responder
         self._closed = closed
         self._transport: asyncio.DatagramTransport | None = None
@@ -532,6 +586,9 @@ class _DiscoveryEndpoint(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         source = (str(addr[0]), int(str(addr[1])))
+        if self._tunnels is not None and knxip.service_of(data) in _TUNNELLING_SERVICES:
+            self._tunnels(data, source)
+            return
         answer = self._responder.receive_datagram(data, source)
         if answer is None or self._transport is None:
             return
@@ -550,7 +607,36 @@ class _DiscoveryEndpoint(asyncio.DatagramProtocol):
             self._closed.set_result(None)
 
 
-# --- one TCP connection ----------------------------------------------------------------------
+class _PeerTransport(asyncio.DatagramTransport):
+    """One UDP client's view of the gateway's shared socket: what the client's ``Driver``
+    writes goes to that client; closing it ends only this client's connection."""
+
+    def __init__(
+        self, shared: asyncio.DatagramTransport, peer: tuple[str, int], protocol: Driver
+    ) -> None:
+        super().__init__({"peername": peer})
+        self._shared = shared
+        self._peer = peer
+        self._protocol = protocol
+        self._closing = False
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        if not self._closing and not self._shared.is_closing():
+            self._shared.sendto(data, self._peer)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            asyncio.get_running_loop().call_soon(self._protocol.connection_lost, None)
+
+    def abort(self) -> None:
+        self.close()
+
+
+# --- one TCP connection (or plain UDP tunnel) ---------------------------------------------------
 
 
 class _Mode(Enum):
@@ -565,9 +651,17 @@ class _Connection:
     open. Until it is accepted (session authenticated, or plain tunnel open) it has
     ``session_timeout`` from its start, whatever it sends: only accepted frames are life."""
 
-    def __init__(self, gateway: VirtualGateway) -> None:
+    def __init__(
+        self, gateway: VirtualGateway, *, datagram_peer: tuple[str, int] | None = None
+    ) -> None:
+        """``datagram_peer``: a plain UDP tunnel of the client at that address."""
         self._gateway = gateway
-        self.driver = Driver(self)
+        self._datagram_peer = datagram_peer
+        if datagram_peer is None:
+            self.driver = Driver(self)
+        else:
+            framer = knxip.DatagramFramer()
+            self.driver = Driver(self, framer=framer, remote=datagram_peer)
         self._pump = Pump(self.driver.write)
         self._mode = _Mode.UNDECIDED
         #: Since when it is unauthenticated (None while accepted).
@@ -656,6 +750,8 @@ class _Connection:
             self._handle(self._pump.tunnel_events(tunnel.connection_lost(now), now), now)
         self._gateway.bus.detach(self)
         self._gateway.connection_closed(self)
+        if self._datagram_peer is not None:
+            self._gateway.udp_peer_closed(self._datagram_peer)
         _LOGGER.info("connection from %s closed", self.peer)
 
     # --- frames ---------------------------------------------------------------------------
@@ -676,7 +772,13 @@ class _Connection:
             self._mode = _Mode.PLAIN
 
     def _new_tunnel(self, user_id: int | None) -> TunnelServer:
-        return TunnelServer(self._gateway.slots, user_id=user_id, idle_timeout=TUNNEL_IDLE_TIMEOUT)
+        return TunnelServer(
+            self._gateway.slots,
+            user_id=user_id,
+            idle_timeout=TUNNEL_IDLE_TIMEOUT,
+            # over UDP the gateway's one port is control and data endpoint
+            data_endpoint=self._gateway.control_hpai() if self._datagram_peer else None,
+        )
 
     def _refuses_plain(self, frame: bytes) -> bool:
         if knxip.service_of(frame) != ServiceType.CONNECT_REQUEST or self._gateway.has_plain_slots:
@@ -728,7 +830,9 @@ class _Connection:
                     )
                 case TunnelClosed():
                     self._gateway.bus.detach(self)
-                    if self._mode is _Mode.PLAIN:
+                    if self._datagram_peer is not None:
+                        self.close()  # a UDP client's connection is its tunnel
+                    elif self._mode is _Mode.PLAIN:
                         self._waiting_since = now  # no tunnel, no session: waiting again
                     _LOGGER.info("tunnel of %s closed: %s", self.peer, event.reason)
                 case ConnectRefused():

@@ -1,7 +1,8 @@
 """One tunnel connection of the client: secure session + tunnel on a driver.
 
 ``Link`` is the client's endpoint of a ``driver.Driver``: it starts the handshake when the
-transport is up, opens the tunnel once the session is authenticated, and turns what the
+transport is up, opens the tunnel once the session is authenticated (at once for plain
+tunnelling, which has no session; over UDP its driver carries datagrams), and turns what the
 machines report into futures (the handshake phases, each telegram's confirmation) and two
 callbacks to its owner (``on_telegram``, ``on_closed``). It knows nothing of keyrings,
 Data Secure or reconnecting: that is the client's.
@@ -14,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from . import knxip
 from .cemi import LData
 from .driver import Driver, Pump, PumpEvent
 from .errors import (
@@ -71,20 +73,26 @@ def _fail_future[T](future: asyncio.Future[T], error: BaseException) -> None:
 
 
 class Link:
-    """One connection: secure session + tunnel, fed by its driver."""
+    """One connection: secure session (None: plain tunnelling) + tunnel, fed by its driver."""
 
     def __init__(
         self,
         interface: KeyringInterface,
-        session: SecureSession,
+        session: SecureSession | None,
         tunnel: TunnelClient,
         *,
         address_text: str,
         confirmation_timeout: float,
         on_telegram: Callable[[Link, LData], None],
         on_closed: Callable[[Link, KNXSecureError | None], None],
+        datagram_to: tuple[str, int] | None = None,
     ) -> None:
-        self.driver = Driver(self)
+        """``datagram_to``: plain tunnelling over UDP with the gateway at that address."""
+        if datagram_to is None:
+            self.driver = Driver(self)
+        else:
+            self.driver = Driver(self, framer=knxip.DatagramFramer(), remote=datagram_to)
+        self._transport_name = "TCP connection" if datagram_to is None else "UDP socket"
         loop = self.loop = self.driver.loop
         self.interface = interface
         self.session = session
@@ -117,11 +125,17 @@ class Link:
     # --- the driver's endpoint ------------------------------------------------------------
 
     def opened(self, now: float) -> None:
+        if self.session is None:
+            # plain tunnelling: no session phases, the tunnel opens at once
+            _resolve(self.response_received)
+            _resolve(self.established)
+            self._pump.send(self.tunnel.connect(now), now)
+            return
         self._pump.send_raw(self.session.start(now))
 
     def frame_received(self, frame: bytes, now: float) -> None:
         self._handle(self._pump.receive(frame, now), now)
-        if self.session.state in _ANSWERED:
+        if self.session is not None and self.session.state in _ANSWERED:
             _resolve(self.response_received)
 
     def tick(self, now: float) -> None:
@@ -145,11 +159,11 @@ class Link:
         self.tunnel.connection_lost(now)
         if exc is None:
             error: KNXSecureError = SessionClosedError(
-                f"the gateway {self._address_text} closed the TCP connection"
+                f"the {self._transport_name} to {self._address_text} was closed"
             )
         else:
             error = GatewayUnreachableError(
-                f"the TCP connection to {self._address_text} was lost: {exc}"
+                f"the {self._transport_name} to {self._address_text} was lost: {exc}"
             )
         self.fail(error)
 
@@ -282,8 +296,7 @@ class Link:
         else:
             # leave the session properly (a refused tunnel, a lost heartbeat): the gateway
             # frees it at once instead of waiting for its timeout
-            with contextlib.suppress(KNXSecureError):
-                self._pump.send_raw(self.session.close(self.loop.time()))
+            self._leave_session()
             self.driver.close()
         self.closed.set_result(error)
         self._on_closed(self, error)
@@ -300,11 +313,17 @@ class Link:
                         async with asyncio.timeout(disconnect_timeout):
                             await asyncio.shield(self.tunnel_closed)
                 if self.is_open:
-                    self._pump.send_raw(self.session.close(self.loop.time()))
+                    self._leave_session()
             except KNXSecureError as err:
                 _LOGGER.debug("Error while leaving the session: %s", err)
         self.fail(None)
         await self._wait_transport_closed(disconnect_timeout)
+
+    def _leave_session(self) -> None:
+        """SESSION_STATUS close (nothing for plain tunnelling)."""
+        if self.session is not None:
+            with contextlib.suppress(KNXSecureError):
+                self._pump.send_raw(self.session.close(self.loop.time()))
 
     async def _wait_transport_closed(self, limit: float) -> None:
         transport_closed = self.driver.closed

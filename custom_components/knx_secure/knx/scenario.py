@@ -1,9 +1,12 @@
 """The ``scenario`` command: an end-to-end check of a KNX IP Secure gateway and an actuator.
 
 ``scenario --gateway HOST:PORT --keyring FILE --password PW [--tunnel IA | --user-id N]
-[--write 1/1/1] [--status 1/1/2] [--timeout S] [--allow-plain] [--state PATH]``
+[--connection tunnel-secure|tunnel-tcp|tunnel-udp] [--write 1/1/1] [--status 1/1/2]
+[--timeout S] [--allow-plain] [--state PATH]``
 
-Connects securely with the keyring, writes ON (DPT 1.001) to the write GA, reads the status
+Connects with the keyring (secure tunnelling by default; ``--connection tunnel-tcp`` or
+``tunnel-udp``: plain tunnelling to an interface without IP Secure, Data Secure still on
+top), writes ON (DPT 1.001) to the write GA, reads the status
 GA until it says ON (real actuators take a while), writes OFF, reads until OFF. Prints one
 JSON line per step and a last line ``{"result": "ok" | "failed", ...}``; exit status 0 only
 on ok (1 failed, 2 usage). KNX Secure only: a GA without a Data Secure key is refused
@@ -37,7 +40,7 @@ from typing import TextIO
 
 from .address import GroupAddress
 from .cemi import APCI
-from .client import SecureTunnelClient, Telegram, Timeouts, TunnelChoice
+from .client import Connection, SecureTunnelClient, Telegram, Timeouts, TunnelChoice
 from .dpt import decode_dpt1, encode_dpt1
 from .errors import FrameError, KNXSecureError, ResponseTimeoutError
 from .keyring import Keyring, load_keyring
@@ -129,6 +132,7 @@ async def run_scenario(args: argparse.Namespace, out: TextIO | None = None) -> i
             tunnel=TunnelChoice(individual_address=args.tunnel, user_id=args.user_id),
             store=_open_store(state),
             timeouts=_timeouts(args.timeout),
+            connection=args.connection,
         )
         await _run_steps(client, keyring, args, report, state)
     except (KNXSecureError, _StepFailedError, OSError) as err:
@@ -202,13 +206,15 @@ async def _run_steps(
     since = loop.time()
     await client.connect()
     tunnel = client.tunnel
+    secure = args.connection is Connection.TUNNEL_SECURE
     report.done(
         "connect",
         since,
         gateway=f"{args.gateway[0]}:{args.gateway[1]}",
+        connection=str(args.connection),
         tunnel=str(client.individual_address),
-        user_id=tunnel.user_id if tunnel is not None else None,
-        secure=True,
+        user_id=tunnel.user_id if tunnel is not None and secure else None,
+        secure=secure,
         state=str(state),
     )
     seen: list[Telegram] = []  # every telegram since the last write (spontaneous status)
