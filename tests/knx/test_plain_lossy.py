@@ -16,9 +16,9 @@ from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.scenario import run_scenario
 
 from .test_plain_scenario import plain_gateway
-from .test_scenario import lines_of, parse, scenario_args
+from .test_scenario import lines_of, parse, scenario_args, state_home
 
-__all__ = ["plain_gateway"]  # the fixture, shared with the scenario tests
+__all__ = ["plain_gateway", "state_home"]  # fixtures (state files in a temporary home)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,7 +17,9 @@ from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.scenario import run_scenario
 
 from .conftest import SWITCH, virtual_gateway
-from .test_scenario import lines_of, parse, scenario_args
+from .test_scenario import lines_of, parse, scenario_args, state_home
+
+__all__ = ["state_home"]  # autouse: state files in a temporary home, never the real one
 
 pytestmark = pytest.mark.timeout(30)
 
