@@ -4,13 +4,20 @@ clients as before."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 
-from custom_components.knx_secure.knx.client import Connection, SecureTunnelClient
+from custom_components.knx_secure.knx.client import (
+    Connection,
+    ConnectionEvent,
+    ConnectionState,
+    SecureTunnelClient,
+    Timeouts,
+)
 from custom_components.knx_secure.knx.errors import NoFreeTunnelError
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
@@ -76,3 +83,45 @@ async def test_secure_gateway_refuses_plain_tunnels(
 async def test_scenario_default_connection_is_secure(plain_gateway: VirtualGateway) -> None:
     assert parse(scenario_args(plain_gateway)).connection is Connection.TUNNEL_SECURE
     assert json.dumps(str(Connection.TUNNEL_UDP)) == '"tunnel-udp"'
+
+
+async def wait_for_disconnect(client: SecureTunnelClient) -> ConnectionEvent:
+    """The client's next DISCONNECTED event (waits on the event, no polling)."""
+    seen: asyncio.Queue[ConnectionEvent] = asyncio.Queue()
+    client.subscribe_state(seen.put_nowait)
+    async with asyncio.timeout(5):
+        while (event := await seen.get()).state is not ConnectionState.DISCONNECTED:
+            pass
+    return event
+
+
+async def test_udp_client_told_when_the_gateway_stops(keyring: Keyring) -> None:
+    gateway = virtual_gateway(keyring, plain=True)
+    await gateway.start()
+    client = SecureTunnelClient(keyring, *gateway.address, connection=Connection.TUNNEL_UDP)
+    try:
+        await client.connect()
+        disconnected = asyncio.ensure_future(wait_for_disconnect(client))
+        await gateway.stop()  # graceful: DISCONNECT_REQUEST before the socket closes
+        event = await disconnected
+        assert "closed the tunnel" in str(event.error)
+    finally:
+        await client.close()
+
+
+async def test_udp_heartbeat_of_a_forgotten_tunnel_is_refused(keyring: Keyring) -> None:
+    gateway = virtual_gateway(keyring, plain=True)
+    await gateway.start()
+    timeouts = Timeouts(heartbeat=0.2)
+    client = SecureTunnelClient(
+        keyring, *gateway.address, connection=Connection.TUNNEL_UDP, timeouts=timeouts
+    )
+    try:
+        await client.connect()
+        disconnected = asyncio.ensure_future(wait_for_disconnect(client))
+        await gateway.disconnect_all()  # a reset: the gateway forgets the tunnel silently
+        event = await disconnected  # the next heartbeat is answered E_CONNECTION_ID
+        assert "connection state check" in str(event.error)
+    finally:
+        await client.close()
+        await gateway.stop()

@@ -40,6 +40,7 @@ from .knxip import ErrorCode, ServiceFamily, ServiceType
 from .session import (
     DEFAULT_SESSION_TIMEOUT,
     FrameDropped,
+    OutgoingFrame,
     SecureSession,
     SessionEnded,
     SessionEstablished,
@@ -307,9 +308,10 @@ class VirtualGateway:
         if server is None:
             return
         server.close()
+        # UDP tunnels say goodbye through the shared socket: close it after them
+        await self._close_connections(graceful=True)
         if udp is not None:
             udp.close()
-        await self._close_connections(graceful=True)
         await server.wait_closed()
         if udp_closed is not None:
             await udp_closed
@@ -447,13 +449,28 @@ class VirtualGateway:
         connection = self._udp_peers.get(source)
         udp = self._udp
         if connection is None:
-            if udp is None or knxip.service_of(data) != ServiceType.CONNECT_REQUEST:
-                self.count_drop("channel")  # no tunnel of this client
+            if udp is None:
+                return  # stopping
+            if knxip.service_of(data) != ServiceType.CONNECT_REQUEST:
+                self._answer_unknown_channel(udp, data, source)
                 return
             connection = _Connection(self, datagram_peer=source)
             self._udp_peers[source] = connection
             connection.driver.connection_made(_PeerTransport(udp, source, connection.driver))
         connection.driver.datagram_received(data, source)
+
+    def _answer_unknown_channel(
+        self, udp: asyncio.DatagramTransport, data: bytes, source: tuple[str, int]
+    ) -> None:
+        """A datagram of no open tunnel (e.g. from before a reset): a tunnel server without
+        a channel answers it (CONNECTIONSTATE and DISCONNECT get E_CONNECTION_ID, so the
+        client learns at once) or drops it."""
+        loop = asyncio.get_running_loop()
+        for event in TunnelServer(self._slots).receive(data, loop.time()):
+            if isinstance(event, OutgoingFrame):
+                udp.sendto(event.data, source)
+            elif isinstance(event, FrameDropped):
+                self.count_drop(str(event.reason))
 
     def udp_peer_closed(self, source: tuple[str, int]) -> None:
         self._udp_peers.pop(source, None)
