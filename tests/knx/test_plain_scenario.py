@@ -125,3 +125,22 @@ async def test_udp_heartbeat_of_a_forgotten_tunnel_is_refused(keyring: Keyring) 
     finally:
         await client.close()
         await gateway.stop()
+
+
+async def test_refused_udp_client_leaves_nothing_behind(keyring: Keyring) -> None:
+    gateway = virtual_gateway(keyring, plain=True)
+    await gateway.start()
+    clients = [
+        SecureTunnelClient(keyring, *gateway.address, connection=Connection.TUNNEL_UDP)
+        for _ in range(5)
+    ]
+    try:
+        for client in clients[:4]:
+            await client.connect()
+        with pytest.raises(NoFreeTunnelError):  # four tunnels, all taken
+            await clients[4].connect()
+        assert gateway.connections == 4  # the refused client's connection is gone at once
+    finally:
+        for client in clients:
+            await client.close()
+        await gateway.stop()

@@ -369,7 +369,7 @@ class VirtualGateway:
 
     @property
     def connections(self) -> int:
-        """Open TCP connections (secure, plain or not yet known)."""
+        """Open TCP connections (secure, plain or not yet known) and plain UDP tunnels."""
         return len(self._connections)
 
     @property
@@ -854,6 +854,8 @@ class _Connection:
                     _LOGGER.info("tunnel of %s closed: %s", self.peer, event.reason)
                 case ConnectRefused():
                     _LOGGER.info("tunnel refused to %s: %s", self.peer, event.status.name)
+                    if self._datagram_peer is not None:
+                        self.close()  # over UDP nothing is kept for a refused client
                 case FrameDropped():
                     self._gateway.count_drop(str(event.reason))
                 case _:
