@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from custom_components.knx_secure.knx import knxip
 from custom_components.knx_secure.knx.knxip import ErrorCode
 from custom_components.knx_secure.knx.session import DropReason, FrameDropped
@@ -219,3 +222,43 @@ def test_ack_window_rules() -> None:
     assert window.acknowledge(1, 0.7) == b""
     assert window.waiting == 0
     assert window.next_deadline() is None
+
+
+# --- bad input over UDP -----------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            st.builds(
+                lambda channel, sequence, status: (
+                    bytes.fromhex("06100421000a04") + bytes((channel, sequence, status))
+                ),
+                st.integers(0, 255),
+                st.integers(0, 255),
+                st.integers(0, 255),
+            ),
+            st.builds(
+                lambda channel, sequence: tunnelling_request(channel, sequence, CEMI_WRITE_ON_REQ),
+                st.integers(0, 3),
+                st.integers(0, 255),
+            ),
+        ),
+        max_size=20,
+    )
+)
+def test_udp_machines_take_any_datagrams(datagrams: list[bytes]) -> None:
+    """Acks, requests with any channel and sequence, noise: events only, never an error;
+    each side stays open or closes the tunnel, nothing else."""
+    client, server = udp_pair()
+    client.send_telegram(write_on(), 0.0)
+    server.indicate(write_on(src="1.1.9"), 0.0)
+    for step, datagram in enumerate(datagrams):
+        now = step * 0.3
+        for machine in (client, server):
+            machine.receive(datagram, now)
+            machine.tick(now)
+    assert state_of(client) in (TunnelState.CONNECTED, TunnelState.CLOSED)
+    assert state_of(server) in (TunnelState.CONNECTED, TunnelState.IDLE)
