@@ -18,12 +18,14 @@ from custom_components.knx_secure.knx.address import IndividualAddress
 from custom_components.knx_secure.knx.cemi import LData, MessageCode, group_value_write
 from custom_components.knx_secure.knx.cli import build_parser, main
 from custom_components.knx_secure.knx.drops import DropReason
+from custom_components.knx_secure.knx.errors import NotConnectedError
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.multicast import multicast_socket
 from custom_components.knx_secure.knx.router import VirtualRouter
-from custom_components.knx_secure.knx.routing import SecureRouting
+from custom_components.knx_secure.knx.routing import PlainRouting, SecureRouting
 from custom_components.knx_secure.knx.routing_client import RoutingClient
+from custom_components.knx_secure.knx.routing_edge import RoutingEndpoint
 from custom_components.knx_secure.knx.scenario import run_scenario
 from custom_components.knx_secure.knx.session import WrapperCipher
 
@@ -283,3 +285,32 @@ async def _first_wrapper_from(
             parsed = knxip.parse(data)
             if isinstance(parsed, knxip.SecureWrapper) and parsed.serial == serial:
                 return data
+
+
+# --- the endpoint on an injected clock ------------------------------------------------------
+
+
+async def test_the_send_queue_follows_the_flow_control_and_is_bounded() -> None:
+    sent: list[bytes] = []
+    endpoint = RoutingEndpoint(PlainRouting(), lambda cemi: None, max_queued=2)
+    endpoint.attach(sent.append, lambda: None)
+    endpoint.opened(0.0)
+    busy = knxip.encode(knxip.RoutingBusy(device_state=0, wait_time_ms=100))
+    endpoint.frame_received(busy, 0.0)
+    first = endpoint.send_cemi(_switch_cemi(), 0.01)
+    second = endpoint.send_cemi(_switch_cemi(), 0.01)
+    third = endpoint.send_cemi(_switch_cemi(), 0.01)
+    with pytest.raises(NotConnectedError, match="2 frames wait for the flow control"):
+        third.result()
+    assert sent == []  # paused by ROUTING_BUSY
+    deadline = endpoint.next_deadline()
+    assert deadline == pytest.approx(0.1)
+    endpoint.tick(deadline)
+    assert first.done()
+    assert not second.done()  # one ROUTING_INDICATION per 20 ms
+    deadline = endpoint.next_deadline()
+    assert deadline == pytest.approx(0.12)
+    endpoint.tick(deadline)
+    assert second.done()
+    assert len(sent) == 2
+    endpoint.lost(None, 0.2)
