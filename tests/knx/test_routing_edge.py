@@ -240,13 +240,14 @@ async def test_routing_busy_pauses_our_client(installation: Installation) -> Non
     try:
         endpoint = client.endpoint
         assert endpoint is not None
-        installation.router.send_busy(200)
+        installation.router.send_busy(300)
         await until(lambda: endpoint.busy_frames == 1)
         heard = loop.time()
         assert endpoint.flow.paused(heard)
+        pause_end = endpoint.flow.ready_at(heard)  # 300 ms after the client heard it
         await client.write(SWITCH, 1)  # returns once the pause is over and it is sent
         await until(lambda: bool(arrivals))
-        assert arrivals[0] >= heard + 0.2 - 0.05  # not before the pause (less the way here)
+        assert arrivals[0] >= pause_end  # the router saw nothing before the pause was over
     finally:
         await client.close()
 
