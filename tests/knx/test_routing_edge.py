@@ -199,6 +199,30 @@ async def test_a_wrong_backbone_key_is_dropped_and_counted(secure: Installation)
     await send_switch_wrapper(secure, wrong, now, DropReason.MAC)
 
 
+async def test_a_client_with_a_wrong_backbone_key_switches_nothing(secure: Installation) -> None:
+    """Its TIMER_NOTIFY and its wrapper fail the router's MAC check: both counted, no switch.
+    (Nobody it can verify answers, so it keeps its own time: a short latency keeps that short.)"""
+    keyring = secure.gateway.keyring
+    assert keyring.backbone is not None
+    wrong = dataclasses.replace(
+        keyring.backbone,
+        key=bytes(b ^ 0x55 for b in backbone_key(secure)),
+        latency_ms=100,
+    )
+    client = secure.client(dataclasses.replace(keyring, backbone=wrong))
+    await client.connect()
+    try:
+        assert client.endpoint is not None
+        assert client.endpoint.synchronised.result() is True  # timekeeper of its own group
+        await until(lambda: secure.router.dropped.get(DropReason.MAC, 0) >= 1)
+        before = secure.router.dropped.get(DropReason.MAC, 0)
+        await client.write(SWITCH, 1)
+        await until(lambda: secure.router.dropped.get(DropReason.MAC, 0) > before)
+        assert secure.gateway.switch_state(SWITCH) is False
+    finally:
+        await client.close()
+
+
 async def test_a_replayed_routing_frame_is_dropped_and_counted(secure: Installation) -> None:
     sock = secure.listener()
     sock.setblocking(False)
