@@ -62,7 +62,7 @@ async def test_invalid_port_is_our_error(port: object) -> None:
 
 
 async def test_host_name_idna_refuses_is_our_error() -> None:
-    # Encoding "bad..host" fails before any lookup (UnicodeError, a ValueError).
+    # "bad..host" has an empty label: refused before any lookup, whatever the resolver.
     with pytest.raises(KNXSecureError, match=r"bad\.\.host:3671"):
         await probe_tcp("bad..host", 3671)
 
