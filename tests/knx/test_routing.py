@@ -411,3 +411,15 @@ def test_a_node_that_starts_the_group_keeps_the_time_at_once() -> None:
     assert router.start(0.0, keep_time=True) == [TimerSynchronised(timekeeper=True)]
     assert router.synchronised
     assert router.timekeeper
+
+
+def test_timer_stops_at_the_wire_maximum() -> None:
+    """The 6-octet timer field ends at knxip.MAX_SEQUENCE: a node there sends one frame more,
+    then refuses instead of wrapping around to timers every peer takes for replays."""
+    ours = node(1, initial_timer=knxip.MAX_SEQUENCE - 10_000)  # 10 s before the end
+    ours.start(0.0)
+    assert ours.tick(10.0) == [TimerSynchronised(timekeeper=True)]  # alone: it keeps the time
+    assert ours.timer(10.0) == knxip.MAX_SEQUENCE
+    ours.send(INDICATION, 10.0)
+    with pytest.raises(NotConnectedError, match="timer has run out"):
+        ours.send(INDICATION, 10.0)

@@ -53,7 +53,6 @@ BUSY_SLOW_DURATION: Final = 0.1
 BUSY_COUNT_DECAY: Final = 0.005
 
 _ROUTING_SESSION_ID: Final = 0
-_MAX_TIMER: Final = (1 << 48) - 1
 _SEEN_PRUNE_SIZE: Final = 256
 #: How many of its own recent datagrams a plain node recognises when the group loops them back.
 _PLAIN_ECHO_MEMORY: Final = 64
@@ -447,7 +446,7 @@ class SecureRouting:
         if timer <= self._last_sent:
             self._offset += self._last_sent + 1 - timer
             timer = self._last_sent + 1
-        if timer > _MAX_TIMER:
+        if timer > knxip.MAX_SEQUENCE:
             raise NotConnectedError("secure routing: the group's timer has run out")
         self._last_sent = timer
         return timer

@@ -28,6 +28,8 @@ MAC_LENGTH: Final = 16
 PUBLIC_KEY_LENGTH: Final = 32
 SERIAL_LENGTH: Final = 6
 SEQUENCE_LENGTH: Final = 6
+#: The highest value of that 6-octet field: a wrapper's sequence number, a routing timer.
+MAX_SEQUENCE: Final = (1 << 8 * SEQUENCE_LENGTH) - 1
 #: Version of the tunnelling service family that tunnels over TCP (KNXnet/IP 2.0).
 TUNNELLING_TCP_VERSION: Final = 2
 
