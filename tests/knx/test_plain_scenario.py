@@ -23,7 +23,7 @@ from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.scenario import run_scenario
 
-from .conftest import SWITCH, virtual_gateway
+from ..helpers import SWITCH, virtual_gateway
 from .test_scenario import lines_of, parse, scenario_args, state_home
 
 __all__ = ["state_home"]  # autouse: state files in a temporary home, never the real one
@@ -81,7 +81,7 @@ async def test_secure_gateway_refuses_plain_tunnels(
 
 
 async def test_scenario_default_connection_is_secure(plain_gateway: VirtualGateway) -> None:
-    assert parse(scenario_args(plain_gateway)).connection is Connection.TUNNEL_SECURE
+    assert parse(scenario_args(plain_gateway)).connection == Connection.TUNNEL_SECURE
     assert json.dumps(str(Connection.TUNNEL_UDP)) == '"tunnel-udp"'
 
 

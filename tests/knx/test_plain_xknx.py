@@ -21,7 +21,8 @@ from xknx.telegram.apci import GroupValueWrite
 
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 
-from .conftest import SECURE_TEST, STATUS, SWITCH
+from ..helpers import STATUS, SWITCH
+from .conftest import SECURE_TEST
 from .test_plain_scenario import plain_gateway
 
 __all__ = ["plain_gateway"]  # the fixture, shared with the scenario tests
