@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from custom_components.knx_secure.knx import knxip
 from custom_components.knx_secure.knx.cli import PROG, build_parser, decode_frame, main
 from custom_components.knx_secure.knx.data_secure import DataSecure, FreshnessTable, SequenceCounter
 from custom_components.knx_secure.knx.keyring import load_keyring
+from custom_components.knx_secure.knx.routing import RoutingSend, SecureRouting
 
 from .conftest import FIXTURES, KEYRING_BY_NAME, KEYRINGS, KeyringFixture, get_vector
 from .test_keyring import SYNTHETIC_PASSWORD, _encrypt, redacted, signed
@@ -439,6 +442,57 @@ def test_decode_secure_routing_frame_with_a_wrong_backbone_key() -> None:
     )
     assert str(result["error"]).startswith("MAC mismatch")
     assert "value" not in result
+
+
+TIMER_NOTIFY_MAC = get_vector("timer_notify_mac_one_hour")
+
+
+def _timer_notify_hex(mac: str) -> str:
+    inputs = TIMER_NOTIFY_MAC["inputs"]
+    timer = inputs["timer_value"].to_bytes(6, "big").hex()
+    return f"061009550024{timer}{inputs['serial_number']}{inputs['message_tag']}{mac}"
+
+
+@pytest.mark.parametrize(
+    ("key", "mac", "authentic"),
+    [
+        (TIMER_NOTIFY_MAC["inputs"]["backbone_key"], TIMER_NOTIFY_MAC["expected"]["mac"], True),
+        (TIMER_NOTIFY_MAC["inputs"]["backbone_key"], "00" * 16, False),
+        ("11" * 32, TIMER_NOTIFY_MAC["expected"]["mac"], False),
+        (None, TIMER_NOTIFY_MAC["expected"]["mac"], False),
+    ],
+)
+def test_decode_timer_notify(key: str | None, mac: str, authentic: bool) -> None:
+    backbone_key = bytes.fromhex(key) if key is not None else None
+    result = decode_frame(_timer_notify_hex(mac), _no_group_keys(), backbone_key=backbone_key)
+    assert result == {
+        "knxip": "TIMER_NOTIFY",
+        "timer": 3_600_000,
+        "serial": "00fa12345678",
+        "message_tag": "1234",
+        "authentic": authentic,
+    }
+
+
+def test_decode_timer_notify_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A routing node's own TIMER_NOTIFY, authentic with the keyring's backbone key."""
+    kr = KEYRING_BY_NAME["Secure Test.knxkeys"]
+    backbone = load_keyring(kr.path, kr.password).backbone
+    assert backbone is not None
+    assert backbone.key is not None
+    node = SecureRouting(backbone.key, bytes.fromhex("00fa00000001"), rng=random.Random(1))
+    (request,) = node.start(1.0)
+    assert isinstance(request, RoutingSend)
+    args = ["decode", "--keyring", str(kr.path), "--password", kr.password, request.data.hex()]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["knxip"] == "TIMER_NOTIFY"
+    assert result["timer"] == node.timer(1.0)
+    assert result["serial"] == "00fa00000001"
+    sent = knxip.parse(request.data)
+    assert isinstance(sent, knxip.TimerNotify)
+    assert result["message_tag"] == f"{sent.tag:04x}"
+    assert result["authentic"] is True
 
 
 def test_decode_secure_routing_frame_without_a_backbone_key() -> None:

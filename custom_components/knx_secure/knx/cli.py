@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import hmac
 import io
 import json
 import logging
@@ -95,7 +96,7 @@ from .scenario import (
     STATE_DIRECTORY_TEXT,
     run_scenario,
 )
-from .session import decrypt_wrapper
+from .session import decrypt_wrapper, timer_notify_mac
 
 if TYPE_CHECKING:
     _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -127,6 +128,14 @@ class CommandError(Exception):
 
 class _NoCemiError(Exception):
     """A well-formed KNXnet/IP frame that carries no (readable) cEMI frame."""
+
+
+class _TimerNotifyFound(Exception):  # noqa: N818 - a signal out of _cemi_bytes, not an error
+    """The frame is a TIMER_NOTIFY: described on its own, it has no cEMI frame."""
+
+    def __init__(self, frame: knxip.TimerNotify) -> None:
+        super().__init__("TIMER_NOTIFY")
+        self.frame = frame
 
 
 # --- common ----------------------------------------------------------------------------------
@@ -316,6 +325,8 @@ def decode_frame(
         return {**result, "error": f"malformed: {exc}"}
     except _NoCemiError as exc:
         return {**result, "error": f"unsupported: {exc}"}
+    except _TimerNotifyFound as found:
+        return _describe_timer_notify(found.frame, backbone_key)
     result.update(
         service=_MESSAGE_CODES[frame.code],
         src=str(frame.src),
@@ -346,11 +357,30 @@ def _cemi_bytes(raw: bytes, result: dict[str, object], backbone_key: bytes | Non
         return raw
     frame = knxip.parse(raw)
     result["knxip"] = frame.SERVICE.name
+    if isinstance(frame, knxip.TimerNotify):
+        raise _TimerNotifyFound(frame)
     if isinstance(frame, knxip.SecureWrapper):
         frame = _unwrap_routing(frame, backbone_key, result)
     if not isinstance(frame, _CEMI_CARRIERS):
         raise _NoCemiError(f"a {frame.SERVICE.name} frame carries no cEMI frame")
     return frame.cemi
+
+
+def _describe_timer_notify(
+    frame: knxip.TimerNotify, backbone_key: bytes | None
+) -> dict[str, object]:
+    """Secure routing's timer: authentic when its MAC verifies with the backbone key."""
+    authentic = backbone_key is not None and hmac.compare_digest(
+        timer_notify_mac(backbone_key, timer=frame.timer, serial=frame.serial, tag=frame.tag),
+        frame.mac,
+    )
+    return {
+        "knxip": frame.SERVICE.name,
+        "timer": frame.timer,
+        "serial": frame.serial.hex(),
+        "message_tag": f"{frame.tag:04x}",
+        "authentic": authentic,
+    }
 
 
 def _unwrap_routing(
