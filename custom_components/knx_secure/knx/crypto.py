@@ -76,9 +76,8 @@ _WINDOW_BLOCKS = _AHEAD_FRAMES * _AHEAD_BLOCKS
 _WINDOW_SIZE = _WINDOW_BLOCKS * BLOCK_SIZE
 _MAX_WINDOW_SEQUENCE = (1 << 48) - _AHEAD_FRAMES
 _MAX_WINDOWS = 16  # senders per key
-# ctr0 * _WINDOW_REPUNIT puts ctr0 in every block; + _WINDOW_OFFSETS makes block (frame f,
-# block b) ctr0 + f << 80 + b. Neither sum carries out of its block (checked by the caller).
-_WINDOW_REPUNIT = sum(1 << (BLOCK_SIZE * 8 * k) for k in range(_WINDOW_BLOCKS))
+# Added to ctr0 repeated in every block, makes block (frame f, block b) ctr0 + f << 80 + b.
+# No sum carries out of its block (the caller checks the sender and sequence).
 _WINDOW_OFFSETS = sum(
     ((k // _AHEAD_BLOCKS) << _SEQUENCE_SHIFT | k % _AHEAD_BLOCKS)
     << (BLOCK_SIZE * 8 * (_WINDOW_BLOCKS - 1 - k))
@@ -139,6 +138,10 @@ class CcmCipher:
 
     def mac(self, block0: bytes, additional: bytes, payload: bytes) -> bytes:
         """CBC-MAC with a zero IV over ``B0 ‖ len(A)(2) ‖ A ‖ P``, zero-padded: the last block."""
+        return self._mac(block0, additional, payload).to_bytes(BLOCK_SIZE)
+
+    def _mac(self, block0: bytes, additional: bytes, payload: bytes) -> int:
+        """mac() as an integer (also the new chaining value)."""
         size = len(additional)
         data = b"".join(
             (
@@ -151,12 +154,12 @@ class CcmCipher:
             )
         )
         try:
-            mac = self._cbc.update(data)[-BLOCK_SIZE:]
+            last = self._cbc.update(data)[-BLOCK_SIZE:]
         except BaseException:
             self._restart_chain()  # the context may hold part of the message
             raise
-        self._chain = int.from_bytes(mac)
-        return mac
+        chain = self._chain = int.from_bytes(last)
+        return chain
 
     def ctr(self, counter0: bytes, data: bytes) -> bytes:
         """XOR `data` with the CTR keystream from `counter0` (encrypts and decrypts)."""
@@ -189,9 +192,8 @@ class CcmCipher:
             counters = counter0 if blocks == 1 else _counter_blocks(counter0, blocks)
             return self._ecb.update(counters)[:length]
         # every counter block of the window as one integer: no Python loop
-        stream = self._ecb.update(
-            (value * _WINDOW_REPUNIT + _WINDOW_OFFSETS).to_bytes(_WINDOW_SIZE)
-        )
+        window = int.from_bytes(counter0 * _WINDOW_BLOCKS) + _WINDOW_OFFSETS
+        stream = self._ecb.update(window.to_bytes(_WINDOW_SIZE))
         if len(self._windows) >= _MAX_WINDOWS:
             self._windows.clear()
         self._windows[sender] = (sequence, stream)
@@ -204,13 +206,13 @@ class CcmCipher:
 
         One keystream from ctr0 covers ``MAC ‖ P`` (MAC first); the wire carries it last.
         """
-        mac = self.mac(block0, additional, payload)
+        cut = 8 * (BLOCK_SIZE - mac_length)
+        mac = self._mac(block0, additional, payload) >> cut
         total = mac_length + len(payload)
         stream = self.keystream(counter0, total)
         # int(P ‖ MAC) XOR int(S[ml:] ‖ S[:ml]): both rotated the same way, one XOR
-        plain = int.from_bytes(payload) << (8 * mac_length) | int.from_bytes(mac[:mac_length])
         key = int.from_bytes(stream[mac_length:] + stream[:mac_length])
-        return (plain ^ key).to_bytes(total)
+        return ((int.from_bytes(payload) << (8 * mac_length) | mac) ^ key).to_bytes(total)
 
     def open(
         self, block0: bytes, counter0: bytes, additional: bytes, sealed: bytes, mac_length: int
@@ -225,8 +227,8 @@ class CcmCipher:
         key = int.from_bytes(stream[mac_length:] + stream[:mac_length])
         plain = (int.from_bytes(sealed) ^ key).to_bytes(total)
         payload = plain[:size]
-        expected = self.mac(block0, additional, payload)
-        if not hmac.compare_digest(plain[size:], expected[:mac_length]):
+        expected = self._mac(block0, additional, payload) >> 8 * (BLOCK_SIZE - mac_length)
+        if not hmac.compare_digest(plain[size:], expected.to_bytes(mac_length)):
             return None
         return payload
 

@@ -78,6 +78,8 @@ _ADDRESS_TYPE_GROUP = 0x80
 # B0: nonce(6) src(2) dst(2) 00 flags first-octet APCI-low 00 length; ctr0 shares its head
 _BLOCK0 = struct.Struct(">6sHHxBBBxB")
 _COUNTER0_HEAD = 10
+# TPCI/APCI octet, APCI octet, SCF, the sequence field (6)
+_SECURE_HEAD = struct.Struct(">BBB6s")
 _COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
 _APCI_SECURE_HIGH = APCI_SECURE >> 8  # the low 2 bits of the TPDU's first octet
 _APCI_SECURE_LOW = APCI_SECURE & 0xFF  # its second octet
@@ -336,7 +338,8 @@ def _seal(
         block0, counter0, _associated_data(scf, serial), apdu, _MAC_LENGTH
     )
     # sealed is enc(APDU) || enc(MAC4), the wire's order
-    return b"".join((bytes((first_octet, _APCI_SECURE_LOW, scf)), field, serial or b"", sealed))
+    head = _SECURE_HEAD.pack(first_octet, _APCI_SECURE_LOW, scf, field)
+    return head + serial + sealed if serial else head + sealed
 
 
 def _unseal(
@@ -353,13 +356,9 @@ def _unseal(
 ) -> bytes | None:
     """Verify and decrypt ``enc(APDU) ‖ enc(MAC4)`` (the wire's order): the plain APDU, None
     if the MAC does not verify (the caller checked the control field)."""
+    length = max(len(sealed) - _MAC_LENGTH, 0)
     block0, counter0 = _blocks(
-        nonce,
-        src,
-        dst,
-        frame_format=frame_format,
-        first_octet=first_octet,
-        length=max(len(sealed) - _MAC_LENGTH, 0),
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
     )
     return ccm_cipher(key).open(
         block0, counter0, _associated_data(scf, serial), sealed, _MAC_LENGTH

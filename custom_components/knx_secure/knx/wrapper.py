@@ -7,6 +7,7 @@ there once). Pure functions of their inputs; the session machine (``session.py``
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 from . import crypto, knxip
@@ -41,6 +42,10 @@ _ADDITIONAL_DATA: Final = knxip.WRAPPER_ADDITIONAL_DATA
 _NONCE: Final = knxip.WRAPPER_NONCE
 _PAYLOAD_START: Final = knxip.WRAPPER_PAYLOAD_START
 _NONCE_LENGTH: Final = _PAYLOAD_START - _ADDITIONAL_DATA.stop
+# header 06 10 09 50 + total length + session id: the MAC's additional data
+_HEAD: Final = struct.Struct(f">{len(_WRAPPER_PREFIX)}sHH")
+# B0 = nonce (sequence as 16 + 32 bits, serial, tag) + the frame's length
+_BLOCK0: Final = struct.Struct(">HI6sHH")
 
 #: header(6) + session id(2) + sequence(6) + serial(6) + tag(2) + MAC(16)
 WRAPPER_OVERHEAD: Final = knxip.WRAPPER_OVERHEAD
@@ -103,11 +108,17 @@ class WrapperCipher:
             raise FrameError(f"frame of {length} octets is too long to wrap")
         if not 0 <= sequence <= MAX_SEQUENCE:
             raise ValueError("sequence number does not fit in 6 octets")
-        head = _WRAPPER_PREFIX + total.to_bytes(2) + session_id.to_bytes(2)
-        nonce = _nonce(sequence.to_bytes(_SEQUENCE_LENGTH) + serial + tag.to_bytes(2))
+        if len(serial) != _SERIAL_LENGTH:  # struct would pad or cut it silently
+            raise ValueError(f"a KNX serial number has 6 octets, got {len(serial)}")
+        try:
+            head = _HEAD.pack(_WRAPPER_PREFIX, total, session_id)
+            block0 = _BLOCK0.pack(sequence >> 32, sequence & 0xFFFFFFFF, serial, tag, length)
+        except struct.error as err:
+            raise ValueError("session id and message tag must fit in 2 octets") from err
+        nonce = block0[:_NONCE_LENGTH]
         # the cipher's (thread's) contexts are taken per call: see crypto.CcmCipher
         sealed = crypto.ccm_cipher(self._key).seal(
-            nonce + length.to_bytes(2), nonce + _CTR0_SUFFIX, head, plain_frame, _MAC_LENGTH
+            block0, nonce + _CTR0_SUFFIX, head, plain_frame, _MAC_LENGTH
         )
         return head + nonce + sealed  # sealed is enc(frame) || enc(MAC), the wire's order
 
