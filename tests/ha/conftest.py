@@ -7,7 +7,6 @@ multicast in the sandbox); it finds nothing unless a test says otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -39,35 +38,17 @@ from custom_components.knx_secure.const import (
     SUBENTRY_SWITCH,
     TUNNEL_AUTOMATIC,
 )
-from custom_components.knx_secure.knx.address import GroupAddress
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
+from ..helpers import FAST, virtual_gateway
+
 if TYPE_CHECKING:
-    from custom_components.knx_secure.knx.client import Timeouts
     from custom_components.knx_secure.knx.gateway import VirtualGateway
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
 KEYRING_PASSWORD = "passwordprogetto"
 KEYRING_BYTES = KEYRING_PATH.read_bytes()
-SWITCH_GA = GroupAddress.parse("1/1/1")
-STATUS_GA = GroupAddress.parse("1/1/2")
-
-
-def short_timeouts() -> Timeouts:
-    """Short client timeouts: every test stays bounded in time."""
-    from custom_components.knx_secure.knx.client import Timeouts  # noqa: PLC0415
-
-    return Timeouts(
-        tcp_connect=2.0,
-        session_response=2.0,
-        authenticate=2.0,
-        connect_response=2.0,
-        confirmation=2.0,
-        read_response=2.0,
-        backoff_initial=0.1,
-        backoff_max=0.5,
-    )
 
 
 type UploadFile = Callable[[bytes], Awaitable[str]]
@@ -78,14 +59,14 @@ def ha_test_setup(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Load custom integrations, give each test its own configuration folder (keyrings are
-    written there), shorten the client timeouts and the spacing of status reads.
+    written there), shorten the client timeouts (FAST) and the spacing of status reads.
     """
     request.getfixturevalue("enable_custom_integrations")
     hass: HomeAssistant = request.getfixturevalue("hass")
     hass.config.config_dir = str(tmp_path)
     from custom_components.knx_secure import coordinator  # noqa: PLC0415
 
-    monkeypatch.setattr(coordinator, "CLIENT_TIMEOUTS", short_timeouts())
+    monkeypatch.setattr(coordinator, "CLIENT_TIMEOUTS", FAST)
     monkeypatch.setattr(coordinator, "STATUS_READ_STAGGER", 0.01)
 
 
@@ -105,28 +86,12 @@ def knx_keyring() -> Keyring:
     return load_keyring(KEYRING_PATH, KEYRING_PASSWORD)
 
 
-def make_gateway(keyring: Keyring, port: int = 0, **kwargs: Any) -> VirtualGateway:
-    """A virtual gateway with the actuator 1/1/1 -> 1/1/2."""
-    from custom_components.knx_secure.knx.gateway import (  # noqa: PLC0415
-        SwitchSpec,
-        VirtualGateway,
-    )
-
-    return VirtualGateway(
-        keyring,
-        switches=[SwitchSpec(SWITCH_GA, STATUS_GA)],
-        status_delay=0.05,
-        port=port,
-        **kwargs,
-    )
-
-
 @pytest.fixture
 async def gateway(
     socket_enabled: None, mock_search: AsyncMock, knx_keyring: Keyring
 ) -> AsyncGenerator[VirtualGateway]:
     """A running virtual KNX IP Secure gateway on 127.0.0.1."""
-    virtual = make_gateway(knx_keyring)
+    virtual = virtual_gateway(knx_keyring)
     await virtual.start()
     yield virtual
     await virtual.stop()
@@ -163,17 +128,14 @@ async def upload_file(
     return _upload
 
 
-async def async_add_gateway_entry(
+async def async_start_flow_to_manual(
     hass: HomeAssistant,
-    gateway: VirtualGateway,
     upload_file: UploadFile,
     *,
-    tunnel: str = TUNNEL_AUTOMATIC,
     keyring_source: bytes = KEYRING_BYTES,
     password: str = KEYRING_PASSWORD,
-) -> ConfigEntry:
-    """Run the whole user flow (keyring, manual host, tunnel, test) and return the entry."""
-    host, port = gateway.address
+) -> str:
+    """Start the user flow and give the keyring: returns the flow id, at the manual form."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -186,8 +148,26 @@ async def async_add_gateway_entry(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
+    flow_id: str = result["flow_id"]
+    return flow_id
+
+
+async def async_add_gateway_entry(
+    hass: HomeAssistant,
+    gateway: VirtualGateway,
+    upload_file: UploadFile,
+    *,
+    tunnel: str = TUNNEL_AUTOMATIC,
+    keyring_source: bytes = KEYRING_BYTES,
+    password: str = KEYRING_PASSWORD,
+) -> ConfigEntry:
+    """Run the whole user flow (keyring, manual host, tunnel, test) and return the entry."""
+    host, port = gateway.address
+    flow_id = await async_start_flow_to_manual(
+        hass, upload_file, keyring_source=keyring_source, password=password
+    )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
+        flow_id, {CONF_HOST: host, CONF_PORT: port}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "tunnel"
@@ -270,16 +250,6 @@ async def setup(hass: HomeAssistant, gateway: VirtualGateway, upload_file: Uploa
         switch=entity_id_for(hass, entry, switch, "switch"),
         binary_sensor=entity_id_for(hass, entry, sensor, "binary_sensor"),
     )
-
-
-async def async_wait_for(
-    predicate: Callable[[], bool], seconds: float = 5.0, message: str = ""
-) -> None:
-    """Wait until predicate() holds (the tunnel and the actuator work in real time)."""
-    async with asyncio.timeout(seconds):
-        while not predicate():  # noqa: ASYNC110 - polling real sockets and timers
-            await asyncio.sleep(0.02)
-    assert predicate(), message
 
 
 def assert_gateway_dropped_nothing(gateway: VirtualGateway) -> None:

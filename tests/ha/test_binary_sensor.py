@@ -13,10 +13,10 @@ from custom_components.knx_secure.const import (
     SUBENTRY_BINARY_SENSOR,
 )
 
+from ..helpers import wait_for
 from .conftest import (
     Setup,
     async_add_subentry,
-    async_wait_for,
     entity_id_for,
     state_of,
 )
@@ -24,15 +24,15 @@ from .conftest import (
 
 async def test_reads_state_at_start_and_follows(hass: HomeAssistant, setup: Setup) -> None:
     """The sensor reads 1/1/2 at start, then follows the actuator's reports."""
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
     await hass.services.async_call(
         DOMAIN, "send", {"address": "1/1/1", "value": True}, blocking=True
     )
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
     await hass.services.async_call(
         DOMAIN, "send", {"address": "1/1/1", "value": False}, blocking=True
     )
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
 
 
 async def test_inverted_and_without_initial_read(hass: HomeAssistant, setup: Setup) -> None:
@@ -69,13 +69,13 @@ async def test_inverted_and_without_initial_read(hass: HomeAssistant, setup: Set
         ),
         "binary_sensor",
     )
-    await async_wait_for(lambda: state_of(hass, inverted) == STATE_ON)
+    await wait_for(lambda: state_of(hass, inverted) == STATE_ON)
     assert state_of(hass, passive) == STATE_UNKNOWN
 
     await hass.services.async_call(
         DOMAIN, "send", {"address": "1/1/1", "value": True}, blocking=True
     )
-    await async_wait_for(lambda: state_of(hass, inverted) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, inverted) == STATE_OFF)
 
     # A telegram on 4/4/4 (here our own write) updates the passive sensor.
     await hass.services.async_call(

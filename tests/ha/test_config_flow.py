@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import stat
 from pathlib import Path
 from unittest.mock import AsyncMock, patch
@@ -47,6 +46,7 @@ from custom_components.knx_secure.knx.address import GroupAddress, IndividualAdd
 from custom_components.knx_secure.knx.errors import ResponseTimeoutError
 from custom_components.knx_secure.knx.keyring import Keyring
 
+from ..helpers import FAST, free_port, virtual_gateway
 from .conftest import (
     BINARY_SENSOR_DATA,
     FIXTURES,
@@ -56,32 +56,17 @@ from .conftest import (
     Setup,
     UploadFile,
     async_add_gateway_entry,
+    async_start_flow_to_manual,
     gateway_device,
-    make_gateway,
-    short_timeouts,
 )
 
 HOST_IA = IndividualAddress.parse("1.1.0")
 
 
-async def _start_flow_to_manual(hass: HomeAssistant, upload_file: UploadFile) -> str:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES),
-            CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
-        },
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "manual"
-    return result["flow_id"]
-
-
 async def _flow_to_tunnel(
     hass: HomeAssistant, upload_file: UploadFile, host: str, port: int
 ) -> str:
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: host, CONF_PORT: port}
     )
@@ -186,7 +171,7 @@ async def test_manual_host_not_in_keyring(
 
     host, port = gateway.address
     real = await describe_gateway(host, port)
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     with patch(
         "custom_components.knx_secure.config_flow.async_describe_gateway",
         AsyncMock(
@@ -210,7 +195,7 @@ async def test_manual_host_without_description(
 ) -> None:
     """No UDP description: the user picks the keyring's host, and the rest works."""
     host, port = gateway.address
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     with patch(
         "custom_components.knx_secure.config_flow.async_describe_gateway",
         AsyncMock(side_effect=ResponseTimeoutError("silent")),
@@ -323,14 +308,6 @@ async def test_keyring_without_tunnels(
     hass.config_entries.flow.async_abort(result["flow_id"])
 
 
-def _free_port() -> int:
-    """A TCP port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _suggested(result: ConfigFlowResult) -> dict[str, object]:
     """The suggested values of a form's fields."""
     return {
@@ -348,8 +325,8 @@ async def test_cannot_connect(
     knx_keyring: Keyring,
 ) -> None:
     """Nothing listens on host:port: the manual form again, with the input kept."""
-    port = _free_port()
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    port = free_port()
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: port}
     )
@@ -360,7 +337,7 @@ async def test_cannot_connect(
     assert not hass.config_entries.async_entries(DOMAIN)
 
     # The user corrects the port on the same form and goes on.
-    virtual = make_gateway(knx_keyring)
+    virtual = virtual_gateway(knx_keyring)
     await virtual.start()
     try:
         host, port = virtual.address
@@ -386,7 +363,7 @@ async def test_gateway_reachable(gateway, knx_keyring: Keyring) -> None:
 
     host, port = gateway.address
     assert await async_gateway_reachable(host, port)
-    assert not await async_gateway_reachable("127.0.0.1", _free_port())
+    assert not await async_gateway_reachable("127.0.0.1", free_port())
     # asyncio raises UnicodeError (a ValueError) for a name IDNA refuses, like "bad..host"
     # (the tests' resolver refuses every name, so the error is simulated).
     with patch("asyncio.open_connection", AsyncMock(side_effect=UnicodeError("label empty"))):
@@ -394,7 +371,7 @@ async def test_gateway_reachable(gateway, knx_keyring: Keyring) -> None:
     # The probe left the gateway usable (it closed its connection before any frame).
     from custom_components.knx_secure.knx.client import SecureTunnelClient  # noqa: PLC0415
 
-    client = SecureTunnelClient(knx_keyring, host, port, timeouts=short_timeouts())
+    client = SecureTunnelClient(knx_keyring, host, port, timeouts=FAST)
     try:
         await client.connect()
     finally:
@@ -405,8 +382,8 @@ async def test_tunnel_cannot_connect(
     hass: HomeAssistant, socket_enabled: None, mock_search: AsyncMock, upload_file: UploadFile
 ) -> None:
     """The tunnel test itself cannot connect: cannot_connect on the tunnel form."""
-    port = _free_port()
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    port = free_port()
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     with patch(
         "custom_components.knx_secure.config_flow.async_gateway_reachable",
         AsyncMock(return_value=True),
@@ -436,7 +413,7 @@ async def test_invalid_auth(
     knx_keyring: Keyring,
 ) -> None:
     """The gateway knows other tunnel passwords: invalid_auth names the tunnel."""
-    virtual = make_gateway(knx_keyring, user_passwords={4: "not the password"})
+    virtual = virtual_gateway(knx_keyring, user_passwords={4: "not the password"})
     await virtual.start()
     try:
         host, port = virtual.address
@@ -459,7 +436,7 @@ async def test_gateway_authentication_failed(
     knx_keyring: Keyring,
 ) -> None:
     """A gateway that cannot prove the device authentication code may be an impostor."""
-    impostor = make_gateway(knx_keyring, device_authentication="someone else")
+    impostor = virtual_gateway(knx_keyring, device_authentication="someone else")
     await impostor.start()
     try:
         host, port = impostor.address
@@ -480,9 +457,7 @@ async def test_no_free_tunnel(
     from custom_components.knx_secure.knx.client import SecureTunnelClient  # noqa: PLC0415
 
     host, port = gateway.address
-    others = [
-        SecureTunnelClient(knx_keyring, host, port, timeouts=short_timeouts()) for _ in range(4)
-    ]
+    others = [SecureTunnelClient(knx_keyring, host, port, timeouts=FAST) for _ in range(4)]
     try:
         for other in others:
             await other.connect()
@@ -510,7 +485,7 @@ async def test_already_configured(
 ) -> None:
     """The same gateway of the same project cannot be added twice."""
     host, port = setup.gateway.address
-    flow_id = await _start_flow_to_manual(hass, upload_file)
+    flow_id = await async_start_flow_to_manual(hass, upload_file)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: host, CONF_PORT: port}
     )
@@ -569,7 +544,7 @@ async def test_reauth_aborted_restores_entry(
     assert result["errors"] == {"base": "cannot_connect"}
     assert entry.state is ConfigEntryState.NOT_LOADED  # paused for the test
 
-    again = make_gateway(knx_keyring, port=port)
+    again = virtual_gateway(knx_keyring, port=port)
     await again.start()
     try:
         hass.config_entries.flow.async_abort(result["flow_id"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,34 +19,17 @@ from custom_components.knx_secure.const import DOMAIN, ISSUE_MAC_FAILURES
 from custom_components.knx_secure.knx.address import GroupAddress
 from custom_components.knx_secure.knx.keyring import Keyring
 
+from ..helpers import STATUS, SWITCH, client_sockets, virtual_gateway, wait_for
 from .conftest import (
     KEYRING_BYTES,
     KEYRING_PASSWORD,
-    STATUS_GA,
-    SWITCH_GA,
     Setup,
     UploadFile,
-    async_wait_for,
     gateway_device,
-    make_gateway,
     state_of,
 )
 
 CHANGED_PASSWORDS = dict.fromkeys(range(2, 6), "changed in ETS")
-
-
-def _client_sockets(port: int) -> list[socket.socket]:
-    """Open sockets connected to the gateway's port."""
-    found = []
-    for obj in gc.get_objects():
-        if isinstance(obj, socket.socket) and obj.fileno() != -1:
-            try:
-                peer = obj.getpeername()
-            except OSError:
-                continue
-            if isinstance(peer, tuple) and peer[1] == port:
-                found.append(obj)
-    return found
 
 
 def _integration_tasks() -> list[asyncio.Task]:
@@ -66,19 +48,19 @@ async def test_setup_creates_gateway_device(hass: HomeAssistant, setup: Setup) -
     device = gateway_device(hass, setup.entry)
     assert device.model_id == "1.1.0"
     assert setup.entry.runtime_data.connected
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
 
 
 async def test_unload_leaves_nothing_behind(hass: HomeAssistant, setup: Setup) -> None:
     """Unload closes the tunnel and ends every task of the integration."""
     port = setup.gateway.address[1]
-    assert _client_sockets(port)
+    assert client_sockets(port)
     assert await hass.config_entries.async_unload(setup.entry.entry_id)
     await hass.async_block_till_done()
     assert setup.entry.state is ConfigEntryState.NOT_LOADED
-    await async_wait_for(lambda: not _integration_tasks(), message="tasks left")
+    await wait_for(lambda: not _integration_tasks(), message="tasks left")
     gc.collect()
-    assert not _client_sockets(port)
+    assert not client_sockets(port)
     assert state_of(hass, setup.switch) == STATE_UNAVAILABLE
 
 
@@ -94,26 +76,26 @@ async def test_reconnect_after_gateway_restart(
     hass: HomeAssistant, setup: Setup, knx_keyring: Keyring
 ) -> None:
     """Gateway stop: entities unavailable. Start again on the same port: they come back."""
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
     port = setup.gateway.address[1]
     await setup.gateway.stop()
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_UNAVAILABLE)
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_UNAVAILABLE)
     assert state_of(hass, setup.binary_sensor) == STATE_UNAVAILABLE
 
-    again = make_gateway(knx_keyring, port=port)
+    again = virtual_gateway(knx_keyring, port=port)
     # Someone switched the light on while Home Assistant had no tunnel.
-    again.set_switch(SWITCH_GA, True)
+    again.set_switch(SWITCH, True)
     await again.start()
     try:
-        await async_wait_for(lambda: state_of(hass, setup.switch) != STATE_UNAVAILABLE, 10)
+        await wait_for(lambda: state_of(hass, setup.switch) != STATE_UNAVAILABLE, 10)
         # The status group address was read again after the reconnect.
-        await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
+        await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
         assert state_of(hass, setup.switch) == STATE_ON
         await hass.services.async_call(
             "switch", "turn_off", {"entity_id": setup.switch}, blocking=True
         )
-        assert not again.switch_state(SWITCH_GA)
-        await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+        assert not again.switch_state(SWITCH)
+        await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
     finally:
         await hass.config_entries.async_unload(setup.entry.entry_id)
         await again.stop()
@@ -128,10 +110,10 @@ async def test_reauth_when_gateway_rejects_credentials(
     """
     port = setup.gateway.address[1]
     await setup.gateway.stop()
-    strict = make_gateway(knx_keyring, port=port, user_passwords=CHANGED_PASSWORDS)
+    strict = virtual_gateway(knx_keyring, port=port, user_passwords=CHANGED_PASSWORDS)
     await strict.start()
     try:
-        await async_wait_for(
+        await wait_for(
             lambda: any(
                 flow["context"]["source"] == SOURCE_REAUTH
                 for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -141,7 +123,7 @@ async def test_reauth_when_gateway_rejects_credentials(
         )
     finally:
         await strict.stop()
-    good = make_gateway(knx_keyring, port=port)
+    good = virtual_gateway(knx_keyring, port=port)
     await good.start()
     try:
         (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -151,8 +133,8 @@ async def test_reauth_when_gateway_rejects_credentials(
         assert result["reason"] == "reauth_successful"
         await hass.async_block_till_done()
         assert setup.entry.state is ConfigEntryState.LOADED
-        await async_wait_for(lambda: setup.entry.runtime_data.connected)
-        await async_wait_for(lambda: state_of(hass, setup.switch) != STATE_UNAVAILABLE)
+        await wait_for(lambda: setup.entry.runtime_data.connected)
+        await wait_for(lambda: state_of(hass, setup.switch) != STATE_UNAVAILABLE)
     finally:
         await hass.config_entries.async_unload(setup.entry.entry_id)
         await good.stop()
@@ -165,7 +147,7 @@ async def test_auth_failure_at_setup_starts_reauth(
     port = setup.gateway.address[1]
     await hass.config_entries.async_unload(setup.entry.entry_id)
     await setup.gateway.stop()
-    strict = make_gateway(knx_keyring, port=port, user_passwords=CHANGED_PASSWORDS)
+    strict = virtual_gateway(knx_keyring, port=port, user_passwords=CHANGED_PASSWORDS)
     await strict.start()
     try:
         assert not await hass.config_entries.async_setup(setup.entry.entry_id)
@@ -186,8 +168,8 @@ async def test_mac_failures_raise_repair_issue(
     await setup.gateway.stop()
     # The actuator answers on 1/1/2 with another key than the keyring's.
     other_keys = dict(knx_keyring.group_keys)
-    other_keys[STATUS_GA] = bytes(16)
-    forger = make_gateway(dataclasses.replace(knx_keyring, group_keys=other_keys), port=port)
+    other_keys[STATUS] = bytes(16)
+    forger = virtual_gateway(dataclasses.replace(knx_keyring, group_keys=other_keys), port=port)
     await forger.start()
     try:
         assert await hass.config_entries.async_setup(setup.entry.entry_id)
@@ -197,10 +179,10 @@ async def test_mac_failures_raise_repair_issue(
             await hass.services.async_call(
                 DOMAIN, "send", {"address": "1/1/1", "value": value}, blocking=True
             )
-        await async_wait_for(lambda: coordinator.mac_failures.get(STATUS_GA, 0) >= 3)
+        await wait_for(lambda: coordinator.mac_failures.get(STATUS, 0) >= 3)
         # no time passes: the client tells the coordinator about each drop (no polling)
         await hass.async_block_till_done()
-        issue_id = f"{ISSUE_MAC_FAILURES}_{setup.entry.entry_id}_{STATUS_GA.raw}"
+        issue_id = f"{ISSUE_MAC_FAILURES}_{setup.entry.entry_id}_{STATUS.raw}"
         issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
         assert issue is not None
         assert issue.translation_placeholders["address"] == "1/1/2"

@@ -14,7 +14,11 @@ from custom_components.knx_secure.knx.data_secure import sequence_clock
 from custom_components.knx_secure.knx.security_store import RECOVERY_MARGIN_MS
 from custom_components.knx_secure.store import HassSecurityStore, security_store_key
 
-from .conftest import SWITCH_GA, Setup, assert_gateway_dropped_nothing, async_wait_for
+from ..helpers import SWITCH, wait_for
+from .conftest import (
+    Setup,
+    assert_gateway_dropped_nothing,
+)
 
 
 async def _toggle(hass: HomeAssistant, times: int) -> None:
@@ -45,10 +49,10 @@ async def test_restart_reuses_no_sequence_number(
         last = stored["sequence_number"]
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
-        await async_wait_for(lambda: entry.runtime_data.connected)
+        await wait_for(lambda: entry.runtime_data.connected)
 
     await _toggle(hass, 1)
-    assert gateway.switch_state(SWITCH_GA) is True
+    assert gateway.switch_state(SWITCH) is True
     assert_gateway_dropped_nothing(gateway)
 
 
@@ -66,14 +70,14 @@ async def test_counters_saved_with_debounce_and_on_stop(
     hass_storage.pop(security_store_key(entry.entry_id), None)
     await _toggle(hass, 2)
     assert _stored(hass_storage, entry.entry_id) is None  # not at once: debounced
-    await async_wait_for(lambda: _stored(hass_storage, entry.entry_id) is not None, 3)
+    await wait_for(lambda: _stored(hass_storage, entry.entry_id) is not None, 3)
     first = _stored(hass_storage, entry.entry_id)
     assert first is not None
     assert actuator in first["freshness"]
 
     await _toggle(hass, 2)
     client = entry.runtime_data.client
-    await async_wait_for(  # the actuator's status telegrams follow the writes
+    await wait_for(  # the actuator's status telegrams follow the writes
         lambda: client.security_state.freshness[actuator] > first["freshness"][actuator]
     )
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
@@ -95,7 +99,7 @@ async def test_reservation_is_written_before_use(
     assert before is not None
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    await async_wait_for(lambda: entry.runtime_data.connected)
+    await wait_for(lambda: entry.runtime_data.connected)
     await _toggle(hass, 1)
     # no time passed for the debounced write: what is stored was written by the flush
     stored = _stored(hass_storage, entry.entry_id)
@@ -126,7 +130,7 @@ async def test_invalid_stored_sequence_number_is_ignored(
     assert entry.state is ConfigEntryState.LOADED
     warnings = [r for r in caplog.records if "Ignoring stored Data Secure counters" in r.message]
     assert len(warnings) == 1
-    await async_wait_for(lambda: entry.runtime_data.connected)
+    await wait_for(lambda: entry.runtime_data.connected)
     await _toggle(hass, 3)
     assert_gateway_dropped_nothing(setup.gateway)
     stored = _stored(hass_storage, entry.entry_id)

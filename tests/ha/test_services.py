@@ -17,7 +17,12 @@ from custom_components.knx_secure.const import (
 )
 from custom_components.knx_secure.store import keyring_directory, write_pending_keyring
 
-from .conftest import KEYRING_BYTES, SWITCH_GA, Setup, async_wait_for, state_of
+from ..helpers import SWITCH, wait_for
+from .conftest import (
+    KEYRING_BYTES,
+    Setup,
+    state_of,
+)
 
 
 async def _send(hass: HomeAssistant, **data: object) -> None:
@@ -35,10 +40,10 @@ async def _read(hass: HomeAssistant, **data: object) -> dict:
 async def test_send_values(hass: HomeAssistant, setup: Setup) -> None:
     """A bool, a small int and a raw payload are sent; the actuator and entities follow."""
     await _send(hass, address="1/1/1", value=True)
-    assert setup.gateway.switch_state(SWITCH_GA) is True
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
+    assert setup.gateway.switch_state(SWITCH) is True
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
     await _send(hass, address="1/257", value=0)
-    assert setup.gateway.switch_state(SWITCH_GA) is False
+    assert setup.gateway.switch_state(SWITCH) is False
     # A plain group address (no key in the keyring) with data octets.
     await _send(hass, address="5/5/5", payload="0a1b")
 
@@ -109,7 +114,7 @@ async def test_several_entries(hass: HomeAssistant, setup: Setup) -> None:
     assert err.value.translation_key == "multiple_entries"
 
     await _send(hass, address="1/1/1", value=True, config_entry_id=second.entry_id)
-    assert setup.gateway.switch_state(SWITCH_GA) is True
+    assert setup.gateway.switch_state(SWITCH) is True
     response = await _read(hass, address="1/1/2", config_entry_id=setup.entry.entry_id)
     assert response["value"] == 1
 
@@ -130,7 +135,7 @@ async def test_no_loaded_entry(hass: HomeAssistant, setup: Setup) -> None:
 async def test_tunnel_down(hass: HomeAssistant, setup: Setup) -> None:
     """While the tunnel is down sending fails with a translated error."""
     await setup.gateway.stop()
-    await async_wait_for(lambda: not setup.entry.runtime_data.connected)
+    await wait_for(lambda: not setup.entry.runtime_data.connected)
     with pytest.raises(HomeAssistantError) as err:
         await _send(hass, address="1/1/1", value=True)
     assert err.value.translation_key in ("not_connected", "write_failed")

@@ -22,13 +22,12 @@ from custom_components.knx_secure.const import (
     SUBENTRY_SWITCH,
 )
 
+from ..helpers import SWITCH, wait_for
 from .conftest import (
     SWITCH_DATA,
-    SWITCH_GA,
     Setup,
     assert_gateway_dropped_nothing,
     async_add_subentry,
-    async_wait_for,
     entity_id_for,
     state_of,
 )
@@ -46,17 +45,17 @@ async def _turn(hass: HomeAssistant, entity_id: str, on: bool) -> None:
 async def test_turn_on_and_off(hass: HomeAssistant, setup: Setup) -> None:
     """The actuator follows, and so do the switch and the binary sensor on 1/1/2."""
     gateway = setup.gateway
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_OFF)
 
     await _turn(hass, setup.switch, True)
-    assert gateway.switch_state(SWITCH_GA) is True
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
+    assert gateway.switch_state(SWITCH) is True
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_ON)
 
     await _turn(hass, setup.switch, False)
-    assert gateway.switch_state(SWITCH_GA) is False
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_OFF)
-    await async_wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
+    assert gateway.switch_state(SWITCH) is False
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.binary_sensor) == STATE_OFF)
     assert_gateway_dropped_nothing(gateway)
 
 
@@ -71,14 +70,14 @@ async def test_switch_without_status_follows_confirmed_write(
         {CONF_NAME: "Plain write", CONF_WRITE_ADDRESS: "1/1/1", CONF_INVERT: False},
     )
     entity_id = entity_id_for(hass, setup.entry, subentry, "switch")
-    await async_wait_for(lambda: state_of(hass, entity_id) not in (None, "unavailable"))
+    await wait_for(lambda: state_of(hass, entity_id) not in (None, "unavailable"))
     assert state_of(hass, entity_id) == "unknown"
 
     await _turn(hass, entity_id, True)
     assert state_of(hass, entity_id) == STATE_ON
-    assert setup.gateway.switch_state(SWITCH_GA) is True
+    assert setup.gateway.switch_state(SWITCH) is True
     # The other switch on the same actuator follows its status GA.
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
 
     await _turn(hass, entity_id, False)
     assert state_of(hass, entity_id) == STATE_OFF
@@ -93,12 +92,12 @@ async def test_inverted_switch(hass: HomeAssistant, setup: Setup) -> None:
         {**SWITCH_DATA, CONF_NAME: "Inverted", CONF_INVERT: True},
     )
     entity_id = entity_id_for(hass, setup.entry, subentry, "switch")
-    await async_wait_for(lambda: state_of(hass, entity_id) == STATE_ON)  # actuator is off
+    await wait_for(lambda: state_of(hass, entity_id) == STATE_ON)  # actuator is off
 
     await _turn(hass, entity_id, False)
-    assert setup.gateway.switch_state(SWITCH_GA) is True
-    await async_wait_for(lambda: state_of(hass, entity_id) == STATE_OFF)
-    await async_wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
+    assert setup.gateway.switch_state(SWITCH) is True
+    await wait_for(lambda: state_of(hass, entity_id) == STATE_OFF)
+    await wait_for(lambda: state_of(hass, setup.switch) == STATE_ON)
 
 
 async def test_state_restored_until_first_answer(hass: HomeAssistant, setup: Setup) -> None:

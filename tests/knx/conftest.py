@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from custom_components.knx_secure.knx.address import GroupAddress
-from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
+from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
+
+from ..helpers import virtual_gateway
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VECTORS_DIR = FIXTURES / "vectors"
@@ -92,6 +93,17 @@ KEYRINGS: tuple[KeyringFixture, ...] = _keyrings_from_index()
 KEYRING_BY_NAME: dict[str, KeyringFixture] = {kr.name: kr for kr in KEYRINGS}
 
 
+#: The TIMER_NOTIFY MAC vectors (tests/fixtures/vectors), for the crypto and session tests.
+TIMER_NOTIFY_IDS = [
+    "timer_notify_mac_one_hour",
+    "timer_notify_mac_one_hour_minus_99",
+    "timer_notify_mac_one_hour_minus_100",
+    "timer_notify_mac_one_hour_minus_999",
+    "timer_notify_mac_one_hour_minus_1000",
+    "timer_notify_mac_zero",
+]
+
+
 @pytest.fixture(autouse=True)
 def _sockets_allowed(request: pytest.FixtureRequest) -> None:
     """Let the library's tests use 127.0.0.1 where Home Assistant's test plugin is installed.
@@ -125,20 +137,6 @@ def secure_test_keyring() -> KeyringFixture:
 
 #: Secure Test.knxkeys (password "passwordprogetto"): gateway 1.1.0, tunnels 1.1.252-255.
 SECURE_TEST = KEYRING_BY_NAME["Secure Test.knxkeys"]
-#: The keyring's Data Secure actuator: switched by SWITCH, reports on STATUS.
-SWITCH = GroupAddress.parse("1/1/1")
-STATUS = GroupAddress.parse("1/1/2")
-
-
-def virtual_gateway(keyring: Keyring, port: int = 0, **kwargs: object) -> VirtualGateway:
-    """A virtual gateway of ``keyring`` with the actuator SWITCH -> STATUS."""
-    return VirtualGateway(
-        keyring,
-        switches=[SwitchSpec(SWITCH, STATUS)],
-        status_delay=0.05,
-        port=port,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(scope="module")

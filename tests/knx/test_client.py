@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import json
 import logging
-import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,7 +24,6 @@ from custom_components.knx_secure.knx.client import (
     SecureTunnelClient,
     SecurityState,
     Telegram,
-    Timeouts,
     TunnelChoice,
 )
 from custom_components.knx_secure.knx.data_secure import encrypt_tpdu, sequence_clock
@@ -40,27 +37,12 @@ from custom_components.knx_secure.knx.errors import (
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 
-from .conftest import STATUS, SWITCH
+from ..helpers import FAST, STATUS, SWITCH, client_sockets, wait_for
 
 PLAIN_GA = GroupAddress.parse("2/2/2")  # no key in the keyring
 HOST = IndividualAddress.parse("1.1.0")
 ACTUATOR = IndividualAddress.parse("1.1.1")
 TUNNELS = {IndividualAddress.parse(f"1.1.{n}") for n in (252, 253, 254, 255)}
-
-FAST = Timeouts(
-    tcp_connect=1.0,
-    session_response=1.0,
-    authenticate=1.0,
-    connect_response=1.0,
-    confirmation=1.0,
-    read_response=1.0,
-    heartbeat=5.0,
-    heartbeat_answer=1.0,
-    backoff_initial=0.05,
-    backoff_max=0.3,
-    description=0.5,
-    disconnect=0.5,
-)
 
 pytestmark = pytest.mark.timeout(15)
 
@@ -82,13 +64,6 @@ async def make_client(keyring: Keyring, gateway: VirtualGateway) -> AsyncIterato
     yield make
     for client in clients:
         await client.close()
-
-
-async def wait_for(condition: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll ``condition`` (state the client does not signal with an event)."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 # --- tunnel choice ---------------------------------------------------------------------------
@@ -204,9 +179,13 @@ async def test_write_and_read_round_trip(
     assert telegram == Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_RESPONSE, 1, True) or (
         telegram.apci is APCI.GROUP_VALUE_WRITE and telegram.value == 1 and telegram.secure
     )
+    received: list[Telegram] = []
+    client.subscribe(received.append)
     await client.write(SWITCH, 0)
     assert gateway.switch_state(SWITCH) is False
-    await asyncio.sleep(0.1)  # the spontaneous status of the actuator has passed
+    # the spontaneous status of the actuator has passed: the read gets the response
+    spontaneous = Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_WRITE, 0, True)
+    await wait_for(lambda: spontaneous in received, message="no status after the write")
     telegram = await client.read(STATUS)
     assert telegram == Telegram(ACTUATOR, STATUS, APCI.GROUP_VALUE_RESPONSE, 0, True)
     assert gateway.dropped.get("replay", 0) == 0
@@ -371,7 +350,9 @@ async def test_unsaved_sequence_number_is_never_used(
     await client.connect()
     with pytest.raises(DataSecureError, match="cannot persist the Data Secure sequence number"):
         await client.write(SWITCH, 1)
-    await asyncio.sleep(0.3)
+    # a confirmed plain telegram behind it on the same stream: the gateway has handled
+    # anything the client sent before, so the refused telegram would have switched by now
+    await client.send(PLAIN_GA, APCI.GROUP_VALUE_WRITE, 1)
     assert gateway.switch_state(SWITCH) is False  # nothing reached the bus
     refused = client.security_state.sequence_number
     # the disk has room again: the next write persists a newer value first, then sends it
@@ -396,20 +377,6 @@ def test_json_file_store_roundtrip_and_bad_files(tmp_path: Path) -> None:
 
 
 # --- closing ----------------------------------------------------------------------------------
-
-
-def client_sockets(port: int) -> list[socket.socket]:
-    """Open sockets of this process connected to ``port``."""
-    found = []
-    for obj in gc.get_objects():
-        if isinstance(obj, socket.socket) and obj.fileno() != -1:
-            try:
-                peer = obj.getpeername()
-            except OSError:
-                continue
-            if isinstance(peer, tuple) and peer[1] == port:
-                found.append(obj)
-    return found
 
 
 async def test_close_leaves_nothing_behind(

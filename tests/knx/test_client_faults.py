@@ -12,8 +12,7 @@ import asyncio
 import dataclasses
 import itertools
 import random
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,7 +22,6 @@ from custom_components.knx_secure.knx.client import (
     ConnectionEvent,
     ConnectionState,
     SecureTunnelClient,
-    Timeouts,
     TunnelChoice,
 )
 from custom_components.knx_secure.knx.crypto import (
@@ -59,33 +57,11 @@ from custom_components.knx_secure.knx.tunnel import (
     TunnelSlots,
 )
 
-from .conftest import SECURE_TEST, STATUS, SWITCH, virtual_gateway
+from ..helpers import FAST, STATUS, SWITCH, free_port, virtual_gateway, wait_for
+from .conftest import SECURE_TEST
 
 HOST = IndividualAddress.parse("1.1.0")
 TUNNELS = [IndividualAddress.parse(f"1.1.{n}") for n in (252, 253, 254, 255)]
-
-FAST = Timeouts(
-    tcp_connect=1.0,
-    session_response=1.0,
-    authenticate=1.0,
-    connect_response=1.0,
-    confirmation=1.0,
-    read_response=1.0,
-    heartbeat=5.0,
-    heartbeat_answer=1.0,
-    backoff_initial=0.05,
-    backoff_max=0.3,
-    description=0.3,
-    disconnect=0.5,
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 # --- a small gateway of our own (for faults the virtual gateway cannot produce) -------------
 
@@ -201,11 +177,16 @@ def events_of(client: SecureTunnelClient) -> list[ConnectionEvent]:
     return events
 
 
-async def wait_for(condition: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll ``condition`` (state the client does not signal with an event)."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+def reconnecting(client: SecureTunnelClient) -> bool:
+    """Whether the client's background reconnect task (started by start()) still runs."""
+    name = f"knx_secure tunnel {client.address_text}"
+    return any(task.get_name() == name and not task.done() for task in asyncio.all_tasks())
+
+
+def wrapped_frames_sent(client: SecureTunnelClient) -> int:
+    """Secure wrappers the client has sent in its current session (keepalives included)."""
+    link = client._link
+    return link.session.next_send_sequence if link is not None else 0
 
 
 # --- tests against the mini gateway ---------------------------------------------------------
@@ -414,9 +395,11 @@ async def test_link_dropped_right_after_connect_backs_off(
 @pytest.mark.timeout(10)
 async def test_close_while_connecting(keyring: Keyring) -> None:
     """close() during a handshake that never completes ends it at once."""
+    asked = asyncio.Event()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(100)
+        asked.set()  # the client is in the handshake, waiting for the session response
         await reader.read()  # never answers; until the client hangs up
         writer.close()
 
@@ -431,7 +414,7 @@ async def test_close_while_connecting(keyring: Keyring) -> None:
     )
     try:
         task = asyncio.create_task(client.connect())
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(asked.wait(), 2.0)
         await client.close()
         with pytest.raises(NotConnectedError):
             await task
@@ -641,6 +624,7 @@ async def test_reconnect_stops_on_authentication_error(keyring: Keyring) -> None
     changed = virtual_gateway(keyring, port, user_passwords={2: "changed"})
     try:
         await client.start()
+        assert reconnecting(client)
         await gateway.stop()
         await changed.start()  # the installer changed the password: credentials are stale
         await wait_for(lambda: any(isinstance(e.error, AuthenticationError) for e in events))
@@ -648,7 +632,8 @@ async def test_reconnect_stops_on_authentication_error(keyring: Keyring) -> None
         assert final.state is ConnectionState.DISCONNECTED
         assert isinstance(final.error, AuthenticationError)
         count = len(events)
-        await asyncio.sleep(0.5)  # > backoff_max: it would have retried by now
+        # the task that reconnects has ended: nothing is left that could retry
+        await wait_for(lambda: not reconnecting(client), 2.0, "the client still reconnects")
         assert len(events) == count
         assert client.state is ConnectionState.DISCONNECTED
     finally:
@@ -671,7 +656,15 @@ async def test_session_kept_alive(keyring: Keyring, keepalive: float, heartbeat:
     events = events_of(client)
     try:
         await client.connect()
-        await asyncio.sleep(1.2)  # three session timeouts of the gateway
+        # twelve keepalives (or heartbeats) later, three session timeouts of the gateway
+        # have passed however slow the machine: the session must still be there
+        sent = wrapped_frames_sent(client)
+        await wait_for(
+            lambda: (
+                wrapped_frames_sent(client) >= sent + 12
+                or client.state is not ConnectionState.CONNECTED
+            )
+        )
         assert client.state is ConnectionState.CONNECTED
         assert len(events) == 2
         await client.write(SWITCH, 1)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from custom_components.knx_secure.knx import crypto
 from custom_components.knx_secure.knx.errors import KNXSecureError, SessionError
 
-from .conftest import get_vector
+from .conftest import TIMER_NOTIFY_IDS, get_vector
 
 h = bytes.fromhex
 
@@ -117,17 +117,7 @@ def test_an159_routing_wrapper_parts() -> None:
     assert crypto.ctr_xor(key, seq + serial + tag + b"\xff\x00", out) == mac + plain
 
 
-@pytest.mark.parametrize(
-    "vector_id",
-    [
-        "timer_notify_mac_one_hour",
-        "timer_notify_mac_one_hour_minus_99",
-        "timer_notify_mac_one_hour_minus_100",
-        "timer_notify_mac_one_hour_minus_999",
-        "timer_notify_mac_one_hour_minus_1000",
-        "timer_notify_mac_zero",
-    ],
-)
+@pytest.mark.parametrize("vector_id", TIMER_NOTIFY_IDS)
 def test_timer_notify_mac_with_32_octet_key(vector_id: str) -> None:
     v = get_vector(vector_id)
     inputs = v["inputs"]

@@ -93,20 +93,29 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.frames.put_nowait(knxip.parse(data))
 
 
-async def exchange(port: int, request: knxip.Frame, wait: float = 0.5) -> list[knxip.Frame]:
-    """Send one frame to the gateway's UDP port and collect the answers for ``wait`` s."""
+async def exchange(port: int, request: knxip.Frame, limit: float = 2.0) -> list[knxip.Frame]:
+    """Send ``request`` to the gateway's UDP port, then a fence (a request of another kind that
+    is always answered); return the answers that came before the fence's answer. The gateway
+    answers the datagrams of one socket in order, so the fence's answer proves that every
+    answer to ``request`` is there, and that none is coming when there is none."""
+    if isinstance(request, knxip.DescriptionRequest):
+        fence, fence_answer = knxip.SearchRequest(knxip.HPAI.ROUTE_BACK_UDP), knxip.SearchResponse
+    else:
+        fence = knxip.DescriptionRequest(knxip.HPAI.ROUTE_BACK_UDP)
+        fence_answer = knxip.DescriptionResponse
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
         _Datagrams, remote_addr=("127.0.0.1", port)
     )
+    answers: list[knxip.Frame] = []
     try:
         transport.sendto(knxip.encode(request))
-        await asyncio.sleep(wait)
+        transport.sendto(knxip.encode(fence))
+        async with asyncio.timeout(limit):
+            while not isinstance(answer := await protocol.frames.get(), fence_answer):
+                answers.append(answer)
     finally:
         transport.close()
-    answers = []
-    while not protocol.frames.empty():
-        answers.append(protocol.frames.get_nowait())
     return answers
 
 
@@ -246,7 +255,7 @@ async def test_extended_search_parameters(
     gateway: VirtualGateway, srp: bytes, answered: bool
 ) -> None:
     request = knxip.SearchRequestExtended(knxip.HPAI.ROUTE_BACK_UDP, srp)
-    answers = await exchange(gateway.address[1], request, wait=0.2)
+    answers = await exchange(gateway.address[1], request)
     assert len(answers) == int(answered)
     if answered:
         assert isinstance(answers[0], knxip.SearchResponseExtended)
@@ -255,20 +264,20 @@ async def test_extended_search_parameters(
 
 async def test_search_by_the_gateways_mac_address(gateway: VirtualGateway) -> None:
     (answer,) = await exchange(
-        gateway.address[1], knxip.DescriptionRequest(knxip.HPAI.ROUTE_BACK_UDP), wait=0.2
+        gateway.address[1], knxip.DescriptionRequest(knxip.HPAI.ROUTE_BACK_UDP)
     )
     assert isinstance(answer, knxip.DescriptionResponse)
     info = knxip.device_info(answer.dibs)
     assert info is not None
     request = knxip.SearchRequestExtended(knxip.HPAI.ROUTE_BACK_UDP, _srp(0x82, info.mac_address))
-    assert len(await exchange(gateway.address[1], request, wait=0.2)) == 1
+    assert len(await exchange(gateway.address[1], request)) == 1
 
 
 async def test_udp_tunnelling_is_refused_at_once(gateway: VirtualGateway) -> None:
     request = knxip.ConnectRequest(
         knxip.HPAI.ROUTE_BACK_UDP, knxip.HPAI.ROUTE_BACK_UDP, knxip.CRI()
     )
-    (answer,) = await exchange(gateway.address[1], request, wait=0.2)
+    (answer,) = await exchange(gateway.address[1], request)
     assert answer == knxip.ConnectResponse(0, ErrorCode.E_CONNECTION_TYPE)
 
 

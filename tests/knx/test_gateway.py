@@ -48,12 +48,13 @@ from custom_components.knx_secure.knx.tunnel import (
     TunnelEvent,
 )
 
+from ..helpers import STATUS as STATUS_GA
+from ..helpers import SWITCH as WRITE_GA
+from ..helpers import virtual_gateway, wait_for
 from .conftest import KEYRING_BY_NAME
 
 # Sockets on 127.0.0.1 only (the plugin still refuses any other destination).
 
-WRITE_GA = GroupAddress.parse("1/1/1")
-STATUS_GA = GroupAddress.parse("1/1/2")
 ACTUATOR = IndividualAddress.parse("1.1.1")
 HOST = IndividualAddress.parse("1.1.0")
 IO_TIMEOUT = 3.0  # every wait of a test is bounded
@@ -64,7 +65,7 @@ H = bytes.fromhex
 
 @pytest.fixture
 async def gateway(keyring: Keyring) -> AsyncIterator[VirtualGateway]:
-    gw = VirtualGateway(keyring, switches=[SwitchSpec(WRITE_GA, STATUS_GA)], status_delay=0)
+    gw = virtual_gateway(keyring, status_delay=0)
     await gw.start()
     try:
         yield gw
@@ -558,7 +559,7 @@ async def test_data_secure_replay_is_rejected_by_the_device(
 async def test_device_freshness_survives_reconnects_and_restarts(keyring: Keyring) -> None:
     """A new session (an HA restart) or a gateway restart does not reset the devices."""
     tunnel_ia = IndividualAddress.parse("1.1.255")
-    gw = VirtualGateway(keyring, switches=[SwitchSpec(WRITE_GA, STATUS_GA)], status_delay=0)
+    gw = virtual_gateway(keyring, status_delay=0)
     sequence = sequence_clock()
     await gw.start()
     try:
@@ -590,9 +591,8 @@ async def test_silent_session_times_out(keyring: Keyring) -> None:
         assert ended.reason is EndReason.TIMEOUT
         assert await client.closed_by_peer()
         await client.close()
-        await asyncio.sleep(0.05)
+        await wait_for(lambda: gw.connections == 0, 2.0, "the gateway kept the connection")
         assert gw.sessions == 0
-        assert gw.connections == 0
         assert not gw.tunnels_in_use
     finally:
         await gw.stop()
@@ -774,7 +774,7 @@ async def test_plain_slot_takes_plain_clients() -> None:
 
 async def test_stop_closes_everything(keyring: Keyring) -> None:
     before = asyncio.all_tasks()
-    gw = VirtualGateway(keyring, switches=[SwitchSpec(WRITE_GA, STATUS_GA)], status_delay=5)
+    gw = virtual_gateway(keyring, status_delay=5)
     await gw.start()
     port = gw.address[1]
     client = await RawClient.secure(port, tunnel_of(keyring, 2))
@@ -814,7 +814,7 @@ async def test_start_twice_is_an_error(gateway: VirtualGateway) -> None:
 
 async def test_no_secret_is_logged(keyring: Keyring, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
-    gw = VirtualGateway(keyring, switches=[SwitchSpec(WRITE_GA, STATUS_GA)], status_delay=0)
+    gw = virtual_gateway(keyring, status_delay=0)
     await gw.start()
     try:
         client = await RawClient.secure(gw.address[1], tunnel_of(keyring, 2))

@@ -26,6 +26,7 @@ from custom_components.knx_secure.knx.address import GroupAddress
 from custom_components.knx_secure.knx.gateway import SwitchSpec, VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, KeyringInterface, load_keyring
 
+from ..helpers import wait_for
 from .conftest import KEYRING_BY_NAME, KEYRINGS, KeyringFixture
 
 TIMEOUT = 5.0
@@ -127,15 +128,6 @@ async def running(gateway: VirtualGateway) -> AsyncIterator[VirtualGateway]:
         yield gateway
     finally:
         await gateway.stop()
-
-
-async def eventually(check: Callable[[], bool]) -> None:
-    """Wait until ``check()`` holds (the gateway handles a client's close after it left)."""
-    async with asyncio.timeout(TIMEOUT):
-        while True:
-            if check():
-                return
-            await asyncio.sleep(0.01)
 
 
 def _messages(error: BaseException) -> str:
@@ -243,7 +235,8 @@ async def test_xknx_keyring_mode_picks_a_free_tunnel_from_the_description() -> N
                 assert sorted(map(str, gateway.tunnels_in_use.values())) == ["1.1.254", "1.1.255"]
                 await second.write(PLAIN_WRITE_GA, True)
                 assert gateway.switch_state(PLAIN_WRITE_GA) is True
-        await eventually(lambda: gateway.sessions == 0)
+        # the gateway handles a client's close after it left
+        await wait_for(lambda: gateway.sessions == 0, TIMEOUT)
 
 
 async def test_two_xknx_clients_see_each_others_secure_telegrams() -> None:

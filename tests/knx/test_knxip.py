@@ -37,7 +37,9 @@ from custom_components.knx_secure.knx.knxip import (
     ErrorCode,
     Frame,
     HostProtocol,
+    RoutingBusy,
     RoutingIndication,
+    RoutingLostMessage,
     SearchRequest,
     SearchRequestExtended,
     SearchResponse,
@@ -310,6 +312,8 @@ LAYOUTS: list[tuple[Frame, str]] = [
         RoutingIndication(bytes.fromhex("2900bcd011590ade010081")),
         "0610053000112900bcd011590ade010081",
     ),
+    (RoutingLostMessage(device_state=1, lost_messages=0x0203), "06100531000a" + "04010203"),
+    (RoutingBusy(device_state=0, wait_time_ms=100, control=0), "06100532000c" + "060000640000"),
     (
         SecureWrapper(0x0001, 5, bytes.fromhex("00fa12345678"), 0, bytes(8), bytes(range(16))),
         "06100950002e"
@@ -447,6 +451,8 @@ frames: st.SearchStrategy[Frame] = st.one_of(
     st.builds(TunnellingFeatureSet, u8, u8, u8, st.binary(min_size=1, max_size=8)),
     st.builds(TunnellingFeatureInfo, u8, u8, u8, st.binary(min_size=1, max_size=8)),
     st.builds(RoutingIndication, cemis),
+    st.builds(RoutingLostMessage, u8, u16),
+    st.builds(RoutingBusy, u8, u16, u16),
     st.builds(
         SecureWrapper,
         u16,
@@ -554,6 +560,9 @@ def test_parse_accepts_bytearray() -> None:
         TunnellingRequest(1, 1, b""),
         TunnellingFeatureSet(1, 1, 1, b""),
         RoutingIndication(b""),
+        RoutingBusy(256, 100),
+        RoutingBusy(0, 0x10000),
+        RoutingLostMessage(0, 0x10000),
         SecureWrapper(1, 1 << 48, bytes(6), 0, bytes(8), bytes(16)),
         SecureWrapper(1, 0, bytes(5), 0, bytes(8), bytes(16)),
         SecureWrapper(1, 0, bytes(6), 0, bytes(5), bytes(16)),
@@ -828,6 +837,15 @@ def _same_frame(ours: Frame, theirs: xk.KNXIPBody) -> None:
         case RoutingIndication():
             assert isinstance(theirs, xk.RoutingIndication)
             assert bytes(theirs.raw_cemi) == ours.cemi
+        case RoutingBusy():
+            assert isinstance(theirs, xk.RoutingBusy)
+            assert theirs.device_state == ours.device_state
+            assert theirs.wait_time == ours.wait_time_ms
+            assert theirs.control_field == ours.control
+        case RoutingLostMessage():
+            assert isinstance(theirs, xk.RoutingLostMessage)
+            assert theirs.device_state == ours.device_state
+            assert theirs.lost_messages == ours.lost_messages
         case SecureWrapper():
             assert isinstance(theirs, xk.SecureWrapper)
             assert theirs.secure_session_id == ours.session_id
@@ -997,6 +1015,8 @@ XKNX_BODIES: list[xk.KNXIPBody] = [
     ),
     xk.TunnellingFeatureInfo(7, 3, xenum.TunnellingFeatureType.BUS_CONNECTION_STATUS, b"\x01\x00"),
     xk.RoutingIndication(bytes.fromhex("2900bcd011590ade010081")),
+    xk.RoutingLostMessage(device_state=1, lost_messages=7),
+    xk.RoutingBusy(device_state=0, wait_time=100, control_field=0),
     xk.SecureWrapper(
         secure_session_id=1,
         sequence_information=bytes.fromhex("000000000007"),
@@ -1052,3 +1072,17 @@ def test_tunnelling_request_with_ldata_in_xknx(
     assert their_cemi.data.src_addr.raw == src  # type: ignore[attr-defined]
     assert their_cemi.data.dst_addr.raw == dst  # type: ignore[attr-defined]
     assert their_cemi.to_knx() == ldata.encode()
+
+
+@pytest.mark.parametrize(
+    ("hex_frame", "message"),
+    [
+        ("06100532000c" + "050000640000", "ROUTING_BUSY structure length 5"),
+        ("06100532000b" + "0600006400", "ROUTING_BUSY body must be 6 octets"),
+        ("06100531000a" + "05010203", "ROUTING_LOST_MESSAGE structure length 5"),
+        ("06100531000b" + "0401020304", "ROUTING_LOST_MESSAGE body must be 4 octets"),
+    ],
+)
+def test_routing_flow_control_frames_are_checked(hex_frame: str, message: str) -> None:
+    with pytest.raises(FrameError, match=message):
+        knxip.parse(bytes.fromhex(hex_frame))

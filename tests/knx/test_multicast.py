@@ -10,18 +10,13 @@ import pytest
 from custom_components.knx_secure.knx.errors import GatewayUnreachableError
 from custom_components.knx_secure.knx.multicast import multicast_socket
 
+from ..helpers import free_port
+
 GROUP = "239.255.71.1"  # administratively scoped: never leaves this host in tests
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_two_nodes_on_one_port_hear_each_other_and_themselves() -> None:
-    port = free_udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     loop = asyncio.get_running_loop()
     first, second = (multicast_socket(GROUP, port, "127.0.0.1") for _ in range(2))
     try:
@@ -51,5 +46,6 @@ def test_bad_arguments_are_refused_clearly(
 
 
 def test_an_interface_this_host_does_not_have_is_refused() -> None:
+    port = free_port(socket.SOCK_DGRAM)
     with pytest.raises(GatewayUnreachableError, match="cannot join multicast group"):
-        multicast_socket(GROUP, free_udp_port(), "203.0.113.7")  # TEST-NET-3: never local
+        multicast_socket(GROUP, port, "203.0.113.7")  # TEST-NET-3: never local

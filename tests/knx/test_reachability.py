@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from custom_components.knx_secure.knx.errors import GatewayUnreachableError, KNXSecureError
 from custom_components.knx_secure.knx.reachability import probe_tcp
 
-
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from ..helpers import free_port
 
 
 class _Listener:
@@ -57,7 +50,7 @@ async def test_probe_connects_and_closes_before_any_frame(listener: _Listener) -
 
 
 async def test_refused_port_is_unreachable() -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(GatewayUnreachableError, match=f"127.0.0.1:{port}"):
         await probe_tcp("127.0.0.1", port)
 
@@ -69,7 +62,7 @@ async def test_invalid_port_is_our_error(port: object) -> None:
 
 
 async def test_host_name_idna_refuses_is_our_error() -> None:
-    # Encoding "bad..host" fails before any lookup (UnicodeError, a ValueError).
+    # "bad..host" has an empty label: refused before any lookup, whatever the resolver.
     with pytest.raises(KNXSecureError, match=r"bad\.\.host:3671"):
         await probe_tcp("bad..host", 3671)
 

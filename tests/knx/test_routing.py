@@ -271,6 +271,8 @@ def test_plain_routing_passes_frames_and_refuses_secure_ones() -> None:
     plain = PlainRouting()
     assert plain.start(0.0) == [TimerSynchronised(timekeeper=False)]
     assert plain.send(INDICATION, 0.0) == INDICATION
+    # the group loops our own datagram back once: recognised; the same octets again are not ours
+    assert drops(plain.receive(INDICATION, 0.0)) == [DropReason.REFLECTED]
     assert frames(plain.receive(INDICATION, 0.0)) == [RoutingFrame(INDICATION, secure=False)]
     keeper = node(1)
     (notify,) = sends(keeper.start(0.0))
@@ -383,3 +385,41 @@ def test_a_busy_frame_with_a_shorter_wait_does_not_shorten_the_pause() -> None:
     flow.busy(500, 0.0)
     flow.busy(10, 0.1)
     assert flow.ready_at(0.1) >= 0.5
+
+
+def test_a_joining_node_ignores_its_own_timer_request_looped_back() -> None:
+    """The multicast loop hands a node its own TIMER_NOTIFY (its serial, its fresh tag): that
+    is not the timekeeper's answer, and adopting it would keep the node's own timer."""
+    joining = node(2)
+    (request,) = sends(joining.start(5.0))
+    assert joining.receive(request, 5.001) == []
+    assert not joining.synchronised
+    keeper = node(1, initial_timer=10**9)
+    keeper.start(0.0)
+    keeper.tick(3.3)
+    assert keeper.timekeeper
+    assert keeper.receive(request, 5.002) == []  # far behind: the keeper owes an update
+    deadline = keeper.next_deadline()
+    assert deadline is not None
+    (answer,) = sends(keeper.tick(deadline))
+    assert joining.receive(answer, deadline) == [TimerSynchronised(timekeeper=False)]
+    assert joining.timer(deadline) == keeper.timer(deadline)
+
+
+def test_a_node_that_starts_the_group_keeps_the_time_at_once() -> None:
+    router = node(1)
+    assert router.start(0.0, keep_time=True) == [TimerSynchronised(timekeeper=True)]
+    assert router.synchronised
+    assert router.timekeeper
+
+
+def test_timer_stops_at_the_wire_maximum() -> None:
+    """The 6-octet timer field ends at knxip.MAX_SEQUENCE: a node there sends one frame more,
+    then refuses instead of wrapping around to timers every peer takes for replays."""
+    ours = node(1, initial_timer=knxip.MAX_SEQUENCE - 10_000)  # 10 s before the end
+    ours.start(0.0)
+    assert ours.tick(10.0) == [TimerSynchronised(timekeeper=True)]  # alone: it keeps the time
+    assert ours.timer(10.0) == knxip.MAX_SEQUENCE
+    ours.send(INDICATION, 10.0)
+    with pytest.raises(NotConnectedError, match="timer has run out"):
+        ours.send(INDICATION, 10.0)

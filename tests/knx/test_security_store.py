@@ -23,7 +23,7 @@ from custom_components.knx_secure.knx.security_store import (
     security_state_to_json,
 )
 
-from .conftest import SWITCH
+from ..helpers import SWITCH
 from .test_client import FAST  # the same short timeouts as the client tests
 
 pytestmark = pytest.mark.timeout(20)

@@ -37,7 +37,7 @@ from custom_components.knx_secure.knx.session import (
     timer_notify_mac,
 )
 
-from .conftest import get_vector
+from .conftest import TIMER_NOTIFY_IDS, get_vector
 
 H = bytes.fromhex
 
@@ -251,16 +251,6 @@ def test_secure_wrapper_routing_indication_full_frame(vector: Any) -> None:
     wrapper, plain = decrypt_wrapper(H(i["key"]), H(v["expected"]["frame"]))
     assert plain == H(i["plain_frame"])
     assert wrapper.sequence == 0xC0C1C2C3C4C5
-
-
-TIMER_NOTIFY_IDS = [
-    "timer_notify_mac_one_hour",
-    "timer_notify_mac_one_hour_minus_99",
-    "timer_notify_mac_one_hour_minus_100",
-    "timer_notify_mac_one_hour_minus_999",
-    "timer_notify_mac_one_hour_minus_1000",
-    "timer_notify_mac_zero",
-]
 
 
 @pytest.mark.parametrize("vector_id", TIMER_NOTIFY_IDS)

@@ -170,11 +170,13 @@ def test_timer_notify_mac_matches_xknx_primitives() -> None:
 # --- our server against xknx's client session logic ---------------------------------------------
 
 
-def test_our_server_with_xknx_client_session() -> None:
-    """xknx's SecureSession.handshake verifies our SESSION_RESPONSE MAC and computes the
-    SESSION_AUTHENTICATE MAC our server checks; then wrappers flow both ways."""
+def our_server_and_xknx_client(
+    session_id: int, password: str
+) -> tuple[SecureSession, XSecureSession]:
+    """Our server (user 4 knows USER_PASSWORD) and an xknx client of user 4 with ``password``,
+    its ECDH key pair made."""
     server = SecureSession.server(
-        session_id=0x0123,
+        session_id=session_id,
         users={4: crypto.derive_user_password_key(USER_PASSWORD)},
         device_authentication_key=crypto.derive_device_authentication_key(DEVICE_CODE),
         serial=H("00fa00000099"),
@@ -182,10 +184,17 @@ def test_our_server_with_xknx_client_session() -> None:
     xclient = XSecureSession(
         remote_addr=("127.0.0.1", 3671),
         user_id=4,
-        user_password=USER_PASSWORD,
+        user_password=password,
         device_authentication_password=DEVICE_CODE,
     )
     xclient._private_key, xclient.public_key = generate_ecdh_key_pair()
+    return server, xclient
+
+
+def test_our_server_with_xknx_client_session() -> None:
+    """xknx's SecureSession.handshake verifies our SESSION_RESPONSE MAC and computes the
+    SESSION_AUTHENTICATE MAC our server checks; then wrappers flow both ways."""
+    server, xclient = our_server_and_xknx_client(0x0123, USER_PASSWORD)
     request = H("06100951002e0802000000000000") + xclient.public_key
 
     server.start(0.0)
@@ -227,19 +236,7 @@ def test_our_server_with_xknx_client_session() -> None:
 
 
 def test_our_server_refuses_xknx_client_with_wrong_password() -> None:
-    server = SecureSession.server(
-        session_id=1,
-        users={4: crypto.derive_user_password_key(USER_PASSWORD)},
-        device_authentication_key=crypto.derive_device_authentication_key(DEVICE_CODE),
-        serial=H("00fa00000099"),
-    )
-    xclient = XSecureSession(
-        remote_addr=("127.0.0.1", 3671),
-        user_id=4,
-        user_password="wrong",
-        device_authentication_password=DEVICE_CODE,
-    )
-    xclient._private_key, xclient.public_key = generate_ecdh_key_pair()
+    server, xclient = our_server_and_xknx_client(1, "wrong")
     (response_event,) = server.receive(H("06100951002e0802000000000000") + xclient.public_key, 0)
     assert isinstance(response_event, OutgoingFrame)
     response, _ = KNXIPFrame.from_knx(response_event.data)

@@ -83,10 +83,14 @@ from .gateway import (
 )
 from .keyring import MAX_KEYRING_SIZE, Keyring, load_keyring
 from .keyring_writer import keyring_from_summary, write_keyring
+from .multicast import DEFAULT_MULTICAST_GROUP, DEFAULT_MULTICAST_PORT
+from .router import VirtualRouter
 from .scenario import (
     DEFAULT_STATUS,
     DEFAULT_TIMEOUT,
     DEFAULT_WRITE,
+    ROUTING,
+    ROUTING_INTERFACE,
     STATE_DIRECTORY_TEXT,
     run_scenario,
 )
@@ -443,6 +447,13 @@ def add_gateway_command(subparsers: _SubParsers) -> None:
         metavar="SECONDS",
         help="delay of an actuator's status telegram after a change",
     )
+    parser.add_argument(
+        "--routing",
+        action="store_true",
+        help="be a KNX IP router on a multicast group instead of a tunnelling server (secure "
+        "with the keyring's backbone key, else plain); --port is then the group's port",
+    )
+    _add_group_options(parser, "the group to route on")
     parser.set_defaults(handler=run_gateway)
 
 
@@ -466,7 +477,13 @@ def run_gateway(args: argparse.Namespace) -> int:
     """Run the gateway until SIGINT/SIGTERM: exit 0."""
     gateway = gateway_from_arguments(args)
     _configure_logging()
-    asyncio.run(_serve(gateway))
+    if args.routing:
+        router = VirtualRouter(
+            gateway, group=args.multicast_group, port=args.port, interface=args.interface
+        )
+        asyncio.run(_serve(gateway, router))
+    else:
+        asyncio.run(_serve(gateway))
     return EXIT_OK
 
 
@@ -480,8 +497,10 @@ def _configure_logging() -> None:
         )
 
 
-async def _serve(gateway: VirtualGateway) -> None:
-    """Start, print the ready line, serve until SIGINT or SIGTERM, stop."""
+async def _serve(gateway: VirtualGateway, router: VirtualRouter | None = None) -> None:
+    """Start (the router instead of the tunnelling server if given), print the ready line,
+    serve until SIGINT or SIGTERM, stop."""
+    server: VirtualGateway | VirtualRouter = router if router is not None else gateway
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     handled: list[signal.Signals] = []
@@ -492,8 +511,8 @@ async def _serve(gateway: VirtualGateway) -> None:
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             _LOGGER.debug("cannot handle %s here", sig.name)
     try:
-        await gateway.start()
-        sys.stdout.write(json.dumps(gateway.ready_line()) + "\n")
+        await server.start()
+        sys.stdout.write(json.dumps(server.ready_line()) + "\n")
         sys.stdout.flush()
         for spec in gateway.switches:
             _LOGGER.info(
@@ -504,7 +523,7 @@ async def _serve(gateway: VirtualGateway) -> None:
             )
         await stop.wait()
     finally:
-        await gateway.stop()
+        await server.stop()
         for sig in handled:
             loop.remove_signal_handler(sig)
 
@@ -524,12 +543,30 @@ def add_scenario_command(subparsers: _SubParsers) -> None:
     )
     parser.add_argument(
         "--gateway",
-        required=True,
         type=gateway_address,
         metavar="HOST:PORT",
-        help=f"the gateway (port default {DEFAULT_PORT})",
+        help=f"the gateway (port default {DEFAULT_PORT}); needed unless --connection routing",
     )
     _add_keyring_option(parser)
+    parser.add_argument(
+        "--connection",
+        choices=("tunnel", ROUTING),
+        default="tunnel",
+        help="tunnel to --gateway (default), or KNXnet/IP routing on a multicast group",
+    )
+    _add_group_options(parser, "the group to join")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_MULTICAST_PORT,
+        help=f"routing: the group's UDP port (default {DEFAULT_MULTICAST_PORT})",
+    )
+    parser.add_argument(
+        "--individual-address",
+        type=individual_address,
+        metavar="IA",
+        help="routing: our individual address (default 15.15.250)",
+    )
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument(
         "--tunnel", type=individual_address, metavar="IA", help="use this tunnel (e.g. 1.1.255)"
@@ -575,8 +612,27 @@ def add_scenario_command(subparsers: _SubParsers) -> None:
     parser.set_defaults(handler=run_scenario_command)
 
 
+def _add_group_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """The routing group options of ``gateway --routing`` and ``scenario --connection routing``."""
+    parser.add_argument(
+        "--multicast-group",
+        type=ipv4_address,
+        metavar="IPV4",
+        help=f"routing: {what} (default: the keyring's Backbone, else {DEFAULT_MULTICAST_GROUP})",
+    )
+    parser.add_argument(
+        "--interface",
+        type=ipv4_address,
+        default=ROUTING_INTERFACE,
+        metavar="IPV4",
+        help=f"routing: the interface to send and receive on (default {ROUTING_INTERFACE})",
+    )
+
+
 def run_scenario_command(args: argparse.Namespace) -> int:
     """Run the scenario on its own event loop; its JSON lines go to stdout."""
+    if args.connection != ROUTING and args.gateway is None:
+        raise CommandError("scenario needs --gateway HOST:PORT (or --connection routing)")
     args.password = _password(args)
     return asyncio.run(run_scenario(args))
 

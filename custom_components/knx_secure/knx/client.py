@@ -389,7 +389,9 @@ class SecureTunnelClient:
         link = self._link
         if link is None or not link.is_connected or self._individual_address is None:
             raise NotConnectedError(f"not connected to the gateway {self.address_text}")
-        frame = self._frame(ga, apci, value, secure, link)
+        address = link.tunnel.individual_address
+        assert address is not None
+        frame = self._frame(ga, apci, value, secure, address)
         future = link.send_telegram(frame)
         try:
             async with asyncio.timeout(self.timeouts.confirmation + MACHINE_GRACE):
@@ -406,8 +408,12 @@ class SecureTunnelClient:
         apci: APCI,
         value: int | bytes | None,
         secure: bool | None,
-        link: Link,
+        source: IndividualAddress,
+        *,
+        code: MessageCode = MessageCode.L_DATA_REQ,
     ) -> LData:
+        """The telegram from ``source`` (Data Secure exactly when ``secure`` allows and the
+        GA has a key); tunnels send an L_Data.req, routing an L_Data.ind (``code``)."""
         if apci is APCI.GROUP_VALUE_READ:
             if value is not None:
                 raise FrameError("a GroupValueRead carries no value")
@@ -420,9 +426,7 @@ class SecureTunnelClient:
             tpdu = group_value_response(value)
         else:
             raise FrameError(f"{apci.name} is not a group value service")
-        address = link.tunnel.individual_address
-        assert address is not None
-        frame = LData(code=MessageCode.L_DATA_REQ, src=address, dst=ga, tpdu=tpdu)
+        frame = LData(code=code, src=source, dst=ga, tpdu=tpdu)
         has_key = self._data_secure.requires_security(ga)
         if secure is False and has_key:
             raise DataSecurePlainRejectedError(

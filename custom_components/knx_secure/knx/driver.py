@@ -109,7 +109,8 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
     """One connection's asyncio protocol: stream (TCP) or datagram (UDP, to ``remote``).
 
     Give it to ``create_connection``/``create_server``/``create_datagram_endpoint``; it
-    feeds ``endpoint`` and writes what the endpoint gives to ``write``.
+    feeds ``endpoint`` and writes what the endpoint gives to ``write``. A datagram driver
+    without ``remote`` (multicast routing) hears every sender and sends to ``destination``.
     """
 
     def __init__(
@@ -118,12 +119,14 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         *,
         framer: knxip.Framer | None = None,
         remote: tuple[str, int] | None = None,
+        destination: tuple[str, int] | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.endpoint = endpoint
         self._framer: knxip.Framer = framer if framer is not None else knxip.StreamFramer()
         self._datagram = isinstance(self._framer, knxip.DatagramFramer)
         self._remote = remote
+        self._destination = destination if destination is not None else remote
         self._transport: asyncio.BaseTransport | None = None
         self._closing = False
         self._timer = DeadlineTimer(self.loop, self._on_timer)
@@ -158,7 +161,7 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
         if sock is not None and not self._datagram:
             with contextlib.suppress(OSError):  # frames are small and latency counts
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = transport.get_extra_info("peername") or self._remote
+        peer = transport.get_extra_info("peername") or self._destination
         if peer:
             self.peer = f"{peer[0]}:{peer[1]}"
         self._guarded(self.endpoint.opened, self.loop.time())
@@ -237,7 +240,7 @@ class Driver(asyncio.Protocol, asyncio.DatagramProtocol):
             return
         if self._datagram:
             assert isinstance(transport, asyncio.DatagramTransport)
-            transport.sendto(data, self._remote)
+            transport.sendto(data, self._destination)
         else:
             assert isinstance(transport, asyncio.WriteTransport)
             transport.write(data)

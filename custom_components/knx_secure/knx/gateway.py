@@ -296,9 +296,13 @@ class VirtualGateway:
         await server.wait_closed()
         if udp_closed is not None:
             await udp_closed
+        self.cancel_device_timers()
+        _LOGGER.info("virtual KNX IP Secure gateway %s stopped", self._host)
+
+    def cancel_device_timers(self) -> None:
+        """Drop the devices' pending status reports (the router stops them too)."""
         for device in self._devices.values():
             device.cancel_pending()
-        _LOGGER.info("virtual KNX IP Secure gateway %s stopped", self._host)
 
     async def disconnect_all(self, *, graceful: bool = False) -> None:
         """Drop every client connection, like a gateway reset (``graceful``: send
@@ -405,6 +409,15 @@ class VirtualGateway:
     @property
     def bus(self) -> Bus:
         return self._bus
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    @property
+    def serial(self) -> bytes:
+        """The serial number in the gateway's wrappers (and its router's, ``router.py``)."""
+        return self._serial
 
     @property
     def slots(self) -> TunnelSlots:

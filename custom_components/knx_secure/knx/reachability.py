@@ -34,6 +34,11 @@ async def probe_tcp(
     if isinstance(port, bool) or not isinstance(port, int) or not MIN_PORT <= port <= MAX_PORT:
         raise GatewayUnreachableError(f"{port!r} is not a TCP port ({MIN_PORT}..{MAX_PORT})")
     try:
+        # A name no resolver can take fails here, the same on every Python and resolver.
+        host.encode("idna")
+    except UnicodeError as err:
+        raise GatewayUnreachableError(f"{host}:{port} is not a valid host name ({err})") from None
+    try:
         async with asyncio.timeout(timeout):
             _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError as err:

@@ -25,6 +25,7 @@ TIMER_NOTIFY frames (§2.2.2.3):
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
@@ -52,8 +53,9 @@ BUSY_SLOW_DURATION: Final = 0.1
 BUSY_COUNT_DECAY: Final = 0.005
 
 _ROUTING_SESSION_ID: Final = 0
-_MAX_TIMER: Final = (1 << 48) - 1
 _SEEN_PRUNE_SIZE: Final = 256
+#: How many of its own recent datagrams a plain node recognises when the group loops them back.
+_PLAIN_ECHO_MEMORY: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class TimerSynchronised:
 
 
 type RoutingEvent = RoutingSend | RoutingFrame | RoutingDropped | TimerSynchronised
+#: A routing node of either kind, as the asyncio edge (``routing_edge``) drives it.
+type RoutingNode = PlainRouting | SecureRouting
 
 
 class RoutingFlowControl:
@@ -188,6 +192,8 @@ class PlainRouting:
 
     def __init__(self) -> None:
         self._dropped: dict[DropReason, int] = {}
+        # plain frames carry no sender tag: our own come back from the group byte for byte
+        self._sent: deque[bytes] = deque(maxlen=_PLAIN_ECHO_MEMORY)
 
     @property
     def synchronised(self) -> bool:
@@ -197,13 +203,17 @@ class PlainRouting:
     def dropped(self) -> dict[DropReason, int]:
         return dict(self._dropped)
 
-    def start(self, now: float) -> list[RoutingEvent]:
-        return [TimerSynchronised(timekeeper=False)]
+    def start(self, now: float, *, keep_time: bool = False) -> list[RoutingEvent]:
+        return [TimerSynchronised(timekeeper=keep_time)]
 
     def send(self, frame: bytes, now: float) -> bytes:
+        self._sent.append(bytes(frame))
         return frame
 
     def receive(self, data: bytes, now: float) -> list[RoutingEvent]:
+        if data in self._sent:
+            self._sent.remove(data)
+            return [self._drop(DropReason.REFLECTED, "our own frame, looped back")]
         try:
             parsed = knxip.parse(data)
         except FrameError as err:
@@ -254,6 +264,7 @@ class SecureRouting:
         self._last_sent = -1
         self._phase = _Phase.SYNCHRONISING
         self._sync_tag = 0
+        self._sync_request = -1  # the timer of our TIMER_NOTIFY asking for the group's
         self._sync_deadline: float | None = None
         self._timekeeper = False
         self._notify_at: float | None = None
@@ -304,17 +315,25 @@ class SecureRouting:
 
     # --- inputs ------------------------------------------------------------------------------
 
-    def start(self, now: float) -> list[RoutingEvent]:
-        """Join the group: ask for the timer with a fresh tag and wait for the answer."""
+    def start(self, now: float, *, keep_time: bool = False) -> list[RoutingEvent]:
+        """Join the group: ask for the timer with a fresh tag and wait for the answer.
+
+        ``keep_time``: the node knows it is the group's first (a router that starts the
+        installation) and keeps the time at once instead of waiting for nobody to answer.
+        """
         if self._initial_timer is not None:
             self._offset = self._initial_timer - int(now * 1000)
         self._phase = _Phase.SYNCHRONISING
         self._timekeeper = False
         self._notify_at = None
         self._update = None
+        if keep_time:
+            self._sync_deadline = now
+            return self.tick(now)  # TimerSynchronised(timekeeper=True); nothing is due yet
         self._sync_tag = self._rng.getrandbits(16)
         self._sync_deadline = now + self._delays.synchronise
-        return [RoutingSend(self._timer_notify(self.timer(now), self._serial, self._sync_tag))]
+        self._sync_request = self.timer(now)
+        return [RoutingSend(self._timer_notify(self._sync_request, self._serial, self._sync_tag))]
 
     def send(self, frame: bytes, now: float) -> bytes:
         """The SECURE_WRAPPER datagram carrying ``frame`` (a whole KNXnet/IP frame)."""
@@ -370,6 +389,8 @@ class SecureRouting:
             return [self._drop(DropReason.MAC, "TIMER_NOTIFY MAC does not verify")]
         if self._phase is _Phase.SYNCHRONISING:
             if notify.serial == self._serial and notify.tag == self._sync_tag:
+                if notify.timer == self._sync_request:
+                    return []  # our own request, looped back by the multicast socket
                 return self._synchronised(notify.timer, now)  # E11: the answer to our request
             return []  # only the answer bound to our fresh tag may set a new node's timer
         if notify.serial == self._serial and notify.tag == self._tag:
@@ -425,7 +446,7 @@ class SecureRouting:
         if timer <= self._last_sent:
             self._offset += self._last_sent + 1 - timer
             timer = self._last_sent + 1
-        if timer > _MAX_TIMER:
+        if timer > knxip.MAX_SEQUENCE:
             raise NotConnectedError("secure routing: the group's timer has run out")
         self._last_sent = timer
         return timer

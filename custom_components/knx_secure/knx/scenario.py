@@ -41,6 +41,8 @@ from .client import SecureTunnelClient, Telegram, Timeouts, TunnelChoice
 from .dpt import decode_dpt1, encode_dpt1
 from .errors import FrameError, KNXSecureError, ResponseTimeoutError
 from .keyring import Keyring, load_keyring
+from .multicast import DEFAULT_MULTICAST_GROUP
+from .routing_client import DEFAULT_ROUTING_ADDRESS, RoutingClient
 from .security_store import JsonFileStore
 
 __all__ = ["STATE_DIRECTORY_TEXT", "default_state_path", "main", "run_scenario"]
@@ -50,6 +52,10 @@ DEFAULT_STATUS = "1/1/2"
 DEFAULT_TIMEOUT = 10.0
 #: Pause between two status reads that did not show the expected value yet.
 POLL_INTERVAL = 0.25
+#: ``--connection`` of the routing client (the multicast group instead of ``--gateway``).
+ROUTING = "routing"
+#: Routing sends and receives on this interface unless told (tests and the demo: loopback).
+ROUTING_INTERFACE = "127.0.0.1"
 EXIT_OK = 0
 EXIT_FAILED = 1
 #: Where the state files go, as the help text says it.
@@ -122,14 +128,7 @@ async def run_scenario(args: argparse.Namespace, out: TextIO | None = None) -> i
         keyring = await _load(args, report)
         report.step = "connect"
         state = _state_path(args, keyring)
-        client = SecureTunnelClient(
-            keyring,
-            args.gateway[0],
-            args.gateway[1],
-            tunnel=TunnelChoice(individual_address=args.tunnel, user_id=args.user_id),
-            store=_open_store(state),
-            timeouts=_timeouts(args.timeout),
-        )
+        client = _client(args, keyring, _open_store(state))
         await _run_steps(client, keyring, args, report, state)
     except (KNXSecureError, _StepFailedError, OSError) as err:
         if client is not None:
@@ -143,6 +142,41 @@ async def run_scenario(args: argparse.Namespace, out: TextIO | None = None) -> i
         dropped={k: v for k, v in client.dropped.items() if v},
     )
     return EXIT_OK
+
+
+def _client(args: argparse.Namespace, keyring: Keyring, store: JsonFileStore) -> SecureTunnelClient:
+    """A tunnelling client of ``--gateway``, or with ``--connection routing`` a routing client
+    on the multicast group (the keyring's Backbone unless ``--multicast-group``)."""
+    if getattr(args, "connection", None) == ROUTING:
+        return RoutingClient(
+            keyring,
+            group=args.multicast_group,
+            port=args.port,
+            interface=args.interface,
+            individual_address=args.individual_address or DEFAULT_ROUTING_ADDRESS,
+            store=store,
+            timeouts=_timeouts(args.timeout),
+        )
+    return SecureTunnelClient(
+        keyring,
+        args.gateway[0],
+        args.gateway[1],
+        tunnel=TunnelChoice(individual_address=args.tunnel, user_id=args.user_id),
+        store=store,
+        timeouts=_timeouts(args.timeout),
+    )
+
+
+def _target(args: argparse.Namespace, keyring: Keyring) -> tuple[str, int]:
+    """The gateway's ``host, port``, or the routing group's."""
+    if getattr(args, "connection", None) == ROUTING:
+        backbone = keyring.backbone
+        group = args.multicast_group or (
+            backbone.multicast_address if backbone else DEFAULT_MULTICAST_GROUP
+        )
+        return group, args.port
+    host, port = args.gateway
+    return str(host), int(port)
 
 
 def _timeouts(limit: float) -> Timeouts:
@@ -178,7 +212,7 @@ async def _load(args: argparse.Namespace, report: _Reporter) -> Keyring:
 def _state_path(args: argparse.Namespace, keyring: Keyring) -> Path:
     if args.state is not None:
         return Path(args.state)
-    host, port = args.gateway
+    host, port = _target(args, keyring)
     try:
         return default_state_path(keyring.project, host, port)
     except RuntimeError as err:  # no home directory to put it in
@@ -205,10 +239,10 @@ async def _run_steps(
     report.done(
         "connect",
         since,
-        gateway=f"{args.gateway[0]}:{args.gateway[1]}",
+        gateway=client.address_text,
         tunnel=str(client.individual_address),
         user_id=tunnel.user_id if tunnel is not None else None,
-        secure=True,
+        secure=not isinstance(client, RoutingClient) or client.secure_routing,
         state=str(state),
     )
     seen: list[Telegram] = []  # every telegram since the last write (spontaneous status)

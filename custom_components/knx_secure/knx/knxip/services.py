@@ -22,6 +22,7 @@ from .wire import (
     _expect_at_least,
     _expect_length,
     _u8,
+    _uint,
 )
 
 # --- frames ---------------------------------------------------------------------------
@@ -411,3 +412,55 @@ class RoutingIndication(Frame):
     def from_body(cls, body: bytes) -> Self:
         _expect_at_least(body, 1, "ROUTING_INDICATION")
         return cls(bytes(body))
+
+
+#: The structure length octet that opens ROUTING_BUSY and ROUTING_LOST_MESSAGE bodies.
+_ROUTING_BUSY_LENGTH = 6
+_ROUTING_LOST_LENGTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingBusy(Frame):
+    """A router's input queue is filling: every node pauses ``wait_time_ms`` (flow control)."""
+
+    device_state: int
+    wait_time_ms: int
+    control: int = 0
+
+    SERVICE: ClassVar[ServiceType] = ServiceType.ROUTING_BUSY
+
+    def body(self) -> bytes:
+        return (
+            bytes((_ROUTING_BUSY_LENGTH, _u8(self.device_state, "device state")))
+            + _uint(self.wait_time_ms, 2, "routing busy wait time")
+            + _uint(self.control, 2, "routing busy control field")
+        )
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Self:
+        _expect_length(body, _ROUTING_BUSY_LENGTH, "ROUTING_BUSY")
+        if body[0] != _ROUTING_BUSY_LENGTH:
+            raise FrameError(f"ROUTING_BUSY structure length {body[0]}, expected 6")
+        return cls(body[1], int.from_bytes(body[2:4], "big"), int.from_bytes(body[4:6], "big"))
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingLostMessage(Frame):
+    """A router lost ``lost_messages`` frames (input queue overflow) since its last report."""
+
+    device_state: int
+    lost_messages: int
+
+    SERVICE: ClassVar[ServiceType] = ServiceType.ROUTING_LOST_MESSAGE
+
+    def body(self) -> bytes:
+        return bytes((_ROUTING_LOST_LENGTH, _u8(self.device_state, "device state"))) + _uint(
+            self.lost_messages, 2, "lost message count"
+        )
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Self:
+        _expect_length(body, _ROUTING_LOST_LENGTH, "ROUTING_LOST_MESSAGE")
+        if body[0] != _ROUTING_LOST_LENGTH:
+            raise FrameError(f"ROUTING_LOST_MESSAGE structure length {body[0]}, expected 4")
+        return cls(body[1], int.from_bytes(body[2:4], "big"))

@@ -28,6 +28,8 @@ MAC_LENGTH: Final = 16
 PUBLIC_KEY_LENGTH: Final = 32
 SERIAL_LENGTH: Final = 6
 SEQUENCE_LENGTH: Final = 6
+#: The highest value of that 6-octet field: a wrapper's sequence number, a routing timer.
+MAX_SEQUENCE: Final = (1 << 8 * SEQUENCE_LENGTH) - 1
 #: Version of the tunnelling service family that tunnels over TCP (KNXnet/IP 2.0).
 TUNNELLING_TCP_VERSION: Final = 2
 
@@ -57,6 +59,8 @@ class ServiceType(IntEnum):
     TUNNELLING_FEATURE_SET = 0x0424
     TUNNELLING_FEATURE_INFO = 0x0425
     ROUTING_INDICATION = 0x0530
+    ROUTING_LOST_MESSAGE = 0x0531
+    ROUTING_BUSY = 0x0532
     SECURE_WRAPPER = 0x0950
     SESSION_REQUEST = 0x0951
     SESSION_RESPONSE = 0x0952

@@ -1,0 +1,113 @@
+"""xknx 4.0.0 in secure routing mode against our virtual router: its timer synchronisation,
+SECURE_WRAPPER and Data Secure code were written by others, so the router speaks AN159, not
+only our dialect. Group and port are a free one on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from xknx import XKNX
+from xknx.dpt.payload import DPTBinary
+from xknx.io import ConnectionConfig, ConnectionType, SecureConfig
+from xknx.io.transport.udp_transport import UDPTransport
+from xknx.telegram import GroupAddress as XknxGroupAddress
+from xknx.telegram import Telegram
+from xknx.telegram.apci import GroupValueWrite
+from xknx.tools import read_group_value
+
+from custom_components.knx_secure.knx.keyring import Keyring
+
+from .conftest import SECURE_TEST, STATUS, SWITCH
+from .test_routing_edge import WAIT, Installation, start_installation, until
+
+pytestmark = pytest.mark.timeout(60)
+
+LOOPBACK = "127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def _xknx_sends_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """xknx sends to the group from a plain socket bound to ``local_ip`` without choosing
+    the multicast interface: the kernel routes 239.x by the default route (eth0 here), where
+    nobody on 127.0.0.1 hears it. On a real LAN local_ip is that interface; here the test
+    sets IP_MULTICAST_IF to 127.0.0.1 on xknx's sending socket once it is open."""
+    connect = UDPTransport.connect
+
+    async def connect_on_loopback(self: UDPTransport) -> None:
+        await connect(self)
+        if self.multicast and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(LOOPBACK))
+
+    monkeypatch.setattr(UDPTransport, "connect", connect_on_loopback)
+
+
+@pytest.fixture
+async def secure(keyring: Keyring) -> AsyncIterator[Installation]:
+    # xknx takes the group from the keyring's Backbone (224.0.23.12), whatever it is told;
+    # the port is a free one and every socket is on 127.0.0.1
+    assert keyring.backbone is not None
+    installation = await start_installation(keyring, keyring.backbone.multicast_address)
+    yield installation
+    await installation.router.stop()
+
+
+def xknx_routing(installation: Installation, received: Callable[[Telegram], None]) -> XKNX:
+    backbone = installation.gateway.keyring.backbone
+    assert backbone is not None
+    assert backbone.key is not None
+    return XKNX(
+        connection_config=ConnectionConfig(
+            connection_type=ConnectionType.ROUTING_SECURE,
+            individual_address="15.15.249",
+            local_ip="127.0.0.1",
+            multicast_group=installation.group,
+            multicast_port=installation.port,
+            auto_reconnect=False,
+            secure_config=SecureConfig(
+                backbone_key=backbone.key.hex(),
+                latency_ms=backbone.latency_ms,
+                knxkeys_file_path=SECURE_TEST.path,
+                knxkeys_password=SECURE_TEST.password,
+            ),
+        ),
+        telegram_received_cb=received,
+    )
+
+
+async def test_xknx_runs_the_scenario_over_secure_routing(secure: Installation) -> None:
+    """Write ON, read ON, write OFF, read OFF: Data Secure both ways through the router."""
+    received: list[Telegram] = []
+    xknx = xknx_routing(secure, received.append)
+    await asyncio.wait_for(xknx.start(), WAIT + 10)  # xknx waits for the group's timer
+    try:
+        for on in (True, False):
+            write = Telegram(
+                destination_address=XknxGroupAddress(str(SWITCH)),
+                payload=GroupValueWrite(DPTBinary(on)),
+            )
+            since = len(received)
+            await xknx.cemi_handler.send_telegram(write)
+            await until(lambda on=on, since=since: reported(received[since:], on))  # type: ignore[misc]
+            assert secure.gateway.switch_state(SWITCH) is on
+            assert await asyncio.wait_for(read_group_value(xknx, str(STATUS)), WAIT) == int(on)
+        from_actuator = [t for t in received if str(t.destination_address) == str(STATUS)]
+        assert from_actuator
+        assert all(t.data_secure for t in from_actuator)  # xknx verified and decrypted them
+        assert secure.gateway.dropped == {}  # the devices accepted xknx's Data Secure
+        assert not any(
+            count for reason, count in secure.router.dropped.items() if reason != "reflected"
+        )
+    finally:
+        await xknx.stop()
+
+
+def reported(telegrams: list[Telegram], on: bool) -> bool:
+    """The actuator's status report ``on`` is among ``telegrams`` (before reading it back)."""
+    expected = GroupValueWrite(DPTBinary(on))
+    return any(
+        str(t.destination_address) == str(STATUS) and t.payload == expected for t in telegrams
+    )
