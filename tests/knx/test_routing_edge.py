@@ -29,7 +29,8 @@ from custom_components.knx_secure.knx.routing_edge import RoutingEndpoint
 from custom_components.knx_secure.knx.scenario import run_scenario
 from custom_components.knx_secure.knx.session import WrapperCipher
 
-from .conftest import SECURE_TEST, STATUS, SWITCH, virtual_gateway
+from ..helpers import STATUS, SWITCH, virtual_gateway
+from .conftest import SECURE_TEST
 
 pytestmark = pytest.mark.timeout(60)
 

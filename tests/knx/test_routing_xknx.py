@@ -20,7 +20,8 @@ from xknx.tools import read_group_value
 
 from custom_components.knx_secure.knx.keyring import Keyring
 
-from .conftest import SECURE_TEST, STATUS, SWITCH
+from ..helpers import STATUS, SWITCH
+from .conftest import SECURE_TEST
 from .test_routing_edge import WAIT, Installation, start_installation, until
 
 pytestmark = pytest.mark.timeout(60)
