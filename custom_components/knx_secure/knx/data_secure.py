@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .address import GroupAddress, IndividualAddress
 from .cemi import LData
-from .crypto import ccm_decrypt, ccm_encrypt
+from .crypto import ccm_cipher
 from .data_secure_sequence import (
     DEFAULT_COUNTER_MARGIN,
     DEFAULT_RESERVATION,
@@ -86,8 +86,11 @@ _STANDARD_MAX_NPDU = 15
 _MAX_APDU = 256 - _HEADER_LENGTH - _SEQ_LENGTH - _MAC_LENGTH
 _CTRL1_STANDARD = 0x80
 _ADDRESS_TYPE_GROUP = 0x80
-# src(2) dst(2): the middle of both B0 and ctr0
-_ADDRESSES = struct.Struct(">HH")
+# B0: nonce(6) src(2) dst(2) 00 flags first-octet APCI-low 00 length; ctr0 shares its head
+_BLOCK0 = struct.Struct(">6sHHxBBBxB")
+_COUNTER0_HEAD = 10
+# TPCI/APCI octet, APCI octet, SCF, the sequence field (6)
+_SECURE_HEAD = struct.Struct(">BBB6s")
 _COUNTER0_TAIL = b"\x00\x00\x00\x00\x01\x00"
 _APCI_SECURE_HIGH = APCI_SECURE >> 8  # the low 2 bits of the TPDU's first octet
 _APCI_SECURE_LOW = APCI_SECURE & 0xFF  # its second octet
@@ -288,11 +291,8 @@ def _blocks(
     # Of the control fields only ctrl2's address type and extended frame format are
     # protected; frame type, priority, repeat flag and hop count may change on the way.
     flags = (_ADDRESS_TYPE_GROUP if dst.__class__ is GroupAddress else 0) | (frame_format & 0x0F)
-    middle = nonce + _ADDRESSES.pack(src.raw, dst.raw)
-    return (
-        middle + bytes((0, flags, first_octet, _APCI_SECURE_LOW, 0, length)),
-        middle + _COUNTER0_TAIL,
-    )
+    block0 = _BLOCK0.pack(nonce, src.raw, dst.raw, flags, first_octet, _APCI_SECURE_LOW, length)
+    return block0, block0[:_COUNTER0_HEAD] + _COUNTER0_TAIL
 
 
 def _associated_data(scf: int, serial: bytes | None) -> bytes:
@@ -317,24 +317,12 @@ def _seal(
     block0, counter0 = _blocks(
         nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=len(apdu)
     )
-    stream = ccm_encrypt(
-        key,
-        block0=block0,
-        counter0=counter0,
-        additional=_associated_data(scf, serial),
-        payload=apdu,
-        mac_length=_MAC_LENGTH,
+    sealed = ccm_cipher(key).seal(
+        block0, counter0, _associated_data(scf, serial), apdu, _MAC_LENGTH
     )
-    # the stream is enc(MAC4) || enc(APDU); the wire carries the MAC last
-    return b"".join(
-        (
-            bytes((first_octet, _APCI_SECURE_LOW, scf)),
-            field,
-            serial or b"",
-            stream[_MAC_LENGTH:],
-            stream[:_MAC_LENGTH],
-        )
-    )
+    # sealed is enc(APDU) || enc(MAC4), the wire's order
+    head = _SECURE_HEAD.pack(first_octet, _APCI_SECURE_LOW, scf, field)
+    return head + serial + sealed if serial else head + sealed
 
 
 def _unseal(
@@ -347,25 +335,16 @@ def _unseal(
     first_octet: int,
     scf: int,
     serial: bytes | None,
-    encrypted: bytes,
+    sealed: bytes,
 ) -> bytes | None:
-    """Verify and decrypt ``enc(MAC4) ‖ enc(APDU)``: the plain APDU, None if the MAC does
-    not verify (the caller checked the control field)."""
+    """Verify and decrypt ``enc(APDU) ‖ enc(MAC4)`` (the wire's order): the plain APDU, None
+    if the MAC does not verify (the caller checked the control field)."""
+    length = max(len(sealed) - _MAC_LENGTH, 0)
     block0, counter0 = _blocks(
-        nonce,
-        src,
-        dst,
-        frame_format=frame_format,
-        first_octet=first_octet,
-        length=max(len(encrypted) - _MAC_LENGTH, 0),
+        nonce, src, dst, frame_format=frame_format, first_octet=first_octet, length=length
     )
-    return ccm_decrypt(
-        key,
-        block0=block0,
-        counter0=counter0,
-        additional=_associated_data(scf, serial),
-        encrypted=encrypted,
-        mac_length=_MAC_LENGTH,
+    return ccm_cipher(key).open(
+        block0, counter0, _associated_data(scf, serial), sealed, _MAC_LENGTH
     )
 
 
@@ -485,7 +464,7 @@ def decrypt_secure_apdu(
         first_octet=secure.tpci << 2 | _APCI_SECURE_HIGH,
         scf=secure.scf,
         serial=secure.serial,
-        encrypted=secure.mac + secure.encrypted_apdu,
+        sealed=secure.encrypted_apdu + secure.mac,
     )
     if apdu is None:
         raise DataSecureMacError(f"Data Secure MAC mismatch on {src} -> {dst}")
@@ -697,7 +676,7 @@ class DataSecure:
             first_octet=tpdu[0],
             scf=tpdu[2],
             serial=serial,
-            encrypted=mac + body,
+            sealed=body + mac,
         )
         if apdu is None:
             return Dropped(DropReason.MAC, f"Data Secure MAC mismatch on {src} -> {dst}")

@@ -7,6 +7,7 @@ there once). Pure functions of their inputs; the session machine (``session.py``
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 from . import crypto, knxip
@@ -40,6 +41,11 @@ _WRAPPER_PREFIX: Final = knxip.WRAPPER_PREFIX
 _ADDITIONAL_DATA: Final = knxip.WRAPPER_ADDITIONAL_DATA
 _NONCE: Final = knxip.WRAPPER_NONCE
 _PAYLOAD_START: Final = knxip.WRAPPER_PAYLOAD_START
+_NONCE_LENGTH: Final = _PAYLOAD_START - _ADDITIONAL_DATA.stop
+# header 06 10 09 50 + total length + session id: the MAC's additional data
+_HEAD: Final = struct.Struct(f">{len(_WRAPPER_PREFIX)}sHH")
+# B0 = nonce (sequence as 16 + 32 bits, serial, tag) + the frame's length
+_BLOCK0: Final = struct.Struct(">HI6sHH")
 
 #: header(6) + session id(2) + sequence(6) + serial(6) + tag(2) + MAC(16)
 WRAPPER_OVERHEAD: Final = knxip.WRAPPER_OVERHEAD
@@ -102,17 +108,19 @@ class WrapperCipher:
             raise FrameError(f"frame of {length} octets is too long to wrap")
         if not 0 <= sequence <= MAX_SEQUENCE:
             raise ValueError("sequence number does not fit in 6 octets")
-        head = _WRAPPER_PREFIX + total.to_bytes(2) + session_id.to_bytes(2)
-        nonce = sequence.to_bytes(_SEQUENCE_LENGTH) + serial + tag.to_bytes(2)
-        stream = crypto.ccm_encrypt(
-            self._key,
-            block0=nonce + length.to_bytes(2),
-            counter0=nonce + _CTR0_SUFFIX,
-            additional=head,
-            payload=plain_frame,
+        if len(serial) != _SERIAL_LENGTH:  # struct would pad or cut it silently
+            raise ValueError(f"a KNX serial number has 6 octets, got {len(serial)}")
+        try:
+            head = _HEAD.pack(_WRAPPER_PREFIX, total, session_id)
+            block0 = _BLOCK0.pack(sequence >> 32, sequence & 0xFFFFFFFF, serial, tag, length)
+        except struct.error as err:
+            raise ValueError("session id and message tag must fit in 2 octets") from err
+        nonce = block0[:_NONCE_LENGTH]
+        # the cipher's (thread's) contexts are taken per call: see crypto.CcmCipher
+        sealed = crypto.ccm_cipher(self._key).seal(
+            block0, nonce + _CTR0_SUFFIX, head, plain_frame, _MAC_LENGTH
         )
-        # the stream is enc(MAC) || enc(frame); the wire carries the MAC last
-        return head + nonce + stream[_MAC_LENGTH:] + stream[:_MAC_LENGTH]
+        return head + nonce + sealed  # sealed is enc(frame) || enc(MAC), the wire's order
 
     def open_parts(
         self, head: bytes, nonce: bytes, encrypted_frame: bytes, encrypted_mac: bytes
@@ -121,13 +129,16 @@ class WrapperCipher:
 
         Raises WrapperMacError when the MAC does not verify.
         """
-        encrypted = encrypted_mac + encrypted_frame
-        plain = crypto.ccm_decrypt(
-            self._key,
-            block0=nonce + max(len(encrypted) - _MAC_LENGTH, 0).to_bytes(2),
-            counter0=nonce + _CTR0_SUFFIX,
-            additional=head,
-            encrypted=encrypted,
+        return self._open(head, _nonce(nonce), encrypted_frame + encrypted_mac)
+
+    def _open(self, head: bytes, nonce: bytes, sealed: bytes) -> bytes:
+        """open_parts of ``sealed`` = enc(frame) || enc(MAC), as the wire carries them."""
+        plain = crypto.ccm_cipher(self._key).open(
+            nonce + max(len(sealed) - _MAC_LENGTH, 0).to_bytes(2),
+            nonce + _CTR0_SUFFIX,
+            head,
+            sealed,
+            _MAC_LENGTH,
         )
         if plain is None:
             raise WrapperMacError("SECURE_WRAPPER MAC does not verify (wrong key or forged frame)")
@@ -139,17 +150,18 @@ class WrapperCipher:
             wrapper = frame
             total = WRAPPER_OVERHEAD + len(wrapper.encrypted_frame)
             head = _WRAPPER_PREFIX + total.to_bytes(2) + wrapper.session_id.to_bytes(2)
-            nonce = (
+            nonce = _nonce(
                 wrapper.sequence.to_bytes(_SEQUENCE_LENGTH)
                 + wrapper.serial
                 + wrapper.tag.to_bytes(2)
             )
+            sealed = wrapper.encrypted_frame + wrapper.mac
         else:
             wrapper = _parse_wrapper(frame)
             # parsing checked the header: the wire octets are what re-encoding would give
-            head, nonce = bytes(frame[_ADDITIONAL_DATA]), bytes(frame[_NONCE])
-        plain = self.open_parts(head, nonce, wrapper.encrypted_frame, wrapper.mac)
-        return wrapper, plain
+            head, nonce = frame[_ADDITIONAL_DATA], frame[_NONCE]
+            sealed = frame[_PAYLOAD_START:]
+        return wrapper, self._open(head, nonce, sealed)
 
     def timer_notify_mac(self, *, timer: int, serial: bytes, tag: int) -> bytes:
         """The encrypted MAC of a TIMER_NOTIFY (empty payload)."""
@@ -157,6 +169,14 @@ class WrapperCipher:
         head = mac_header(knxip.ServiceType.TIMER_NOTIFY, TIMER_NOTIFY_LENGTH)
         mac = self.cbc_mac(nonce + b"\x00\x00", head, b"")
         return self.ctr(nonce + _CTR0_SUFFIX, mac)[0]
+
+
+def _nonce(nonce: bytes) -> bytes:
+    """`nonce` (sequence + serial + tag) after checking its length: the CCM blocks are built
+    from it, and a block of the wrong size would be a caller's bug, not a wire error."""
+    if len(nonce) != _NONCE_LENGTH:
+        raise ValueError(f"a SECURE_WRAPPER nonce has {_NONCE_LENGTH} octets, got {len(nonce)}")
+    return nonce
 
 
 def _parse_wrapper(frame: bytes) -> knxip.SecureWrapper:
