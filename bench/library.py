@@ -164,10 +164,6 @@ def data_secure_results() -> list[Result]:
     ]
 
 
-def run() -> list[Result]:
-    return [*keyring_results(), *wrapper_results(), *data_secure_results()]
-
-
 # --- datapoint types -------------------------------------------------------------------------
 
 # A mix of the types a home uses most, as (id, value); xknx takes the same values.
@@ -212,9 +208,5 @@ def dpt_results() -> list[Result]:
     ]
 
 
-# Appended rather than edited into run() above, so other figures' edits there do not conflict.
-_run_before_dpt = run
-
-
-def run() -> list[Result]:  # type: ignore[no-redef]
-    return [*_run_before_dpt(), *dpt_results()]
+def run() -> list[Result]:
+    return [*keyring_results(), *wrapper_results(), *data_secure_results(), *dpt_results()]
