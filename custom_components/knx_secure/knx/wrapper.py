@@ -34,7 +34,7 @@ _HEADER_LENGTH: Final = knxip.HEADER_LENGTH
 _MAC_LENGTH: Final = knxip.MAC_LENGTH
 _SERIAL_LENGTH: Final = knxip.SERIAL_LENGTH
 _SEQUENCE_LENGTH: Final = knxip.SEQUENCE_LENGTH
-MAX_SEQUENCE: Final = (1 << 8 * knxip.SEQUENCE_LENGTH) - 1
+MAX_SEQUENCE: Final = knxip.MAX_SEQUENCE
 _MAX_FRAME_LENGTH: Final = knxip.MAX_TOTAL_LENGTH
 _CTR0_SUFFIX: Final = b"\xff\x00"  # ctr0 = nonce(14) || ff 00; B0 ends in len(P) instead
 _WRAPPER_PREFIX: Final = knxip.WRAPPER_PREFIX
