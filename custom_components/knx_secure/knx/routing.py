@@ -185,23 +185,34 @@ class _Update:
     tag: int
 
 
-class PlainRouting:
+class _CountsDrops:
+    """What both routing nodes share: the drop counters, by reason."""
+
+    def __init__(self) -> None:
+        self._dropped: dict[DropReason, int] = {}
+
+    @property
+    def dropped(self) -> dict[DropReason, int]:
+        return dict(self._dropped)
+
+    def _drop(self, reason: DropReason, detail: str) -> RoutingDropped:
+        self._dropped[reason] = self._dropped.get(reason, 0) + 1
+        return RoutingDropped(reason, detail)
+
+
+class PlainRouting(_CountsDrops):
     """Routing without IP Secure: frames pass as they are (Data Secure still applies above)."""
 
     secure: Final = False
 
     def __init__(self) -> None:
-        self._dropped: dict[DropReason, int] = {}
+        super().__init__()
         # plain frames carry no sender tag: our own come back from the group byte for byte
         self._sent: deque[bytes] = deque(maxlen=_PLAIN_ECHO_MEMORY)
 
     @property
     def synchronised(self) -> bool:
         return True
-
-    @property
-    def dropped(self) -> dict[DropReason, int]:
-        return dict(self._dropped)
 
     def start(self, now: float, *, keep_time: bool = False) -> list[RoutingEvent]:
         return [TimerSynchronised(timekeeper=keep_time)]
@@ -229,12 +240,8 @@ class PlainRouting:
     def next_deadline(self) -> float | None:
         return None
 
-    def _drop(self, reason: DropReason, detail: str) -> RoutingDropped:
-        self._dropped[reason] = self._dropped.get(reason, 0) + 1
-        return RoutingDropped(reason, detail)
 
-
-class SecureRouting:
+class SecureRouting(_CountsDrops):
     """One node of a secure routing group (both a router and a client are such a node)."""
 
     secure: Final = True
@@ -252,6 +259,7 @@ class SecureRouting:
             raise ValueError(f"a KNX serial number has 6 octets, got {len(serial)}")
         if latency_ms <= 0:
             raise ValueError(f"latency tolerance must be positive, got {latency_ms} ms")
+        super().__init__()
         self._cipher = WrapperCipher(backbone_key)
         self._serial = bytes(serial)
         self._rng = rng if rng is not None else random.SystemRandom()
@@ -271,7 +279,6 @@ class SecureRouting:
         self._update: _Update | None = None
         # (serial, tag, timer) of accepted wrappers still inside the tolerance: replays of them
         self._seen: set[tuple[bytes, int, int]] = set()
-        self._dropped: dict[DropReason, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -300,10 +307,6 @@ class SecureRouting:
     @property
     def timekeeper(self) -> bool:
         return self._timekeeper
-
-    @property
-    def dropped(self) -> dict[DropReason, int]:
-        return dict(self._dropped)
 
     def timer(self, now: float) -> int:
         """The group's timer as this node sees it (ms)."""
@@ -476,7 +479,3 @@ class SecureRouting:
     def _timer_notify(self, timer: int, serial: bytes, tag: int) -> bytes:
         mac = self._cipher.timer_notify_mac(timer=timer, serial=serial, tag=tag)
         return knxip.encode(knxip.TimerNotify(timer=timer, serial=serial, tag=tag, mac=mac))
-
-    def _drop(self, reason: DropReason, detail: str) -> RoutingDropped:
-        self._dropped[reason] = self._dropped.get(reason, 0) + 1
-        return RoutingDropped(reason, detail)
