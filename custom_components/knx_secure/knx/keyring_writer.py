@@ -224,11 +224,7 @@ def _optional_str(data: Mapping[str, object], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise KeyringFormatError(f"keyring summary: {name} must be a string or null")
-    if value == REDACTED:
-        raise KeyringFormatError(
-            f"keyring summary: {name} is redacted (print the summary with --show-secrets)"
-        )
-    return value
+    return _shown(value, name)
 
 
 def _list(data: Mapping[str, object], name: str) -> list[Mapping[str, object]]:
@@ -245,13 +241,19 @@ def _dict(data: Mapping[str, object], name: str) -> Mapping[str, object]:
     return value
 
 
-def _key(value: object, where: str) -> bytes:
-    if not isinstance(value, str):
-        raise KeyringFormatError(f"keyring summary: {where} must be a hex key")
+def _shown(value: str, where: str) -> str:
+    """A secret as the summary shows it; a redacted one cannot be written back."""
     if value == REDACTED:
         raise KeyringFormatError(
             f"keyring summary: {where} is redacted (print the summary with --show-secrets)"
         )
+    return value
+
+
+def _key(value: object, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise KeyringFormatError(f"keyring summary: {where} must be a hex key")
+    _shown(value, where)
     try:
         key = bytes.fromhex(value)
     except ValueError:
