@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -18,9 +18,8 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    SubentryFlowResult,
 )
-from homeassistant.const import CONF_DEVICE_CLASS, CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 
@@ -29,28 +28,21 @@ from .const import (
     CONF_GATEWAY,
     CONF_GATEWAY_ADDRESS,
     CONF_GATEWAY_NAME,
-    CONF_INVERT,
     CONF_KEYRING_FILE,
     CONF_KEYRING_PASSWORD,
     CONF_KEYRING_UPLOAD,
     CONF_PROJECT,
-    CONF_STATE_ADDRESS,
-    CONF_SYNC_STATE,
     CONF_TUNNEL,
-    CONF_WRITE_ADDRESS,
     DEFAULT_PORT,
     DOMAIN,
     GATEWAY_MANUAL,
-    SUBENTRY_BINARY_SENSOR,
-    SUBENTRY_SWITCH,
     TUNNEL_AUTOMATIC,
 )
 from .knx import discovery, reachability
 from .knx import keyring as keyring_file
-from .knx.address import GroupAddress, IndividualAddress
+from .knx.address import IndividualAddress
 from .knx.discovery import GatewayDescriptor
 from .knx.errors import (
-    AddressError,
     AuthenticationError,
     DeviceAuthenticationError,
     GatewayUnreachableError,
@@ -61,6 +53,7 @@ from .knx.errors import (
 )
 from .knx.keyring import Keyring, load_keyring
 from .store import keyring_directory, read_keyring_file, write_pending_keyring
+from .subentries import SUBENTRY_FLOWS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,40 +67,7 @@ FIRST_KEYRING_STEP = {
     SOURCE_RECONFIGURE: "reconfigure",
 }
 NONE_TEXT = "-"
-# An empty list in the confirm step of a subentry: the same in every language.
-EMPTY_LIST = "—"
 
-SWITCH_DEVICE_CLASSES = ["outlet", "switch"]
-BINARY_SENSOR_DEVICE_CLASSES = [
-    "battery",
-    "battery_charging",
-    "carbon_monoxide",
-    "cold",
-    "connectivity",
-    "door",
-    "garage_door",
-    "gas",
-    "heat",
-    "light",
-    "lock",
-    "moisture",
-    "motion",
-    "moving",
-    "occupancy",
-    "opening",
-    "plug",
-    "power",
-    "presence",
-    "problem",
-    "running",
-    "safety",
-    "smoke",
-    "sound",
-    "tamper",
-    "update",
-    "vibration",
-    "window",
-]
 
 PASSWORD_SELECTOR = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
@@ -195,10 +155,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Return the entity types that can be added to a gateway."""
-        return {
-            SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
-            SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
-        }
+        return dict(SUBENTRY_FLOWS)
 
     # --- step 1: keyring ------------------------------------------------------------------
 
@@ -695,11 +652,6 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_keyring_form(user_input)
 
 
-def _load_stored_keyring(hass: HomeAssistant, name: str, password: str) -> Keyring:
-    """Load an entry's stored keyring. Runs in the executor."""
-    return load_keyring(read_keyring_file(keyring_directory(hass), name), password)
-
-
 def _unique_id(project: str, gateway: IndividualAddress) -> str:
     """The same gateway of the same ETS project: survives a keyring re-import."""
     return f"{project}_{gateway}"
@@ -721,248 +673,3 @@ def _list_choice_schema(
     if translation_key is not None:
         config["translation_key"] = translation_key
     return vol.Schema({vol.Required(key, default=default): selector.SelectSelector(config)})
-
-
-# --- subentries: entities ---------------------------------------------------------------------
-
-
-def _address_selector() -> selector.TextSelector:
-    return selector.TextSelector()
-
-
-def _device_class_selector(options: list[str], translation_key: str) -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-            translation_key=translation_key,
-            sort=True,
-        )
-    )
-
-
-class _GroupAddressSubentryFlow(ConfigSubentryFlow):
-    """Form, then a confirmation that tells what the keyring says about the addresses."""
-
-    required_addresses: tuple[str, ...] = ()
-    optional_addresses: tuple[str, ...] = ()
-
-    def __init__(self) -> None:
-        """Initialize the flow."""
-        self._data: dict[str, Any] = {}
-
-    def _schema(self) -> vol.Schema:
-        raise NotImplementedError
-
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add an entity."""
-        return await self._async_step_form(SOURCE_USER, user_input)
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change an entity; its unique id stays."""
-        return await self._async_step_form(SOURCE_RECONFIGURE, user_input)
-
-    async def _async_step_form(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = dict(user_input)
-            for key in (*self.required_addresses, *self.optional_addresses):
-                text = str(data.get(key) or "").strip()
-                if not text:
-                    data.pop(key, None)
-                    if key in self.required_addresses:
-                        errors[key] = "invalid_group_address"
-                    continue
-                try:
-                    GroupAddress.parse(text)
-                except AddressError:
-                    errors[key] = "invalid_group_address"
-                data[key] = text
-            if not str(data.get(CONF_NAME) or "").strip():
-                errors[CONF_NAME] = "name_required"
-            if not errors:
-                data[CONF_NAME] = data[CONF_NAME].strip()
-                self._data = data
-                return await self.async_step_confirm()
-        if user_input is not None:
-            suggested: Mapping[str, Any] = user_input
-        elif step_id == SOURCE_RECONFIGURE:
-            suggested = self._get_reconfigure_subentry().data
-        else:
-            suggested = {}
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
-            errors=errors,
-        )
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Show what the keyring says about the group addresses; save on submit.
-
-        A problem (no key, tunnel not a sender, keyring unreadable) never blocks saving:
-        it is a warning in the description of its own confirm step, not a form error.
-        """
-        if user_input is not None:
-            title = self._data[CONF_NAME]
-            if self.source == SOURCE_RECONFIGURE:
-                return self.async_update_and_abort(
-                    self._get_entry(),
-                    self._get_reconfigure_subentry(),
-                    title=title,
-                    data=self._data,
-                )
-            return self.async_create_entry(title=title, data=self._data)
-        warning, placeholders = await self._async_security_check()
-        return self.async_show_form(
-            step_id=_confirm_step(warning),
-            data_schema=vol.Schema({}),
-            description_placeholders=placeholders,
-        )
-
-    # The confirm step with a warning in its description: one step id per warning.
-    async_step_confirm_plain_group_address = async_step_confirm
-    async_step_confirm_tunnel_not_sender = async_step_confirm
-    async_step_confirm_plain_and_not_sender = async_step_confirm
-    async_step_confirm_keyring_unavailable = async_step_confirm
-
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
-        """The addresses Home Assistant sends telegrams to: writes and reads at start."""
-        return addresses
-
-    async def _async_security_check(self) -> tuple[str | None, dict[str, str]]:
-        """A warning key (None when all is well) and the confirm step's placeholders."""
-        entry = self._get_entry()
-        addresses = [
-            GroupAddress.parse(self._data[key])
-            for key in (*self.required_addresses, *self.optional_addresses)
-            if key in self._data
-        ]
-        placeholders = {
-            CONF_NAME: self._data[CONF_NAME],
-            "secure_addresses": EMPTY_LIST,
-            "plain_addresses": EMPTY_LIST,
-            "tunnel": EMPTY_LIST,
-            "not_sender_addresses": EMPTY_LIST,
-            "not_sender_tunnels": EMPTY_LIST,
-        }
-        keyring = await self._async_keyring(entry)
-        if keyring is None:
-            return "keyring_unavailable", placeholders
-        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        tunnels = _tunnels_in_use(entry, keyring, gateway)
-        secure = [a for a in addresses if keyring.group_key(a) is not None]
-        plain = [a for a in addresses if keyring.group_key(a) is None]
-        sent = [a for a in self._sent_addresses(addresses) if a in secure]
-        not_sender = [a for a in sent if any(not _may_send(keyring, t, a) for t in tunnels)]
-        not_sender_tunnels = [
-            t for t in tunnels if any(not _may_send(keyring, t, a) for a in not_sender)
-        ]
-        placeholders["secure_addresses"] = _join(secure)
-        placeholders["plain_addresses"] = _join(plain)
-        placeholders["tunnel"] = _join(tunnels)
-        placeholders["not_sender_addresses"] = _join(not_sender)
-        placeholders["not_sender_tunnels"] = _join(not_sender_tunnels)
-        if plain and not_sender:
-            return "plain_and_not_sender", placeholders
-        if plain:
-            return "plain_group_address", placeholders
-        if not_sender:
-            return "tunnel_not_sender", placeholders
-        return None, placeholders
-
-    async def _async_keyring(self, entry: ConfigEntry) -> Keyring | None:
-        """The entry's stored keyring (also while the entry is not loaded)."""
-        try:
-            return await self.hass.async_add_executor_job(
-                _load_stored_keyring,
-                self.hass,
-                entry.data[CONF_KEYRING_FILE],
-                entry.data[CONF_KEYRING_PASSWORD],
-            )
-        except (KeyringError, OSError, ValueError):
-            _LOGGER.debug("Keyring of %s not readable", entry.title, exc_info=True)
-            return None
-
-
-def _confirm_step(warning: str | None) -> str:
-    """The confirm step's id: plain, or the one whose description shows the warning."""
-    return "confirm" if warning is None else f"confirm_{warning}"
-
-
-def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
-    return ", ".join(str(address) for address in addresses) or EMPTY_LIST
-
-
-def _tunnels_in_use(
-    entry: ConfigEntry, keyring: Keyring, gateway: IndividualAddress
-) -> list[IndividualAddress]:
-    """The entry's configured tunnel; with automatic, every tunnel it may end up on.
-
-    Automatic takes the first free tunnel at each connect, so any of them can be the one
-    that sends after a reconnect.
-    """
-    tunnel = entry.data[CONF_TUNNEL]
-    if tunnel != TUNNEL_AUTOMATIC:
-        return [IndividualAddress.parse(tunnel)]
-    return [
-        interface.individual_address
-        for interface in keyring.tunnels_of_host(gateway)
-        if interface.individual_address is not None
-    ]
-
-
-def _may_send(keyring: Keyring, tunnel: IndividualAddress, address: GroupAddress) -> bool:
-    """Whether ETS made tunnel a Data Secure sender of address (devices accept it)."""
-    interface = keyring.interface(tunnel)
-    if interface is not None and address in interface.group_senders:
-        return True
-    return tunnel in keyring.senders(address)
-
-
-class SwitchSubentryFlowHandler(_GroupAddressSubentryFlow):
-    """Add or change a switch."""
-
-    required_addresses = (CONF_WRITE_ADDRESS,)
-    optional_addresses = (CONF_STATE_ADDRESS,)
-
-    def _schema(self) -> vol.Schema:
-        return vol.Schema(
-            {
-                vol.Required(CONF_NAME): selector.TextSelector(),
-                vol.Required(CONF_WRITE_ADDRESS): _address_selector(),
-                vol.Optional(CONF_STATE_ADDRESS): _address_selector(),
-                vol.Required(CONF_INVERT, default=False): selector.BooleanSelector(),
-                vol.Optional(CONF_DEVICE_CLASS): _device_class_selector(
-                    SWITCH_DEVICE_CLASSES, "switch_device_class"
-                ),
-            }
-        )
-
-
-class BinarySensorSubentryFlowHandler(_GroupAddressSubentryFlow):
-    """Add or change a binary sensor."""
-
-    required_addresses = (CONF_STATE_ADDRESS,)
-
-    def _schema(self) -> vol.Schema:
-        return vol.Schema(
-            {
-                vol.Required(CONF_NAME): selector.TextSelector(),
-                vol.Required(CONF_STATE_ADDRESS): _address_selector(),
-                vol.Required(CONF_INVERT, default=False): selector.BooleanSelector(),
-                vol.Required(CONF_SYNC_STATE, default=True): selector.BooleanSelector(),
-                vol.Optional(CONF_DEVICE_CLASS): _device_class_selector(
-                    BINARY_SENSOR_DEVICE_CLASSES, "binary_sensor_device_class"
-                ),
-            }
-        )
-
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
-        """Only the read at start sends (when it is on): the sensor just listens else."""
-        return addresses if self._data.get(CONF_SYNC_STATE, True) else []

@@ -29,6 +29,8 @@ GATEWAY_MANUAL: Final = "manual"
 # Config subentries.
 SUBENTRY_SWITCH: Final = "switch"
 SUBENTRY_BINARY_SENSOR: Final = "binary_sensor"
+# Every group address field of a subentry ends with this (the coordinator finds them by it).
+ADDRESS_SUFFIX: Final = "_address"
 CONF_WRITE_ADDRESS: Final = "write_address"
 CONF_STATE_ADDRESS: Final = "state_address"
 CONF_INVERT: Final = "invert"

@@ -4,7 +4,8 @@ The coordinator owns the library's ``SecureTunnelClient`` (and through it the Da
 tables), keeps it connected, maps group addresses to entity listeners and turns Home
 Assistant calls into library calls. The library hands it typed group telegrams (address,
 service, decoded value) and tells it about dropped telegrams; nothing here parses a frame.
-Entities get ``bool`` values and availability.
+Entities get decoded values (a datapoint type of the library decodes each) and
+availability; they never see payload octets.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
     HomeAssistantError,
+    ServiceValidationError,
 )
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    ADDRESS_SUFFIX,
     CONF_GATEWAY_ADDRESS,
     CONF_GATEWAY_NAME,
-    CONF_STATE_ADDRESS,
     CONF_TUNNEL,
-    CONF_WRITE_ADDRESS,
     DOMAIN,
     ISSUE_MAC_FAILURES,
     MAC_FAILURE_ISSUE_THRESHOLD,
@@ -45,11 +46,12 @@ from .knx.client import (
     Timeouts,
     TunnelChoice,
 )
-from .knx.dpt import encode_dpt1
+from .knx.dpt import DPT, DPTValue, encode_dpt1
 from .knx.drops import DropReason
 from .knx.errors import (
     AuthenticationError,
     DeviceAuthenticationError,
+    DPTError,
     KNXSecureError,
     NotConnectedError,
     ResponseTimeoutError,
@@ -68,6 +70,9 @@ CLIENT_TIMEOUTS = Timeouts()
 
 type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
+type DPTListener = Callable[[DPTValue], None]
+# What a group address's listeners get: the group value of a write or response.
+type _GroupValueListener = Callable[[GroupValue], None]
 
 
 def _add_listener(listeners: list[CALLBACK_TYPE], listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -127,12 +132,13 @@ def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
     """Return every group address an entity of this entry uses."""
     addresses: set[GroupAddress] = set()
     for subentry in entry.subentries.values():
-        for key in (CONF_WRITE_ADDRESS, CONF_STATE_ADDRESS):
-            if value := subentry.data.get(key):
-                try:
-                    addresses.add(GroupAddress.parse(value))
-                except ValueError:
-                    continue
+        for key, value in subentry.data.items():
+            if not key.endswith(ADDRESS_SUFFIX) or not isinstance(value, str) or not value:
+                continue
+            try:
+                addresses.add(GroupAddress.parse(value))
+            except ValueError:
+                continue
     return addresses
 
 
@@ -164,7 +170,7 @@ class KNXSecureCoordinator:
         )
         self.connected = False
         self.last_error: str | None = None
-        self._value_listeners: dict[GroupAddress, list[ValueListener]] = {}
+        self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
         self._status_addresses: dict[GroupAddress, int] = {}
@@ -279,6 +285,36 @@ class KNXSecureCoordinator:
         self, address: GroupAddress, listener: ValueListener
     ) -> CALLBACK_TYPE:
         """Call listener with the DPT 1 value of every write or response to address."""
+
+        def take(value: GroupValue) -> None:
+            if (state := group_value_as_bool(value)) is None:
+                _LOGGER.debug("Ignoring a value on %s that is not DPT 1", address)
+                return
+            listener(state)
+
+        return self._add_group_value_listener(address, take)
+
+    @callback
+    def async_add_dpt_listener(
+        self, address: GroupAddress, dpt: DPT, listener: DPTListener
+    ) -> CALLBACK_TYPE:
+        """Call listener with the value, decoded as dpt, of every write or response to
+        address; a payload that is not of that type is logged and skipped."""
+
+        def take(value: GroupValue) -> None:
+            try:
+                decoded = dpt.decode(value)
+            except DPTError as err:
+                _LOGGER.debug("Ignoring a value on %s: %s", address, err)
+                return
+            listener(decoded)
+
+        return self._add_group_value_listener(address, take)
+
+    @callback
+    def _add_group_value_listener(
+        self, address: GroupAddress, listener: _GroupValueListener
+    ) -> CALLBACK_TYPE:
         self._value_listeners.setdefault(address, []).append(listener)
 
         @callback
@@ -312,18 +348,13 @@ class KNXSecureCoordinator:
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Dispatch the value of a write or response to the group address's listeners."""
         if telegram.carries_value:
-            self._dispatch(telegram.address, telegram.as_bool())
+            assert telegram.value is not None
+            self._dispatch(telegram.address, telegram.value)
 
     @callback
-    def _dispatch(self, address: GroupAddress, state: bool | None) -> None:
-        listeners = self._value_listeners.get(address)
-        if not listeners:
-            return
-        if state is None:
-            _LOGGER.debug("Ignoring a value on %s that is not DPT 1", address)
-            return
-        for listener in list(listeners):
-            listener(state)
+    def _dispatch(self, address: GroupAddress, value: GroupValue) -> None:
+        for listener in list(self._value_listeners.get(address, ())):
+            listener(value)
 
     # --- status reads ---------------------------------------------------------------------
 
@@ -379,7 +410,20 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         # Our own telegram does not come back from the bus: tell the entities bound to it.
-        self._dispatch(address, value if isinstance(value, bool) else group_value_as_bool(value))
+        self._dispatch(address, payload)
+
+    async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
+        """Encode value as dpt and send it (see async_write); a value the type cannot
+        carry is the caller's error, named with the type and the reason."""
+        try:
+            payload = dpt.encode(value)
+        except DPTError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_value",
+                translation_placeholders={"address": str(address), "error": str(err)},
+            ) from err
+        await self.async_write(address, payload)
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""

@@ -75,29 +75,22 @@ class KNXSecureEntity(Entity):
         )
 
 
-class KNXSecureBooleanEntity(KNXSecureEntity, RestoreEntity):
-    """A DPT 1 entity built from a config subentry, restored until the bus answers.
+class KNXSecureSubentryEntity(KNXSecureEntity):
+    """An entity built from a config subentry, on a device of its own.
 
     Each subentry has its own device, connected through the gateway's device (via_device):
     Home Assistant keeps a device in one config subentry (2026.x warns when entities of
     several subentries share one, and that stops working in 2027.8). The entity is the
     main feature of its device, so it takes the device's name (the subentry's name).
+    Platforms listen with the coordinator's ``async_add_dpt_listener`` (decoded values)
+    and register their status addresses with ``async_add_status_address``.
     """
 
-    # Annotation only: a class-level value here would hide the cached-property
-    # bookkeeping SwitchEntity and BinarySensorEntity attach to their own _attr_is_on.
-    _attr_is_on: bool | None
-    # The model shown for the subentry's device ("Switch", "Binary sensor").
+    # The model shown for the subentry's device ("Switch", "Light").
     _device_model: str
 
-    def __init__(
-        self,
-        coordinator: KNXSecureCoordinator,
-        subentry: ConfigSubentry,
-        listen_address: GroupAddress,
-        read_address: GroupAddress | None,
-    ) -> None:
-        """Initialize from the subentry's data."""
+    def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
+        """Initialize the unique id and the device from the subentry."""
         super().__init__(coordinator)
         data = subentry.data
         unique_id = entity_unique_id(coordinator.entry, subentry.subentry_id)
@@ -114,7 +107,25 @@ class KNXSecureBooleanEntity(KNXSecureEntity, RestoreEntity):
         else:
             device_info["via_device"] = (DOMAIN, coordinator.entry.entry_id)
         self._attr_device_info = device_info
-        self._invert: bool = data.get(CONF_INVERT, False)
+
+
+class KNXSecureBooleanEntity(KNXSecureSubentryEntity, RestoreEntity):
+    """A DPT 1 entity built from a config subentry, restored until the bus answers."""
+
+    # Annotation only: a class-level value here would hide the cached-property
+    # bookkeeping SwitchEntity and BinarySensorEntity attach to their own _attr_is_on.
+    _attr_is_on: bool | None
+
+    def __init__(
+        self,
+        coordinator: KNXSecureCoordinator,
+        subentry: ConfigSubentry,
+        listen_address: GroupAddress,
+        read_address: GroupAddress | None,
+    ) -> None:
+        """Initialize from the subentry's data."""
+        super().__init__(coordinator, subentry)
+        self._invert: bool = subentry.data.get(CONF_INVERT, False)
         self._listen_address = listen_address
         self._read_address = read_address
 

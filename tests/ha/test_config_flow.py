@@ -24,7 +24,6 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.knx_secure.config_flow import EMPTY_LIST, _may_send
 from custom_components.knx_secure.const import (
     CONF_GATEWAY,
     CONF_GATEWAY_ADDRESS,
@@ -45,6 +44,7 @@ from custom_components.knx_secure.const import (
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.errors import ResponseTimeoutError
 from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.subentries.base import EMPTY_LIST, may_send
 
 from ..helpers import FAST, free_port, virtual_gateway
 from .conftest import (
@@ -744,8 +744,8 @@ async def test_subentry_confirm_warns_not_sender(
     keyring = await hass.async_add_executor_job(load_keyring, path, "test")
     ga = GroupAddress.parse("0/4/0")
     assert keyring.group_key(ga) is not None
-    assert not _may_send(keyring, IndividualAddress.parse("5.0.2"), ga)
-    assert _may_send(keyring, IndividualAddress.parse("5.0.1"), ga)
+    assert not may_send(keyring, IndividualAddress.parse("5.0.2"), ga)
+    assert may_send(keyring, IndividualAddress.parse("5.0.1"), ga)
     virtual = VirtualGateway(keyring)
     await virtual.start()
     try:

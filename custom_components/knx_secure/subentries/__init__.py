@@ -1,0 +1,21 @@
+"""Config subentry flows: one per entity type a gateway entry can hold.
+
+Each type has its own module with its flow handler (on ``base.GroupAddressSubentryFlow``);
+``SUBENTRY_FLOWS`` is what the config flow offers. Add a platform: a module here, a line
+below, its texts under ``config_subentries`` in strings.json.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.config_entries import ConfigSubentryFlow
+
+from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_SWITCH
+from .binary_sensor import BinarySensorSubentryFlowHandler
+from .switch import SwitchSubentryFlowHandler
+
+SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
+    SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
+    SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
+}
