@@ -128,3 +128,7 @@ class WrapperMacError(SessionError):
 
 class DataSecureDuplicateError(DataSecureReplayError):
     """The sequence number equals the last one accepted: a repeated frame, normal on a bus."""
+
+
+class InstallationError(KNXSecureError, ValueError):
+    """An installation file (simulated devices) is not valid: names the device and field."""

@@ -1,11 +1,21 @@
 """Simulated KNX devices behind the virtual gateway or router.
 
-``SimulatedDevice`` (``base.py``) is what every kind builds on; each kind has its own module.
+``SimulatedDevice`` (``base.py``) is what every kind builds on; each kind has its own module
+with its device class and a factory that builds it from its installation file entry
+(``spec.py`` reads the fields). ``DEVICE_KINDS`` maps the file's ``"kind"`` to the factory:
+adding a kind is a module and a line here.
 """
 
 from __future__ import annotations
 
-from .base import SimulatedDevice
-from .switch import SwitchActuator, SwitchSpec
+from typing import Final
 
-__all__ = ["SimulatedDevice", "SwitchActuator", "SwitchSpec"]
+from .base import SimulatedDevice
+from .spec import DeviceFactory
+from .switch import SwitchActuator, SwitchSpec, switch_from_spec
+
+__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
+
+DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
+    "switch": switch_from_spec,
+}

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 
 from ..address import GroupAddress, IndividualAddress
 from ..dpt import decode_dpt1, encode_dpt1
-from ..errors import FrameError
+from ..errors import FrameError, InstallationError
 from ..keyring import Keyring
 from ..telegram import GroupValue
 from .base import SimulatedDevice
+from .spec import Spec, group_address
 
 if TYPE_CHECKING:
     from ..bus import Bus
 
-__all__ = ["SwitchActuator", "SwitchSpec"]
+__all__ = ["SwitchActuator", "SwitchSpec", "switch_from_spec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +91,27 @@ class SwitchActuator(SimulatedDevice):
             return
         channel.state = on
         self.send_write(channel.spec.status_ga, encode_dpt1(on), delayed=True)
+
+
+def switch_from_spec(
+    address: IndividualAddress,
+    keyring: Keyring,
+    bus: Bus,
+    spec: Spec,
+    *,
+    status_delay: float,
+) -> SwitchActuator:
+    """A switch actuator from ``{"channels": [{"write": GA, "status": GA}, ...]}``."""
+    channels = spec.get("channels")
+    if not isinstance(channels, list) or not channels:
+        raise InstallationError('channels: a list of {"write": GA, "status": GA} objects')
+    device = SwitchActuator(address, keyring, bus, status_delay=status_delay)
+    for number, channel in enumerate(channels, 1):
+        if not isinstance(channel, dict):
+            raise InstallationError(f"channels[{number}]: an object, not {channel!r}")
+        write = group_address(channel, "write")
+        try:
+            device.add_channel(SwitchSpec(write, group_address(channel, "status"), address))
+        except ValueError as err:
+            raise InstallationError(f"channels[{number}]: {err}") from None
+    return device

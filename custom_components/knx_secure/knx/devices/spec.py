@@ -1,0 +1,74 @@
+"""Reading one device's entry of an installation file: typed fields, our own errors.
+
+Each device kind builds itself from a JSON object (its ``spec``); these helpers read a field
+of it and raise ``InstallationError`` naming the field and what is wrong, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from ..address import GroupAddress, IndividualAddress
+from ..errors import AddressError, InstallationError
+from ..keyring import Keyring
+
+if TYPE_CHECKING:
+    from ..bus import Bus
+    from .base import SimulatedDevice
+
+__all__ = ["DeviceFactory", "Spec", "group_address", "number", "optional_group_address"]
+
+type Spec = Mapping[str, object]
+
+
+class DeviceFactory(Protocol):
+    """Builds one device of a kind from its installation file entry."""
+
+    def __call__(
+        self,
+        address: IndividualAddress,
+        keyring: Keyring,
+        bus: Bus,
+        spec: Spec,
+        *,
+        status_delay: float,
+    ) -> SimulatedDevice: ...
+
+
+def optional_group_address(spec: Spec, key: str) -> GroupAddress | None:
+    """The group address in field ``key``, None when the field is absent or null."""
+    value = spec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InstallationError(f"{key}: a group address is text like 1/2/3, not {value!r}")
+    try:
+        return GroupAddress.parse(str(value))
+    except AddressError as err:
+        raise InstallationError(f"{key}: {err}") from None
+
+
+def group_address(spec: Spec, key: str) -> GroupAddress:
+    """The group address in the required field ``key``."""
+    address = optional_group_address(spec, key)
+    if address is None:
+        raise InstallationError(f"{key}: missing (a group address such as 1/2/3)")
+    return address
+
+
+def number(
+    spec: Spec,
+    key: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    """The number in field ``key`` (``default`` when absent), within the bounds given."""
+    value = spec.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InstallationError(f"{key}: a number, not {value!r}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise InstallationError(f"{key}: {value} is outside {minimum}..{maximum}")
+    return float(value)
