@@ -1,0 +1,121 @@
+"""Write the demo home's keyring, ``demo/Demo Home.knxkeys`` (password ``demo``).
+
+    .venv/bin/python demo/make_home.py
+
+The home is the seed installation (gateway 1.1.0, tunnels 1.1.252-255, the actuator 1.1.1 on
+1/1/1 -> 1/1/2, its backbone key) plus one room of every kind of device. ``ADDRESSES`` is the
+address plan (docs/DEMO.md shows it): every address of main group 1 is Data Secure, with the
+tunnels and its device as senders; main group 2 is plain. Keys come from a fixed seed, so the
+file's content is the same on every run (only the encryption's random prefixes differ).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Final
+
+DEMO = Path(__file__).resolve().parent
+ROOT = DEMO.parent
+SOURCE: Final = DEMO / "Secure Test.knxkeys"
+SOURCE_PASSWORD: Final = "passwordprogetto"  # noqa: S105 - the demo keyring's published password
+OUT: Final = DEMO / "Demo Home.knxkeys"
+PASSWORD: Final = "demo"  # noqa: S105 - the demo home's published password
+TUNNELS: Final = ("1.1.252", "1.1.253", "1.1.254", "1.1.255")
+
+#: (group address, name, datapoint type, device that sends on it). Main group 1 is secure.
+ADDRESSES: Final = (
+    ("1/1/1", "Seed actuator switch", "1.001", "1.1.1"),
+    ("1/1/2", "Seed actuator status", "1.001", "1.1.1"),
+    ("1/2/1", "Living room light switch", "1.001", "1.1.2"),
+    ("1/2/2", "Living room light status", "1.001", "1.1.2"),
+    ("1/2/3", "Living room light brightness", "5.001", "1.1.2"),
+    ("1/2/4", "Living room light brightness status", "5.001", "1.1.2"),
+    ("1/2/11", "Kitchen colour light switch", "1.001", "1.1.3"),
+    ("1/2/12", "Kitchen colour light status", "1.001", "1.1.3"),
+    ("1/2/13", "Kitchen colour light brightness", "5.001", "1.1.3"),
+    ("1/2/14", "Kitchen colour light brightness status", "5.001", "1.1.3"),
+    ("1/2/15", "Kitchen colour light RGB", "232.600", "1.1.3"),
+    ("1/2/16", "Kitchen colour light RGB status", "232.600", "1.1.3"),
+    ("1/2/17", "Kitchen colour light colour temperature", "7.600", "1.1.3"),
+    ("1/2/18", "Kitchen colour light colour temperature status", "7.600", "1.1.3"),
+    ("1/3/1", "Living room blind up/down", "1.008", "1.1.4"),
+    ("1/3/2", "Living room blind stop", "1.017", "1.1.4"),
+    ("1/3/3", "Living room blind position", "5.001", "1.1.4"),
+    ("1/3/4", "Living room blind position status", "5.001", "1.1.4"),
+    ("1/3/5", "Living room blind slat angle", "5.001", "1.1.4"),
+    ("1/3/6", "Living room blind slat angle status", "5.001", "1.1.4"),
+    ("1/4/1", "Living room temperature", "9.001", "1.1.5"),
+    ("1/4/2", "Living room setpoint", "9.001", "1.1.5"),
+    ("1/4/3", "Living room setpoint status", "9.001", "1.1.5"),
+    ("1/4/4", "Living room operation mode", "20.102", "1.1.5"),
+    ("1/4/5", "Living room operation mode status", "20.102", "1.1.5"),
+    ("1/4/6", "Living room controller mode", "20.105", "1.1.5"),
+    ("1/4/7", "Living room controller mode status", "20.105", "1.1.5"),
+    ("1/4/8", "Living room heating on/off", "1.001", "1.1.5"),
+    ("1/4/9", "Living room heating on/off status", "1.001", "1.1.5"),
+    ("1/5/1", "Outdoor temperature", "9.001", "1.1.6"),
+    ("1/5/2", "Outdoor humidity", "9.007", "1.1.6"),
+    ("1/5/3", "Outdoor brightness", "9.004", "1.1.6"),
+    ("1/5/4", "Wind speed", "9.005", "1.1.6"),
+    ("1/5/5", "House power", "14.056", "1.1.6"),
+    ("1/5/6", "House energy", "13.013", "1.1.6"),
+    ("2/1/1", "Hall light switch (plain)", "1.001", "1.1.7"),
+    ("2/1/2", "Hall light status (plain)", "1.001", "1.1.7"),
+    ("2/5/1", "Garage temperature (plain)", "9.001", "1.1.8"),
+)
+DEVICES: Final = ("1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8")
+
+
+def summary() -> dict[str, object]:
+    """The seed keyring's summary with the home's addresses, keys and devices added."""
+    printed = subprocess.run(  # noqa: S603 - our own command line, fixed arguments
+        [sys.executable, "-m", "custom_components.knx_secure.knx", "keyring", str(SOURCE),
+         "--password", SOURCE_PASSWORD, "--show-secrets"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    data: dict[str, object] = json.loads(printed)
+    keys = random.Random("knx-secure demo home")  # noqa: S311 - reproducible demo keys
+    secure = [(ga, device) for ga, _name, _dpt, device in ADDRESSES if ga.startswith("1/")]
+    group_keys: dict[str, str] = {}
+    for ga, _device in secure:
+        group_keys[ga] = data["group_keys"].get(ga) or keys.randbytes(16).hex()  # type: ignore[attr-defined]
+    data["project"] = "Demo Home"
+    data["group_keys"] = group_keys
+    for interface in data["interfaces"]:  # type: ignore[attr-defined]
+        own = interface["individual_address"]
+        others = [t for t in TUNNELS if t != own]
+        interface["group_addresses"] = {ga: sorted({device, *others}) for ga, device in secure}
+    devices: list[dict[str, object]] = data["devices"]  # type: ignore[assignment]
+    known = {d["individual_address"] for d in devices}
+    for number, address in enumerate(DEVICES):
+        if address not in known:
+            devices.append({
+                "individual_address": address,
+                "sequence_number": 240662586791 + number * 1000,
+                "tool_key": keys.randbytes(16).hex(),
+                "management_password": None,
+                "authentication": None,
+            })
+    return data
+
+
+def main() -> None:
+    source = DEMO / "home.summary.tmp.json"
+    source.write_text(json.dumps(summary(), indent=2), encoding="utf-8")
+    try:
+        subprocess.run(  # noqa: S603 - our own command line, fixed arguments
+            [sys.executable, "-m", "custom_components.knx_secure.knx", "keyring", "create",
+             str(OUT), "--from", str(source), "--password", PASSWORD, "--force"],
+            cwd=ROOT, check=True,
+        )
+    finally:
+        source.unlink()
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
