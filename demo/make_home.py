@@ -73,12 +73,23 @@ DEVICES: Final = ("1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8")
 def summary() -> dict[str, object]:
     """The seed keyring's summary with the home's addresses, keys and devices added."""
     printed = subprocess.run(  # noqa: S603 - our own command line, fixed arguments
-        [sys.executable, "-m", "custom_components.knx_secure.knx", "keyring", str(SOURCE),
-         "--password", SOURCE_PASSWORD, "--show-secrets"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "custom_components.knx_secure.knx",
+            "keyring",
+            str(SOURCE),
+            "--password",
+            SOURCE_PASSWORD,
+            "--show-secrets",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     data: dict[str, object] = json.loads(printed)
-    keys = random.Random("knx-secure demo home")  # noqa: S311 - reproducible demo keys
+    keys = random.Random("knx-secure demo home")
     secure = [(ga, device) for ga, _name, _dpt, device in ADDRESSES if ga.startswith("1/")]
     group_keys: dict[str, str] = {}
     for ga, _device in secure:
@@ -93,13 +104,15 @@ def summary() -> dict[str, object]:
     known = {d["individual_address"] for d in devices}
     for number, address in enumerate(DEVICES):
         if address not in known:
-            devices.append({
-                "individual_address": address,
-                "sequence_number": 240662586791 + number * 1000,
-                "tool_key": keys.randbytes(16).hex(),
-                "management_password": None,
-                "authentication": None,
-            })
+            devices.append(
+                {
+                    "individual_address": address,
+                    "sequence_number": 240662586791 + number * 1000,
+                    "tool_key": keys.randbytes(16).hex(),
+                    "management_password": None,
+                    "authentication": None,
+                }
+            )
     return data
 
 
@@ -108,9 +121,21 @@ def main() -> None:
     source.write_text(json.dumps(summary(), indent=2), encoding="utf-8")
     try:
         subprocess.run(  # noqa: S603 - our own command line, fixed arguments
-            [sys.executable, "-m", "custom_components.knx_secure.knx", "keyring", "create",
-             str(OUT), "--from", str(source), "--password", PASSWORD, "--force"],
-            cwd=ROOT, check=True,
+            [
+                sys.executable,
+                "-m",
+                "custom_components.knx_secure.knx",
+                "keyring",
+                "create",
+                str(OUT),
+                "--from",
+                str(source),
+                "--password",
+                PASSWORD,
+                "--force",
+            ],
+            cwd=ROOT,
+            check=True,
         )
     finally:
         source.unlink()

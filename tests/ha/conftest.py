@@ -49,6 +49,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 KEYRING_PATH = FIXTURES / "Secure Test.knxkeys"
 KEYRING_PASSWORD = "passwordprogetto"
 KEYRING_BYTES = KEYRING_PATH.read_bytes()
+#: The demo home (docs/DEMO.md): a Data Secure address for every kind of entity.
+DEMO_KEYRING_PATH = Path(__file__).resolve().parents[2] / "demo" / "Demo Home.knxkeys"
+DEMO_KEYRING_PASSWORD = "demo"
+DEMO_KEYRING_BYTES = DEMO_KEYRING_PATH.read_bytes()
 
 
 type UploadFile = Callable[[bytes], Awaitable[str]]
@@ -92,6 +96,26 @@ async def gateway(
 ) -> AsyncGenerator[VirtualGateway]:
     """A running virtual KNX IP Secure gateway on 127.0.0.1."""
     virtual = virtual_gateway(knx_keyring)
+    await virtual.start()
+    yield virtual
+    await virtual.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_keyring() -> Keyring:
+    """The demo home's keyring, decrypted once."""
+    return load_keyring(DEMO_KEYRING_PATH, DEMO_KEYRING_PASSWORD)
+
+
+@pytest.fixture
+async def demo_gateway(
+    socket_enabled: None, mock_search: AsyncMock, demo_keyring: Keyring
+) -> AsyncGenerator[VirtualGateway]:
+    """A running virtual gateway of the demo home with only the seed actuator (1/1/1 ->
+    1/1/2): a test attaches the devices it needs (``add_device``) before adding the entry
+    with ``async_add_gateway_entry(..., keyring_source=DEMO_KEYRING_BYTES,
+    password=DEMO_KEYRING_PASSWORD)``."""
+    virtual = virtual_gateway(demo_keyring)
     await virtual.start()
     yield virtual
     await virtual.stop()

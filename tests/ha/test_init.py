@@ -15,16 +15,24 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from custom_components.knx_secure.const import DOMAIN, ISSUE_MAC_FAILURES
+from custom_components.knx_secure.const import DOMAIN, ISSUE_MAC_FAILURES, SUBENTRY_SWITCH
 from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 
 from ..helpers import STATUS, SWITCH, client_sockets, virtual_gateway, wait_for
 from .conftest import (
+    DEMO_KEYRING_BYTES,
+    DEMO_KEYRING_PASSWORD,
     KEYRING_BYTES,
     KEYRING_PASSWORD,
+    SWITCH_DATA,
     Setup,
     UploadFile,
+    assert_gateway_dropped_nothing,
+    async_add_gateway_entry,
+    async_add_subentry,
+    entity_id_for,
     gateway_device,
     state_of,
 )
@@ -266,3 +274,21 @@ async def test_tunnel_gone_from_keyring_falls_back_to_automatic(
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.runtime_data.connected
     assert str(entry.runtime_data.client.individual_address).startswith("1.1.25")
+
+
+async def test_the_demo_home_entry_loads_with_the_seed_switch(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """The demo keyring works through the whole flow: a switch on its seed actuator."""
+    entry = await async_add_gateway_entry(
+        hass,
+        demo_gateway,
+        upload_file,
+        keyring_source=DEMO_KEYRING_BYTES,
+        password=DEMO_KEYRING_PASSWORD,
+    )
+    subentry = await async_add_subentry(hass, entry, SUBENTRY_SWITCH, SWITCH_DATA)
+    switch = entity_id_for(hass, entry, subentry, "switch")
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await wait_for(lambda: demo_gateway.switch_state("1/1/1"))
+    assert_gateway_dropped_nothing(demo_gateway)

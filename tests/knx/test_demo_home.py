@@ -16,7 +16,8 @@ DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 def _plan() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_home", DEMO / "make_home.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -36,7 +37,10 @@ def test_every_secure_address_of_the_plan_has_a_key_and_the_tunnels_may_send() -
                 interface = keyring.interface(tunnel)
                 assert interface is not None
                 others = {t for t in tunnels if t != tunnel}
-                assert set(interface.group_senders[ga]) == {IndividualAddress.parse(device), *others}
+                assert set(interface.group_senders[ga]) == {
+                    IndividualAddress.parse(device),
+                    *others,
+                }
         else:
             assert keyring.group_key(ga) is None, ga
     assert {str(d.individual_address) for d in keyring.devices} >= set(PLAN.DEVICES)
