@@ -160,6 +160,26 @@ def test_frames_flow_both_ways_and_replays_are_dropped() -> None:
     assert group.nodes[1].dropped == {DropReason.REPLAY: 1}
 
 
+def test_the_replay_memory_holds_only_frames_inside_the_tolerance() -> None:
+    """A frame leaves the memory once its timer is outside the latency tolerance (it fails
+    the timer check from then on), so the memory stays small and costs O(1) per frame."""
+    group = Group([node(1), node(2)])
+    group.start(0)
+    group.run_until(4.0)
+    group.start(1)
+    group.run_until(8.0)
+    receiver = group.nodes[1]
+    interval = 0.01
+    most = 0
+    for step in range(300):  # 3 s of frames 10 ms apart
+        group.now = 8.0 + step * interval
+        replayed = group.nodes[0].send(INDICATION, group.now)
+        assert frames(receiver.receive(replayed, group.now))
+        assert drops(receiver.receive(replayed, group.now)) == [DropReason.REPLAY]
+        most = max(most, receiver.remembered)
+    assert most <= LATENCY / 1000 / interval + 1
+
+
 def test_stale_forged_foreign_and_plain_frames_are_dropped() -> None:
     keeper = node(1, initial_timer=10_000_000)
     keeper.start(0.0)

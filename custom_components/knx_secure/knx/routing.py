@@ -53,7 +53,6 @@ BUSY_SLOW_DURATION: Final = 0.1
 BUSY_COUNT_DECAY: Final = 0.005
 
 _ROUTING_SESSION_ID: Final = 0
-_SEEN_PRUNE_SIZE: Final = 256
 #: How many of its own recent datagrams a plain node recognises when the group loops them back.
 _PLAIN_ECHO_MEMORY: Final = 64
 
@@ -279,6 +278,7 @@ class SecureRouting(_CountsDrops):
         self._update: _Update | None = None
         # (serial, tag, timer) of accepted wrappers still inside the tolerance: replays of them
         self._seen: set[tuple[bytes, int, int]] = set()
+        self._seen_order: deque[tuple[bytes, int, int]] = deque()  # the same, as they came
 
     def __repr__(self) -> str:
         return (
@@ -307,6 +307,11 @@ class SecureRouting(_CountsDrops):
     @property
     def timekeeper(self) -> bool:
         return self._timekeeper
+
+    @property
+    def remembered(self) -> int:
+        """Accepted frames held for the replay check (those still inside the tolerance)."""
+        return len(self._seen)
 
     def timer(self, now: float) -> int:
         """The group's timer as this node sees it (ms)."""
@@ -455,10 +460,17 @@ class SecureRouting(_CountsDrops):
         return timer
 
     def _remember(self, key: tuple[bytes, int, int], local: int) -> None:
+        """Keep ``key`` for the replay check while it is inside the latency tolerance.
+
+        Older ones fail the timer check anyway; they leave roughly in the order they came
+        (timers of one group differ by less than the tolerance), so forgetting costs O(1)
+        per frame at any rate."""
         self._seen.add(key)
-        if len(self._seen) > _SEEN_PRUNE_SIZE:  # older ones fail the timer check anyway
-            horizon = local - self._latency
-            self._seen = {seen for seen in self._seen if seen[2] > horizon}
+        order = self._seen_order
+        order.append(key)
+        horizon = local - self._latency
+        while order and order[0][2] <= horizon:
+            self._seen.discard(order.popleft())
 
     def _owe_update(self, serial: bytes, tag: int, now: float) -> None:
         if self._update is None:
