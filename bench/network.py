@@ -419,7 +419,7 @@ async def traffic_results(bench: Bench) -> list[Result]:
 
 
 @contextlib.contextmanager
-def _quiet_xknx() -> Iterator[None]:
+def quiet_xknx() -> Iterator[None]:
     logger = logging.getLogger("xknx")
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.CRITICAL + 1)
@@ -494,7 +494,7 @@ async def run() -> list[Result]:
     path = FIXTURES / KEYRING_NAME
     keyring = load_keyring(path, password)
     xknx_keyring = sync_load_keyring(path, password)
-    with _quiet_xknx():
+    with quiet_xknx():
         results = await _bench_gateway(
             keyring, xknx_keyring, _secure_tunnel_results, Connection.TUNNEL_SECURE
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,6 +26,7 @@ from xknx.io.transport.udp_transport import UDPTransport
 from xknx.telegram import Telegram as XTelegram
 
 from bench.common import FIXTURES, KEYRINGS, Result
+from bench.network import quiet_xknx
 from custom_components.knx_secure.knx import cemi, knxip
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
@@ -210,19 +210,6 @@ def _xknx_sends_on_loopback() -> Iterator[None]:
         UDPTransport.connect = connect  # type: ignore[method-assign]
 
 
-@contextlib.contextmanager
-def _quiet_xknx() -> Iterator[None]:
-    logger = logging.getLogger("xknx")
-    level, propagate = logger.level, logger.propagate
-    logger.setLevel(logging.CRITICAL + 1)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-        logger.propagate = propagate
-
-
 Receiver = Callable[[Keyring, Sender, Counter], contextlib.AbstractAsyncContextManager[None]]
 
 
@@ -239,7 +226,7 @@ async def run() -> list[Result]:
     sender = Sender(keyring, _free_udp_port())
     rates: dict[str, list[float]] = {"ours": [], "xknx": []}
     lost = {"ours": 0, "xknx": 0}
-    with _quiet_xknx(), _xknx_sends_on_loopback():
+    with quiet_xknx(), _xknx_sends_on_loopback():
         await sender.start()
         try:
             for _ in range(ROUNDS):

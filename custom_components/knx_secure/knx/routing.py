@@ -52,6 +52,15 @@ BUSY_RANDOM_WAIT: Final = 0.05
 BUSY_SLOW_DURATION: Final = 0.1
 BUSY_COUNT_DECAY: Final = 0.005
 
+#: A router's queue toward its KNX subnetwork (03.08.05 §2.3.5): ROUTING_BUSY once what is
+#: queued may take at least 100 ms to send, asking every node to pause for the time that
+#: empties the queue, which the specification bounds to 20..100 ms: from that threshold on
+#: always the 100 ms.
+BUSY_QUEUE_TIME: Final = 0.1
+BUSY_WAIT_MS: Final = 100
+#: The device state of our ROUTING_BUSY and ROUTING_LOST_MESSAGE frames: no fault.
+DEVICE_STATE_OK: Final = 0
+
 _ROUTING_SESSION_ID: Final = 0
 #: How many of its own recent datagrams a plain node recognises when the group loops them back.
 _PLAIN_ECHO_MEMORY: Final = 64
@@ -169,6 +178,84 @@ class RoutingFlowControl:
         self._pause_end = self._wait_end + self._rng.random() * count * BUSY_RANDOM_WAIT
         self._count = count
         self._decay_start = self._pause_end + count * BUSY_SLOW_DURATION
+
+
+@dataclass(frozen=True, slots=True)
+class Served[T]:
+    """The head of a router's queue goes onto the KNX subnetwork now."""
+
+    item: T
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """A flow-control frame (ROUTING_BUSY, ROUTING_LOST_MESSAGE) for the group, at once."""
+
+    frame: knxip.RoutingBusy | knxip.RoutingLostMessage
+
+
+class RouterQueue[T]:
+    """A router's bounded queue from the group toward its KNX subnetwork, sans-I/O.
+
+    The subnetwork takes one frame per ``service_time``. When what is queued would take at
+    least ``BUSY_QUEUE_TIME`` to send, the router announces ROUTING_BUSY (``BUSY_WAIT_MS``),
+    again at the next arrival that finds it so once that wait is over; a
+    frame that finds the queue full is lost, and ROUTING_LOST_MESSAGE tells the group how
+    many with the next frame served (one report per burst of losses, not one per frame).
+    """
+
+    def __init__(self, *, capacity: int, service_time: float) -> None:
+        if capacity < 1:
+            raise ValueError(f"a router queue holds at least one frame, not {capacity}")
+        if service_time < 0:
+            raise ValueError(f"service time must not be negative, got {service_time}")
+        self._capacity = capacity
+        self._service_time = service_time
+        self._queue: deque[T] = deque()
+        self._free_at = 0.0  # when the subnetwork takes the next frame
+        self._busy_until = 0.0  # the wait of our last ROUTING_BUSY
+        self._unreported = 0  # lost since the last ROUTING_LOST_MESSAGE
+        #: Frames lost to a full queue, and ROUTING_BUSY frames announced, since the start.
+        self.lost = 0
+        self.busy_announced = 0
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def offer(self, item: T, now: float) -> list[Served[T] | Announce]:
+        """A frame from the group for the subnetwork."""
+        if len(self._queue) >= self._capacity:
+            self.lost += 1
+            self._unreported += 1
+            return self.tick(now)
+        self._queue.append(item)
+        events = self.tick(now)
+        backlog = self._backlog(now)
+        if backlog >= BUSY_QUEUE_TIME and now >= self._busy_until:
+            self._busy_until = now + BUSY_WAIT_MS / 1000
+            self.busy_announced += 1
+            busy = knxip.RoutingBusy(device_state=DEVICE_STATE_OK, wait_time_ms=BUSY_WAIT_MS)
+            events.append(Announce(busy))
+        return events
+
+    def tick(self, now: float) -> list[Served[T] | Announce]:
+        """Serve what the subnetwork has taken by ``now``."""
+        events: list[Served[T] | Announce] = []
+        while self._queue and now >= self._free_at:
+            events.append(Served(self._queue.popleft()))
+            self._free_at = max(self._free_at, now) + self._service_time
+            if self._unreported:
+                lost, self._unreported = self._unreported, 0
+                report = knxip.RoutingLostMessage(device_state=DEVICE_STATE_OK, lost_messages=lost)
+                events.append(Announce(report))
+        return events
+
+    def next_deadline(self) -> float | None:
+        return self._free_at if self._queue else None
+
+    def _backlog(self, now: float) -> float:
+        """How long until the subnetwork has sent everything queued now."""
+        return max(self._free_at - now, 0.0) + len(self._queue) * self._service_time
 
 
 class _Phase(Enum):
