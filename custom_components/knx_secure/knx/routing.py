@@ -258,6 +258,51 @@ class RouterQueue[T]:
         return max(self._free_at - now, 0.0) + len(self._queue) * self._service_time
 
 
+class PresenceMonitor:
+    """Whether any other node is on the group, from what a node hears, sans-I/O.
+
+    Routing has no connection to lose: a router that goes away just falls silent. After
+    ``interval`` without hearing another node, the node probes (``SecureRouting.probe``);
+    no answer within ``answer_window`` means nobody is there (``present`` turns False), and
+    it probes again every ``interval`` until someone is heard (``present`` turns True).
+    """
+
+    def __init__(self, *, interval: float, answer_window: float, now: float, present: bool) -> None:
+        if interval <= 0 or answer_window <= 0:
+            raise ValueError("presence interval and answer window must be positive")
+        self._interval = interval
+        self._window = answer_window
+        self.present = present
+        self._probing = False
+        # a group that answered nobody is probed at once
+        self._due = now + interval if present else now
+
+    def heard(self, now: float) -> bool:
+        """Another node spoke; True when that makes the group present again."""
+        self._probing = False
+        self._due = now + self._interval
+        if self.present:
+            return False
+        self.present = True
+        return True
+
+    def tick(self, now: float) -> tuple[bool, bool]:
+        """``(probe now, the group just went absent)``."""
+        if now < self._due:
+            return False, False
+        if not self._probing:
+            self._probing = True
+            self._due = now + self._window
+            return True, False
+        self._probing = False  # unanswered
+        self._due = now + self._interval
+        gone, self.present = self.present, False
+        return False, gone
+
+    def next_deadline(self) -> float:
+        return self._due
+
+
 class _Phase(Enum):
     SYNCHRONISING = "synchronising"
     RUNNING = "running"
@@ -295,10 +340,16 @@ class PlainRouting(_CountsDrops):
         super().__init__()
         # plain frames carry no sender tag: our own come back from the group byte for byte
         self._sent: deque[bytes] = deque(maxlen=_PLAIN_ECHO_MEMORY)
+        #: When a frame from another node last arrived (None: never).
+        self.last_heard: float | None = None
 
     @property
     def synchronised(self) -> bool:
         return True
+
+    def probe(self, now: float) -> list[RoutingEvent]:
+        """Nothing in plain routing makes another node answer."""
+        return []
 
     def start(self, now: float, *, keep_time: bool = False) -> list[RoutingEvent]:
         return [TimerSynchronised(timekeeper=keep_time)]
@@ -318,6 +369,7 @@ class PlainRouting(_CountsDrops):
         if isinstance(parsed, knxip.SecureWrapper | knxip.TimerNotify):
             # a secure router on the same group: nothing here can open it
             return [self._drop(DropReason.UNEXPECTED, f"{parsed.SERVICE.name} on a plain node")]
+        self.last_heard = now
         return [RoutingFrame(frame=bytes(data), secure=False)]
 
     def tick(self, now: float) -> list[RoutingEvent]:
@@ -359,6 +411,9 @@ class SecureRouting(_CountsDrops):
         self._phase = _Phase.SYNCHRONISING
         self._sync_tag = 0
         self._sync_request = -1  # the timer of our TIMER_NOTIFY asking for the group's
+        self._probe: tuple[int, int] | None = None  # (tag, timer) of our last probe
+        #: When an authentic, fresh frame from another node last arrived (None: never).
+        self.last_heard: float | None = None
         self._sync_deadline: float | None = None
         self._timekeeper = False
         self._notify_at: float | None = None
@@ -430,6 +485,22 @@ class SecureRouting(_CountsDrops):
         self._sync_request = self.timer(now)
         return [RoutingSend(self._timer_notify(self._sync_request, self._serial, self._sync_tag))]
 
+    def probe(self, now: float) -> list[RoutingEvent]:
+        """Ask whoever is on the group to answer, without leaving the running phase.
+
+        A TIMER_NOTIFY under a fresh tag whose timer is older than the latency tolerance:
+        every node in step owes such a node its timer (E4) and answers under that tag, as
+        it answers a node that has just joined; the answer sets ``last_heard``.
+        """
+        if self._phase is not _Phase.RUNNING:
+            return []
+        tag = self._rng.getrandbits(16)
+        while tag == self._tag:
+            tag = self._rng.getrandbits(16)
+        timer = max(self.timer(now) - 2 * self._latency, 0)
+        self._probe = (tag, timer)
+        return [RoutingSend(self._timer_notify(timer, self._serial, tag))]
+
     def send(self, frame: bytes, now: float) -> bytes:
         """The SECURE_WRAPPER datagram carrying ``frame`` (a whole KNXnet/IP frame)."""
         if self._phase is not _Phase.RUNNING:
@@ -488,9 +559,13 @@ class SecureRouting(_CountsDrops):
                     return []  # our own request, looped back by the multicast socket
                 return self._synchronised(notify.timer, now)  # E11: the answer to our request
             return []  # only the answer bound to our fresh tag may set a new node's timer
-        if notify.serial == self._serial and notify.tag == self._tag:
-            return []  # our own notify, looped back by the multicast socket
+        if notify.serial == self._serial and (
+            notify.tag == self._tag or (notify.tag, notify.timer) == self._probe
+        ):
+            return []  # our own notify or probe, looped back by the multicast socket
         local = self.timer(now)
+        if notify.timer > local - self._latency:
+            self.last_heard = now  # another node, in step (an answer to a probe among them)
         if notify.timer > local - self._sync_tolerance:  # E1-E2: someone else keeps the time
             self._offset += max(notify.timer - local, 0)
             self._timekeeper = False
@@ -523,10 +598,12 @@ class SecureRouting(_CountsDrops):
             if self._update is None:
                 self._schedule(now, periodic=True)
         self._remember(key, self.timer(now))
+        self.last_heard = now
         return [RoutingFrame(frame=inner, secure=True)]
 
     def _synchronised(self, timer: int, now: float) -> list[RoutingEvent]:
         self._offset = timer - int(now * 1000)
+        self.last_heard = now
         self._phase = _Phase.RUNNING
         self._sync_deadline = None
         self._timekeeper = False
