@@ -226,9 +226,14 @@ def test_presence_probes_after_silence_and_reports_absence_and_return() -> None:
 
 
 def test_presence_of_a_group_nobody_answered_is_probed_at_once() -> None:
-    presence = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=False)
+    presence = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=None)
     assert presence.tick(0.0) == (True, False)
-    assert presence.tick(3.0) == (False, False)  # was never present: nothing to report
+    assert presence.tick(3.0) == (False, True)  # nobody there: reported once
+    assert presence.tick(13.0) == (True, False)
+    assert presence.tick(16.0) == (False, False)
+    assert presence.heard(17.0) is True
+    answered = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=None)
+    assert answered.heard(1.0) is True  # known from now on: present
     with pytest.raises(ValueError, match="positive"):
         PresenceMonitor(interval=0, answer_window=3.0, now=0.0, present=True)
 

@@ -18,9 +18,9 @@ from custom_components.knx_secure.knx.routing import SYNC_LATENCY_FRACTION, Secu
 from custom_components.knx_secure.knx.routing_client import RoutingClient
 
 from ..helpers import FAST, SWITCH
-from .test_routing_edge import Installation, installation, switch_and_read
+from .test_routing_edge import Installation, installation, secure, switch_and_read
 
-__all__ = ["installation"]  # the fixture: a router on a free port, secure and plain
+__all__ = ["installation", "secure"]  # fixtures: a router on a free port (secure and plain)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -143,3 +143,17 @@ async def test_a_closed_client_does_not_rejoin(installation: Installation) -> No
     assert states.events[-1].state is ConnectionState.DISCONNECTED
     with pytest.raises(NotConnectedError):
         await client.write(SWITCH, 1)
+
+
+async def test_a_client_that_joins_before_the_router_connects_once_it_starts(
+    secure: Installation,
+) -> None:
+    """Home Assistant up before the router: nobody answers the join (the client keeps the
+    group's time alone), the first probe goes unanswered, then the router answers."""
+    await secure.router.stop()
+    async with started(secure) as (client, states):
+        gone = await states.next(ConnectionState.DISCONNECTED)
+        assert isinstance(gone.error, GatewayUnreachableError)
+        await restart_router(secure)
+        await states.next(ConnectionState.CONNECTED)
+        await switch_and_read(client, True)

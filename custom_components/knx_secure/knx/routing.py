@@ -265,29 +265,30 @@ class PresenceMonitor:
     ``interval`` without hearing another node, the node probes (``SecureRouting.probe``);
     no answer within ``answer_window`` means nobody is there (``present`` turns False), and
     it probes again every ``interval`` until someone is heard (``present`` turns True).
+    ``present`` None: not known yet (nobody answered the node's synchronisation), probed at
+    once.
     """
 
-    def __init__(self, *, interval: float, answer_window: float, now: float, present: bool) -> None:
+    def __init__(
+        self, *, interval: float, answer_window: float, now: float, present: bool | None
+    ) -> None:
         if interval <= 0 or answer_window <= 0:
             raise ValueError("presence interval and answer window must be positive")
         self._interval = interval
         self._window = answer_window
         self.present = present
         self._probing = False
-        # a group that answered nobody is probed at once
         self._due = now + interval if present else now
 
     def heard(self, now: float) -> bool:
-        """Another node spoke; True when that makes the group present again."""
+        """Another node spoke; True when that makes the group present (again)."""
         self._probing = False
         self._due = now + self._interval
-        if self.present:
-            return False
-        self.present = True
-        return True
+        back, self.present = self.present is not True, True
+        return back
 
     def tick(self, now: float) -> tuple[bool, bool]:
-        """``(probe now, the group just went absent)``."""
+        """``(probe now, the group is found absent)``: each change reported once."""
         if now < self._due:
             return False, False
         if not self._probing:
@@ -296,7 +297,7 @@ class PresenceMonitor:
             return True, False
         self._probing = False  # unanswered
         self._due = now + self._interval
-        gone, self.present = self.present, False
+        gone, self.present = self.present is not False, False
         return False, gone
 
     def next_deadline(self) -> float:

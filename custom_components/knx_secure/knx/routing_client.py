@@ -156,8 +156,9 @@ class RoutingClient(SecureTunnelClient):
         if self._closing or self._driver is None:
             return
         if present:
-            _LOGGER.info("Routing group %s answers again", self.address_text)
-            self._set_state(ConnectionState.CONNECTED)
+            if self._state is not ConnectionState.CONNECTED:
+                _LOGGER.info("Routing group %s answers again", self.address_text)
+                self._set_state(ConnectionState.CONNECTED)
             return
         error = GatewayUnreachableError(
             f"nobody on the routing group {self.address_text} answered for "

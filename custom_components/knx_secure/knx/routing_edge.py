@@ -257,7 +257,7 @@ class RoutingEndpoint:
             interval=self._presence_interval,
             answer_window=NotifyDelays.for_latency(node.latency_ms).synchronise,
             now=now,
-            present=not alone,
+            present=None if alone else True,
         )
 
     def _count(self, reason: DropReason, detail: str) -> None:
