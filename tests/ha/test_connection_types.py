@@ -15,6 +15,7 @@ from unittest.mock import AsyncMock, patch
 
 import pytest
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     SOURCE_USER,
     ConfigEntry,
@@ -46,6 +47,7 @@ from custom_components.knx_secure.const import (
     CONF_INDIVIDUAL_ADDRESS,
     CONF_INTERFACE,
     CONF_KEYRING_FILE,
+    CONF_KEYRING_UPLOAD,
     CONF_MULTICAST_GROUP,
     CONF_TUNNEL,
     CONNECTION_ROUTING,
@@ -60,6 +62,7 @@ from custom_components.knx_secure.const import (
     TUNNEL_AUTOMATIC,
 )
 from custom_components.knx_secure.knx.client import SecureTunnelClient
+from custom_components.knx_secure.knx.discovery import describe_gateway
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.router import VirtualRouter
@@ -567,3 +570,64 @@ async def test_routing_drops_are_counted_and_a_wrong_key_raises_an_issue(
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["group"] == f"{GROUP}:{secure_router.routing.port}"
     assert "routing_reflected" not in coordinator.dropped  # our own frames are not drops
+
+
+async def test_reauth_of_a_routing_entry_tests_its_group(
+    hass: HomeAssistant,
+    secure_router: Installation,
+    upload_file: UploadFile,
+    knx_keyring: Keyring,
+) -> None:
+    """Reauth of a secure routing entry: a keyring without backbone key is refused with the
+    reason; the entry's own keyring passes the test on its group and reloads it."""
+    entry = await async_add_gateway_entry(
+        hass, secure_router.routing, upload_file, connection=CONNECTION_ROUTING_SECURE
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_REAUTH, "entry_id": entry.entry_id},
+        data=entry.data,
+    )
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["gateway"] == (
+        f"{GROUP}:{secure_router.routing.port} ({SENDER})"
+    )
+    without = _without_backbone_key(knx_keyring)
+    with patch("custom_components.knx_secure.config_flow.load_keyring", return_value=without):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES), "keyring_password": "x"},
+        )
+    assert result["errors"] == {"base": "keyring_has_no_backbone_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"keyring_password": KEYRING_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_CONNECTION] == CONNECTION_ROUTING_SECURE
+    assert isinstance(entry.runtime_data.client, RoutingClient)
+
+
+async def test_search_of_only_plain_interfaces_suggests_a_plain_tunnel(
+    hass: HomeAssistant,
+    plain_gateway: VirtualGateway,
+    upload_file: UploadFile,
+    mock_search: AsyncMock,
+) -> None:
+    """The search found the keyring's gateway without KNX IP Secure: the form suggests its
+    plain tunnel (TCP, which it supports) instead of a secure tunnel it would refuse."""
+    host, port = plain_gateway.address
+    found = await describe_gateway(host, port)
+    mock_search.return_value = [
+        dataclasses.replace(
+            found, supports_secure=False, tunnelling_requires_secure=False, tunnel_slots=()
+        )
+    ]
+    flow_id = await async_start_flow_to_connection(hass, upload_file)
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    (key,) = result["data_schema"].schema
+    assert found.supports_tunnelling_tcp
+    assert key.default() == CONNECTION_TUNNEL_TCP
+    hass.config_entries.flow.async_abort(flow_id)
