@@ -631,3 +631,23 @@ async def test_search_of_only_plain_interfaces_suggests_a_plain_tunnel(
     assert found.supports_tunnelling_tcp
     assert key.default() == CONNECTION_TUNNEL_TCP
     hass.config_entries.flow.async_abort(flow_id)
+
+
+async def test_routing_entry_whose_interface_is_gone_retries_setup(
+    hass: HomeAssistant, secure_router: Installation, upload_file: UploadFile
+) -> None:
+    """The interface address of a routing entry is no longer this machine's: the setup
+    fails with the reason (the group and the library's error) and Home Assistant retries."""
+    entry = await async_add_gateway_entry(
+        hass, secure_router.routing, upload_file, connection=CONNECTION_ROUTING_SECURE
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_INTERFACE: "198.51.100.77"}
+    )
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert f"{GROUP}:{secure_router.routing.port}" in entry.reason
+    assert "198.51.100.77" in entry.reason
