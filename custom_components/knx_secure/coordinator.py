@@ -287,7 +287,7 @@ class KNXSecureCoordinator:
         self.host = self.settings.host
         self.port = self.settings.port
         self.client = create_client(keyring, self.settings, store)
-        self._routing_macs_seen = 0
+        self._routing_drops_seen: dict[str, int] = {}
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
@@ -594,12 +594,14 @@ class KNXSecureCoordinator:
 
     @callback
     def _async_check_routing_drops(self, _now: object = None) -> None:
-        """Update the counters' listeners and the backbone key issue from the routing node."""
-        macs = routing_dropped(self.client).get(f"routing_{DropReason.MAC}", 0)
-        if macs == self._routing_macs_seen:
+        """Tell the counters' listeners when the routing node refused more frames, and raise
+        the backbone key issue when frames keep failing its MAC."""
+        drops = routing_dropped(self.client)
+        if drops == self._routing_drops_seen:
             return
-        self._routing_macs_seen = macs
+        self._routing_drops_seen = drops
         self._notify_counter_listeners()
+        macs = drops.get(f"routing_{DropReason.MAC}", 0)
         if macs >= MAC_FAILURE_ISSUE_THRESHOLD:
             self._async_raise_issue(
                 routing_issue_id(self.entry.entry_id),

@@ -32,6 +32,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.dt import utcnow
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -65,6 +66,7 @@ from custom_components.knx_secure.knx.client import SecureTunnelClient
 from custom_components.knx_secure.knx.discovery import describe_gateway
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.multicast import multicast_socket
 from custom_components.knx_secure.knx.router import VirtualRouter
 from custom_components.knx_secure.knx.routing_client import RoutingClient
 from custom_components.knx_secure.store import keyring_directory, write_pending_keyring
@@ -570,6 +572,25 @@ async def test_routing_drops_are_counted_and_a_wrong_key_raises_an_issue(
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["group"] == f"{GROUP}:{secure_router.routing.port}"
     assert "routing_reflected" not in coordinator.dropped  # our own frames are not drops
+    # The rejected-telegram sensor took the routing counters at that look.
+    sensor = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_rejected_telegrams"
+    )
+    assert sensor is not None
+    state = hass.states.get(sensor)
+    assert state is not None
+    assert int(state.state) >= MAC_FAILURE_ISSUE_THRESHOLD
+    assert state.attributes["routing_mac"] >= MAC_FAILURE_ISSUE_THRESHOLD
+
+    # Any other refused frame shows at the next look too (here: not KNXnet/IP at all).
+    with multicast_socket(GROUP, secure_router.routing.port, "127.0.0.1") as raw:
+        raw.sendto(b"not a frame", (GROUP, secure_router.routing.port))
+        await wait_for(lambda: coordinator.dropped.get("routing_malformed", 0) == 1)
+    async_fire_time_changed(hass, utcnow() + timedelta(seconds=2 * ROUTING_COUNTER_INTERVAL + 2))
+    await hass.async_block_till_done()
+    state = hass.states.get(sensor)
+    assert state is not None
+    assert state.attributes["routing_malformed"] == 1
 
 
 async def test_reauth_of_a_routing_entry_tests_its_group(
