@@ -4,8 +4,10 @@ and its installation file entry, on a real bus (no Home Assistant)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from custom_components.knx_secure.knx.cemi import APCI, LData, MessageCode
 from custom_components.knx_secure.knx.devices import DEVICE_KINDS, SensorDevice, SensorValueSpec
 from custom_components.knx_secure.knx.dpt import DPTValue, get_dpt
 from custom_components.knx_secure.knx.errors import DPTError, InstallationError
-from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 TEMPERATURE = GroupAddress.parse("5/5/1")  # no key in the keyring: plain
 HUMIDITY = GroupAddress.parse("5/5/2")
@@ -216,3 +218,28 @@ def test_a_bad_sensor_spec_names_the_field(
 ) -> None:
     with pytest.raises(InstallationError, match=message.replace("[", r"\[").replace("]", r"\]")):
         DEVICE_KINDS["sensor"](DEVICE, keyring, Bus(Counter()), spec, status_delay=0)
+
+
+def test_the_demo_homes_sensors_follow_its_address_plan() -> None:
+    """demo/installation.json's sensor entries build, on the plan's addresses and types."""
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    keyring = load_keyring(demo / "Demo Home.knxkeys", "demo")
+    entries = json.loads((demo / "installation.json").read_text(encoding="utf-8"))["devices"]
+    built: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        if entry["kind"] != "sensor":
+            continue
+        address = IndividualAddress.parse(entry["address"])
+        device = DEVICE_KINDS["sensor"](address, keyring, Bus(Counter()), entry, status_delay=0)
+        assert isinstance(device, SensorDevice)
+        for value in device.values:
+            built[(str(value.address), value.dpt.id)] = str(address)
+    assert built == {
+        ("1/5/1", "9.001"): "1.1.6",
+        ("1/5/2", "9.007"): "1.1.6",
+        ("1/5/3", "9.004"): "1.1.6",
+        ("1/5/4", "9.005"): "1.1.6",
+        ("1/5/5", "14.056"): "1.1.6",
+        ("1/5/6", "13.013"): "1.1.6",
+        ("2/5/1", "9.001"): "1.1.8",
+    }
