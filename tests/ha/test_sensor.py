@@ -42,6 +42,7 @@ from ..helpers import wait_for
 from .conftest import (
     DEMO_KEYRING_BYTES,
     DEMO_KEYRING_PASSWORD,
+    FIXTURES,
     UploadFile,
     assert_gateway_dropped_nothing,
     async_add_gateway_entry,
@@ -368,7 +369,7 @@ async def test_form_normalizes_the_type_and_keeps_only_overrides(
 async def test_confirm_step_counts_only_the_read_at_start(
     hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
 ) -> None:
-    """A plain address warns; the sender check only matters when the sensor reads."""
+    """A plain address warns; the step also tells how the sensor will show its values."""
     entry = await _entry(hass, demo_gateway, upload_file)
     result = await _form(hass, entry, _data("2/5/1", "9.001"))
     assert result["step_id"] == "confirm_plain_group_address"
@@ -376,7 +377,19 @@ async def test_confirm_step_counts_only_the_read_at_start(
     hass.config_entries.subentries.async_abort(result["flow_id"])
     result = await _form(hass, entry, _data("1/5/1", "9.001"))
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["secure_addresses"] == "1/5/1"
+    placeholders = result["description_placeholders"]
+    assert placeholders["secure_addresses"] == "1/5/1"
+    # ... and how the sensor will show its values: the type's classes, or the form's.
+    assert placeholders[CONF_VALUE_TYPE] == "9.001 temperature (°C)"
+    assert placeholders[CONF_DEVICE_CLASS] == "temperature"
+    assert placeholders["unit"] == "°C"
+    assert placeholders[CONF_STATE_CLASS] == "measurement"
+    hass.config_entries.subentries.async_abort(result["flow_id"])
+    result = await _form(hass, entry, _data("1/5/1", "16.000", **{CONF_SYNC_STATE: False}))
+    assert result["step_id"] == "confirm"
+    placeholders = result["description_placeholders"]
+    assert (placeholders[CONF_DEVICE_CLASS], placeholders["unit"]) == ("—", "—")
+    assert placeholders[CONF_STATE_CLASS] == "—"
     hass.config_entries.subentries.async_abort(result["flow_id"])
 
 
@@ -430,3 +443,35 @@ def test_every_default_is_one_home_assistant_accepts() -> None:
     assert "1.001" not in SENSOR_TYPES
     assert "232.600" not in SENSOR_TYPES
     assert sensor_defaults(SENSOR_TYPES["16.000"]).unit is None
+
+
+async def test_only_the_read_at_start_needs_sender_rights(
+    hass: HomeAssistant, socket_enabled: None, mock_search: Any, upload_file: UploadFile
+) -> None:
+    """SecureTest keyring: tunnel 5.0.2 is no Data Secure sender of 0/4/0. A sensor that
+    reads it at start gets the warning; one that only listens does not."""
+    from custom_components.knx_secure.knx.gateway import VirtualGateway  # noqa: PLC0415
+    from custom_components.knx_secure.knx.keyring import load_keyring  # noqa: PLC0415
+
+    path = FIXTURES / "SecureTest.knxkeys"
+    virtual = VirtualGateway(await hass.async_add_executor_job(load_keyring, path, "test"))
+    await virtual.start()
+    try:
+        entry = await async_add_gateway_entry(
+            hass,
+            virtual,
+            upload_file,
+            tunnel="5.0.2",
+            keyring_source=path.read_bytes(),
+            password="test",
+        )
+        result = await _form(hass, entry, _data("0/4/0", "9.001"))
+        assert result["step_id"] == "confirm_tunnel_not_sender"
+        assert result["description_placeholders"]["not_sender_addresses"] == "0/4/0"
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+        result = await _form(hass, entry, _data("0/4/0", "9.001", **{CONF_SYNC_STATE: False}))
+        assert result["step_id"] == "confirm"
+        hass.config_entries.subentries.async_abort(result["flow_id"])
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await virtual.stop()

@@ -30,7 +30,7 @@ from ..knx.address import GroupAddress
 from ..knx.dpt import DPT, get_dpt
 from ..knx.errors import DPTError
 from ..sensor_types import SENSOR_TYPES, is_numeric_type, sensor_options
-from .base import GroupAddressSubentryFlow, address_selector, device_class_selector
+from .base import EMPTY_LIST, GroupAddressSubentryFlow, address_selector, device_class_selector
 
 # Device classes a number can have (enum, date and timestamp are for other values), as
 # Home Assistant 2025.4 knows them: each has its translation in strings.json, and newer
@@ -168,6 +168,17 @@ class SensorSubentryFlowHandler(GroupAddressSubentryFlow):
             )
         data[CONF_VALUE_TYPE] = dpt.id
         return await super()._async_step_form(step_id, data)
+
+    async def _async_security_check(self) -> tuple[str | None, dict[str, str]]:
+        """The base's check, and how the sensor will show its values (type and overrides)."""
+        warning, placeholders = await super()._async_security_check()
+        dpt = get_dpt(self._data[CONF_VALUE_TYPE])
+        options = sensor_options(dpt, self._data)
+        placeholders[CONF_VALUE_TYPE] = _type_label(dpt)
+        placeholders[CONF_DEVICE_CLASS] = options.device_class or EMPTY_LIST
+        placeholders["unit"] = options.unit or EMPTY_LIST
+        placeholders[CONF_STATE_CLASS] = options.state_class or EMPTY_LIST
+        return warning, placeholders
 
     def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
         """Only the read at start sends (when it is on): the sensor just listens else."""
