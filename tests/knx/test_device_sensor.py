@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custom_components.knx_secure.knx import cemi
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
@@ -200,6 +203,14 @@ def test_without_a_period_nothing_is_scheduled(keyring: Keyring) -> None:
             "values[1]: period: -1 is outside 0..None",
         ),
         (
+            {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "period": math.inf}]},
+            "values[1]: period and variation are finite numbers, 0 or more",
+        ),
+        (
+            {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "variation": math.nan}]},
+            "values[1]: period and variation are finite numbers, 0 or more",
+        ),
+        (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "variation": "x"}]},
             "values[1]: variation: a number",
         ),
@@ -243,3 +254,27 @@ def test_the_demo_homes_sensors_follow_its_address_plan() -> None:
         ("1/5/6", "13.013"): "1.1.6",
         ("2/5/1", "9.001"): "1.1.8",
     }
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+_FIELD = st.sampled_from(["address", "dpt", "value", "period", "variation"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(_FIELD, _JSON | st.sampled_from(["9.001", "16.000", "5/5/1"])))
+def test_any_sensor_entry_builds_or_names_its_error(
+    keyring: Keyring, changes: dict[str, Any]
+) -> None:
+    """A demo-like value with fields replaced by any JSON: a device or an InstallationError."""
+    value = {"address": "5/5/1", "dpt": "9.001", "value": 20, **changes}
+    try:
+        device = DEVICE_KINDS["sensor"](
+            DEVICE, keyring, Bus(Counter()), {"values": [value]}, status_delay=0
+        )
+    except InstallationError:
+        return
+    assert isinstance(device, SensorDevice)

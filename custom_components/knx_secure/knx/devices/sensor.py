@@ -9,6 +9,7 @@ current value. Like every simulated device it is Data Secure where the keyring s
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -84,8 +85,8 @@ class SensorDevice(SimulatedDevice):
         variation or the period does not fit)."""
         if spec.address in self._values:
             raise ValueError(f"device {self.address} already sends on {spec.address}")
-        if spec.period < 0 or spec.variation < 0:
-            raise ValueError("period and variation cannot be negative")
+        if not all(0 <= x < math.inf for x in (spec.period, spec.variation)):
+            raise ValueError("period and variation are finite numbers, 0 or more")
         if spec.variation and not is_numeric(spec.dpt):
             raise ValueError(f"{spec.dpt.label} is not a number: it cannot vary")
         spec.dpt.encode(spec.value)  # DPTError (a ValueError) when it cannot carry it
