@@ -50,6 +50,11 @@ CONF_WRITE_ADDRESS: Final = "write_address"
 CONF_STATE_ADDRESS: Final = "state_address"
 CONF_INVERT: Final = "invert"
 CONF_SYNC_STATE: Final = "sync_state"
+# Sensor subentries (also: state_address, sync_state, device_class, unit_of_measurement).
+SUBENTRY_SENSOR: Final = "sensor"
+CONF_VALUE_TYPE: Final = "value_type"  # the datapoint type's id, e.g. "9.001"
+CONF_STATE_CLASS: Final = "state_class"
+CONF_ALWAYS_RECORD: Final = "always_record"  # write the state even when it is unchanged
 
 # Services.
 SERVICE_SEND: Final = "send"
