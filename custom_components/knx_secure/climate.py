@@ -75,6 +75,16 @@ CONTROLLER_MODE: Final = get_dpt("20.105")
 SHIFT_COUNTS: Final = "6.010"
 SHIFT_COUNT_RANGE: Final = (-128, 127)
 
+# Home Assistant 2026.11 names the temperatures an entity gives in its own unit native_* and
+# deprecates the old names (unsupported from 2027.11); 2025.x knows only the old ones.
+_NATIVE_TEMPERATURES: Final = hasattr(ClimateEntity, "native_current_temperature")
+_CURRENT_TEMPERATURE_ATTR: Final = (
+    "_attr_native_current_temperature" if _NATIVE_TEMPERATURES else "_attr_current_temperature"
+)
+_TARGET_TEMPERATURE_ATTR: Final = (
+    "_attr_native_target_temperature" if _NATIVE_TEMPERATURES else "_attr_target_temperature"
+)
+
 #: The presets are the operation modes of DPT 20.102, by their names.
 PRESET_MODES: Final = list(HVAC_MODES.values())
 #: HVAC mode -> the controller mode (DPT 20.105) written for it.
@@ -157,7 +167,10 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
 
     _device_model = "Room controller"
     _attr_translation_key = "room_controller"
-    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    if _NATIVE_TEMPERATURES:
+        _attr_native_temperature_unit = UnitOfTemperature.CELSIUS
+    else:
+        _attr_temperature_unit = UnitOfTemperature.CELSIUS
     _attr_precision = PRECISION_TENTHS
 
     def __init__(self, coordinator: KNXSecureCoordinator, subentry: ConfigSubentry) -> None:
@@ -203,8 +216,8 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
         if self._operation_mode is not None:
             self._attr_preset_modes = PRESET_MODES
         # What the bus said last (None: not yet).
-        self._attr_current_temperature = None
-        self._attr_target_temperature = None
+        self._current_temperature: float | None = None
+        self._target_temperature: float | None = None
         self._attr_preset_mode = None
         self._shift_value: float | None = None
         self._mode: str | None = None  # the controller mode (20.105)
@@ -265,8 +278,8 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
         if last is None:
             return
         attributes = last.attributes
-        self._attr_current_temperature = _number(attributes.get(ATTR_CURRENT_TEMPERATURE))
-        self._attr_target_temperature = _number(attributes.get(ATTR_TEMPERATURE))
+        self._show_current_temperature(_number(attributes.get(ATTR_CURRENT_TEMPERATURE)))
+        self._show_target_temperature(_number(attributes.get(ATTR_TEMPERATURE)))
         if self._operation_mode is not None and attributes.get(ATTR_PRESET_MODE) in PRESET_MODES:
             self._attr_preset_mode = attributes[ATTR_PRESET_MODE]
         if last.state in self._attr_hvac_modes:
@@ -274,12 +287,12 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
 
     @callback
     def _take_temperature(self, value: DPTValue) -> None:
-        self._attr_current_temperature = _number(value)
+        self._show_current_temperature(_number(value))
         self.async_write_ha_state()
 
     @callback
     def _take_target(self, value: DPTValue) -> None:
-        self._attr_target_temperature = _number(value)
+        self._show_target_temperature(_number(value))
         self.async_write_ha_state()
 
     @callback
@@ -312,6 +325,14 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
 
     # --- what it shows -----------------------------------------------------------------------
 
+    def _show_current_temperature(self, value: float | None) -> None:
+        self._current_temperature = value
+        setattr(self, _CURRENT_TEMPERATURE_ATTR, value)
+
+    def _show_target_temperature(self, value: float | None) -> None:
+        self._target_temperature = value
+        setattr(self, _TARGET_TEMPERATURE_ATTR, value)
+
     @property
     def hvac_mode(self) -> HVACMode | None:
         """Off when switched off, else the controller mode, else heat or cool."""
@@ -335,7 +356,7 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
         mode = self.hvac_mode
         if mode is None or mode in _MODE_ACTIONS:
             return _MODE_ACTIONS.get(mode) if mode is not None else None
-        current, target = self._attr_current_temperature, self._attr_target_temperature
+        current, target = self._current_temperature, self._target_temperature
         if current is None or target is None:
             return None
         heating = self._heating(mode)
@@ -369,7 +390,7 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
     def _shift_for(self, temperature: float) -> float:
         """The shift that brings the controller's setpoint to temperature: its base is the
         current setpoint minus the current shift."""
-        target, value = self._attr_target_temperature, self._shift_value
+        target, value = self._target_temperature, self._shift_value
         if target is None or value is None:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
