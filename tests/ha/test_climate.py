@@ -209,6 +209,7 @@ async def test_reads_every_status_at_start(hass: HomeAssistant, home: Home) -> N
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.attributes[ATTR_HVAC_ACTION] == HVACAction.HEATING  # 19 < 21
+    assert state.attributes["friendly_name"] == "Living room"  # its device's name
     assert state.attributes[ATTR_HVAC_MODES] == ["heat", "cool", "auto", "off"]
     assert state.attributes[ATTR_PRESET_MODES] == [
         "auto",
