@@ -368,9 +368,9 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
 
     def _heating(self, mode: HVACMode) -> bool | None:
         """Whether it heats (True), cools (False) or may do either (None: auto)."""
-        if mode is HVACMode.HEAT:
+        if mode == HVACMode.HEAT:
             return True
-        if mode is HVACMode.COOL:
+        if mode == HVACMode.COOL:
             return False
         return self._heat
 
@@ -412,16 +412,16 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
     async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
         """Off: switch off (on/off, else the controller mode off). Another mode: the
         controller mode, else heat/cool; then switch on if it was off."""
-        if hvac_mode is HVACMode.OFF and self._writable(self._on_off):
+        if hvac_mode == HVACMode.OFF and self._writable(self._on_off):
             await self._async_switch(on=False)
             return
         if self._writable(self._controller_mode):
             await self._async_write(self._controller_mode, CONTROLLER_MODES[hvac_mode])
         elif self._writable(self._heat_cool) and hvac_mode in (HVACMode.HEAT, HVACMode.COOL):
-            await self._async_write(self._heat_cool, hvac_mode is HVACMode.HEAT)
+            await self._async_write(self._heat_cool, hvac_mode == HVACMode.HEAT)
         elif not self._writable(self._on_off):
             raise self._not_writable()
-        if hvac_mode is not HVACMode.OFF and self._writable(self._on_off) and self._on is not True:
+        if hvac_mode != HVACMode.OFF and self._writable(self._on_off) and self._on is not True:
             await self._async_switch(on=True)
 
     async def async_turn_on(self) -> None:
@@ -429,8 +429,10 @@ class KNXSecureClimate(KNXSecureSubentryEntity, ClimateEntity, RestoreEntity):
         if self._writable(self._on_off):
             await self._async_switch(on=True)
             return
-        mode = self._last_on_mode or next(m for m in self.hvac_modes if m is not HVACMode.OFF)
-        await self.async_set_hvac_mode(mode)
+        on_modes = [mode for mode in self.hvac_modes if mode != HVACMode.OFF]
+        if self._last_on_mode is None and not on_modes:
+            raise self._not_writable()
+        await self.async_set_hvac_mode(self._last_on_mode or on_modes[0])
 
     async def async_turn_off(self) -> None:
         """Switch off."""

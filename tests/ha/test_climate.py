@@ -519,3 +519,26 @@ async def test_reconfigure_keeps_the_entity(hass: HomeAssistant, home: Home) -> 
     assert after.unique_id == before.unique_id
     await wait_for(lambda: _attribute(hass, entity_id, ATTR_HVAC_MODES) == ["heat", "cool", "off"])
     assert _attribute(hass, entity_id, ATTR_PRESET_MODES) is None
+
+
+async def test_off_through_the_controller_mode(hass: HomeAssistant, home: Home) -> None:
+    """Without on/off, off is the controller mode off; turning on goes back to the last
+    mode the controller reported that was not off."""
+    data = {
+        CONF_NAME: "Modes only",
+        CONF_TEMPERATURE_ADDRESS: "1/4/1",
+        CONF_CONTROLLER_MODE_ADDRESS: "1/4/6",
+        CONF_CONTROLLER_MODE_STATE_ADDRESS: "1/4/7",
+        CONF_CONTROLLER_MODES: ["heat", "cool", "off"],
+    }
+    entity_id = await _add(hass, home, data)
+    await wait_for(lambda: state_of(hass, entity_id) == HVACMode.HEAT)
+    await _call(hass, SERVICE_SET_HVAC_MODE, entity_id, **{ATTR_HVAC_MODE: HVACMode.COOL})
+    await wait_for(lambda: state_of(hass, entity_id) == HVACMode.COOL)
+    await _call(hass, SERVICE_TURN_OFF, entity_id)
+    assert (home.device.state.controller_mode, home.device.state.on) == ("off", True)
+    await wait_for(lambda: state_of(hass, entity_id) == HVACMode.OFF)
+    await _call(hass, SERVICE_TURN_ON, entity_id)
+    assert home.device.state.controller_mode == "cool"
+    await wait_for(lambda: state_of(hass, entity_id) == HVACMode.COOL)
+    _dropped_nothing(home)
