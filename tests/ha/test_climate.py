@@ -542,3 +542,19 @@ async def test_off_through_the_controller_mode(hass: HomeAssistant, home: Home) 
     assert home.device.state.controller_mode == "cool"
     await wait_for(lambda: state_of(hass, entity_id) == HVACMode.COOL)
     _dropped_nothing(home)
+
+
+async def test_turn_on_with_nothing_to_turn_on_to(hass: HomeAssistant, home: Home) -> None:
+    """Only the controller mode off offered and no other mode heard: turning on is the
+    user's error, and nothing is written."""
+    data = {
+        CONF_NAME: "Off only",
+        CONF_TEMPERATURE_ADDRESS: "1/4/1",
+        CONF_CONTROLLER_MODE_ADDRESS: "3/4/6",  # nobody answers there
+        CONF_CONTROLLER_MODES: ["off"],
+    }
+    entity_id = await _add(hass, home, data)
+    await wait_for(lambda: _attribute(hass, entity_id, ATTR_CURRENT_TEMPERATURE) == 19.0)
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, SERVICE_TURN_ON, entity_id)
+    assert raised.value.translation_key == "climate_not_writable"
