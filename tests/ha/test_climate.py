@@ -23,7 +23,12 @@ from homeassistant.components.climate.const import (
     HVACMode,
 )
 from homeassistant.components.climate.const import DOMAIN as CLIMATE
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntry
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_SUPPORTED_FEATURES,
@@ -169,7 +174,16 @@ async def _home(
         keyring_source=DEMO_KEYRING_BYTES,
         password=DEMO_KEYRING_PASSWORD,
     )
+    await _loaded(hass, entry)
     return Home(entry, gateway, device)
+
+
+async def _loaded(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Wait until the entry is set up. On a machine too busy for the tests' one-second
+    client timeouts a (re)load can fail to connect; Home Assistant retries it by itself
+    (after about 5 s), and the test goes on from there."""
+    await wait_for(lambda: entry.state is ConfigEntryState.LOADED, limit=30)
+    await hass.async_block_till_done()
 
 
 @pytest.fixture
@@ -179,6 +193,7 @@ async def home(hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: U
 
 async def _add(hass: HomeAssistant, home: Home, data: dict[str, Any]) -> str:
     subentry = await async_add_subentry(hass, home.entry, SUBENTRY_CLIMATE, data)
+    await _loaded(hass, home.entry)
     return entity_id_for(hass, home.entry, subentry, CLIMATE)
 
 
@@ -513,6 +528,7 @@ async def test_reconfigure_keeps_the_entity(hass: HomeAssistant, home: Home) -> 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
+    await _loaded(hass, home.entry)
 
     after = er.async_get(hass).async_get(entity_id)
     assert after is not None
