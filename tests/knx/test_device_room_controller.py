@@ -234,3 +234,15 @@ def test_the_demo_home_controller_builds_and_watches_its_addresses() -> None:
     )
     assert device.watched == {GroupAddress.parse(f"1/4/{n}") for n in range(1, 10)}
     assert all(keyring.group_key(address) is not None for address in device.watched)
+
+
+def test_a_setpoint_beyond_its_type_is_not_reported(keyring: Keyring) -> None:
+    """A base near 9.001's top plus a shift cannot be sent: no report, no error."""
+    device, bus, spy, _ = controller(keyring, setpoint_shift_step=0.5)
+    write(bus, "setpoint", "9.001", 670433.28)  # the top of 9.001
+    write(bus, "setpoint_shift", "6.010", 127)
+    assert device.setpoint == 670433.28 + 63.5
+    assert spy.reports("setpoint_status", "9.001") == [670433.28]
+    assert spy.reports("setpoint_shift_status", "6.010") == [127]
+    read(bus, "setpoint_status")  # no answer either
+    assert spy.reports("setpoint_status", "9.001") == [670433.28]

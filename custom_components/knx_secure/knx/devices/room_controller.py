@@ -180,8 +180,7 @@ class RoomController(SimulatedDevice):
         if report is None:
             return None
         self._keep_drifting()
-        dpt, value = report
-        return dpt.encode(value())
+        return self._encoded(address)
 
     def operate(self, **changes: object) -> None:
         """Change the controller locally (its buttons: ``base_setpoint=22``,
@@ -198,12 +197,21 @@ class RoomController(SimulatedDevice):
         before = self._status_values()
         apply(self.state)
         for address, value in self._status_values().items():
-            if value != before[address]:
-                self.send_write(address, self._reports[address][0].encode(value), delayed=True)
+            if value != before[address] and (payload := self._encoded(address)) is not None:
+                self.send_write(address, payload, delayed=True)
         self._keep_drifting()
 
     def _status_values(self) -> dict[GroupAddress, object]:
         return {address: value() for address, (_, value) in self._reports.items()}
+
+    def _encoded(self, address: GroupAddress) -> GroupValue | None:
+        """The status value of address as its type carries it; None when it cannot (a base
+        setpoint and a shift that add up beyond 9.001's range): nothing is sent then."""
+        dpt, value = self._reports[address]
+        try:
+            return dpt.encode(value())
+        except DPTError:
+            return None
 
     # --- the room ----------------------------------------------------------------------------
 
