@@ -246,3 +246,12 @@ def test_a_setpoint_beyond_its_type_is_not_reported(keyring: Keyring) -> None:
     assert spy.reports("setpoint_shift_status", "6.010") == [127]
     read(bus, "setpoint_status")  # no answer either
     assert spy.reports("setpoint_status", "9.001") == [670433.28]
+
+
+def test_a_room_temperature_beyond_its_type_is_not_reported(keyring: Keyring) -> None:
+    device, _, spy, _ = controller(keyring, drift_step=10)
+    device.operate(base_setpoint=670433.28, shift=127, temperature=670430.0)
+    before = spy.reports("temperature", "9.001")
+    device.drift_once()  # 670440: beyond 9.001's top
+    assert device.state.temperature == 670440.0
+    assert spy.reports("temperature", "9.001") == before

@@ -223,7 +223,8 @@ class RoomController(SimulatedDevice):
         if step <= 0:
             return
         self.state.temperature = round(temperature + (step if goal > temperature else -step), 2)
-        self.send_write(self.spec.temperature, TEMPERATURE.encode(self.state.temperature))
+        if (payload := self._encoded(self.spec.temperature)) is not None:
+            self.send_write(self.spec.temperature, payload)
 
     def _keep_drifting(self) -> None:
         """Schedule the next drift step unless one is scheduled (the gateway's stop cancels
