@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 
@@ -141,17 +140,9 @@ class ClimateSubentryFlowHandler(GroupAddressSubentryFlow):
             }
         )
 
-    async def _async_step_form(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        """Check how the fields go together, then let the base check each address."""
-        if user_input is not None and (errors := climate_errors(user_input)):
-            return self.async_show_form(
-                step_id=step_id,
-                data_schema=self.add_suggested_values_to_schema(self._schema(), user_input),
-                errors=errors,
-            )
-        return await super()._async_step_form(step_id, user_input)
+    def _validate(self, data: dict[str, Any]) -> dict[str, str]:
+        """How the fields go together (the base checks each address)."""
+        return climate_errors(data)
 
     def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
         """Every address counts: the entity writes the command addresses and reads the
