@@ -58,7 +58,14 @@ from .knx.errors import (
 )
 from .knx.keyring import Keyring, KeyringInterface
 from .knx.security_store import SecurityStore
-from .knx.telegram import GroupValue, Telegram, TelegramDropped, group_value_as_bool
+from .knx.telegram import (
+    GroupService,
+    GroupValue,
+    Telegram,
+    TelegramDropped,
+    group_value_as_bool,
+)
+from .monitor import TelegramMonitor
 
 if TYPE_CHECKING:
     from .store import HassSecurityStore
@@ -183,6 +190,8 @@ class KNXSecureCoordinator:
         self.subentries_snapshot: dict[str, object] = {}
         # The gateway's device registry id (set by async_setup_entry).
         self.gateway_device_id: str | None = None
+        # Every telegram in and out, and every rejected one, for the group monitor panel.
+        self.monitor = TelegramMonitor(hass, entry, keyring)
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -238,6 +247,7 @@ class KNXSecureCoordinator:
             _LOGGER.debug("Error while closing the tunnel", exc_info=True)
         self._set_connected(False)
         await self.store.flush()
+        await self.monitor.async_save()
 
     # --- connection state ---------------------------------------------------------------
 
@@ -347,6 +357,7 @@ class KNXSecureCoordinator:
     @callback
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Dispatch the value of a write or response to the group address's listeners."""
+        self.monitor.record_received(telegram)
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
@@ -382,6 +393,7 @@ class KNXSecureCoordinator:
             del self._pending_reads[address]
             try:
                 # The answer reaches the listeners through the client's subscription.
+                self._record_sent(address, GroupService.READ, None)
                 await self.client.read(address)
             except (KNXSecureError, OSError, TimeoutError) as err:
                 _LOGGER.debug("No answer to the status read of %s: %s", address, err)
@@ -410,7 +422,18 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         # Our own telegram does not come back from the bus: tell the entities bound to it.
+        self._record_sent(address, GroupService.WRITE, payload)
         self._dispatch(address, payload)
+
+    @callback
+    def _record_sent(
+        self, address: GroupAddress, service: GroupService, value: GroupValue | None
+    ) -> None:
+        """Show a telegram Home Assistant sent in the group monitor."""
+        source = self.client.individual_address
+        if source is not None:
+            secure = self.keyring.group_key(address) is not None
+            self.monitor.record_sent(source, address, service, value, secure=secure)
 
     async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
         """Encode value as dpt and send it (see async_write); a value the type cannot
@@ -427,6 +450,7 @@ class KNXSecureCoordinator:
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""
+        self._record_sent(address, GroupService.READ, None)
         try:
             return await self.client.read(address)
         except NotConnectedError as err:
@@ -465,6 +489,7 @@ class KNXSecureCoordinator:
     def _handle_drop(self, event: TelegramDropped) -> None:
         """The client dropped a telegram: raise an issue for a MAC failure on a used group
         address, and tell the listeners once per burst (a loop iteration), not per drop."""
+        self.monitor.record_drop(event)
         if event.reason is DropReason.MAC:
             self._async_update_issues({event.address: self.client.mac_failures[event.address]})
         if not self._counters_changed:

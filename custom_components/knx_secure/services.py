@@ -69,8 +69,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 def _coordinator(call: ServiceCall) -> KNXSecureCoordinator:
     """Return the coordinator of the entry the call names, or of the only loaded entry."""
-    hass = call.hass
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
+    return coordinator_of(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+
+
+def coordinator_of(hass: HomeAssistant, entry_id: str | None) -> KNXSecureCoordinator:
+    """The coordinator of the loaded entry ``entry_id``, or of the only loaded entry when
+    None; ServiceValidationError saying what is wrong otherwise."""
+    if entry_id:
         entry: KNXSecureConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             raise ServiceValidationError(

@@ -139,6 +139,9 @@ async def upload_file(
     (tmp_path / "tmp").mkdir()
     assert await async_setup_component(hass, "file_upload", {})
     assert await async_setup_component(hass, "diagnostics", {})
+    # The integration registers its panel's files and websocket API at setup: before the
+    # client, which freezes the router.
+    assert await async_setup_component(hass, DOMAIN, {})
     client = await hass_client()
 
     async def _upload(content: bytes) -> str:
