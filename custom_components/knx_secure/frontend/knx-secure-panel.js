@@ -14,6 +14,9 @@ header { display: flex; align-items: center; gap: 8px; padding: 8px 16px; flex-w
   background: var(--app-header-background-color, var(--primary-color));
   color: var(--app-header-text-color, var(--text-primary-color, #fff)); min-height: 48px; }
 header h1 { font-size: 20px; font-weight: 400; margin: 0 auto 0 0; }
+header button.menu { display: none; background: none; border: none; font-size: 20px;
+  color: inherit; padding: 4px 8px; }
+:host([narrow]) header button.menu { display: inline-block; }
 button { font: inherit; padding: 6px 12px; border-radius: 4px; cursor: pointer;
   border: 1px solid var(--divider-color); background: var(--card-background-color);
   color: var(--primary-text-color); }
@@ -61,6 +64,7 @@ tr.rejected td { border-bottom: none; }
 const HTML = `
 <style>${STYLE}</style>
 <header>
+  <button id="menu" class="menu" title="Sidebar" aria-label="Sidebar">☰</button>
   <h1>KNX group monitor</h1>
   <button id="pause" title="Stop following new telegrams">Pause</button>
   <button id="clear" title="Forget the telegrams shown and stored">Clear</button>
@@ -153,6 +157,8 @@ class KnxSecurePanel extends HTMLElement {
     const $ = (id) => this.shadowRoot.getElementById(id);
     this._tbody = $("rows");
     this._status = $("status");
+    $("menu").addEventListener("click", () =>
+      this.dispatchEvent(new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true })));
     $("pause").addEventListener("click", () => this._togglePause());
     $("clear").addEventListener("click", () => this._clear());
     $("export").addEventListener("click", () => this._export());
@@ -172,7 +178,10 @@ class KnxSecurePanel extends HTMLElement {
     return this._hass;
   }
 
-  set narrow(_value) {}
+  set narrow(value) {
+    // Home Assistant hides its sidebar on narrow screens: the menu button opens it.
+    this.toggleAttribute("narrow", Boolean(value));
+  }
   set panel(_value) {}
   set route(_value) {}
 
