@@ -39,9 +39,12 @@ CONF_SYNC_STATE: Final = "sync_state"
 # Services.
 SERVICE_SEND: Final = "send"
 SERVICE_READ: Final = "read"
+SERVICE_EVENT_REGISTER: Final = "event_register"
 ATTR_ADDRESS: Final = "address"
 ATTR_VALUE: Final = "value"
 ATTR_PAYLOAD: Final = "payload"
+ATTR_TYPE: Final = "type"
+ATTR_REMOVE: Final = "remove"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 # Files and storage.

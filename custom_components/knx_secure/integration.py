@@ -31,11 +31,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services, the group monitor's websocket API and its panel (they work on
     whichever entries are loaded)."""
     async_setup_services(hass)
+    from .events import async_setup_events  # noqa: PLC0415
     from .panel import async_register_panel  # noqa: PLC0415
     from .websocket_api import async_register_commands  # noqa: PLC0415
 
     async_register_commands(hass)
     await async_register_panel(hass)
+    async_setup_events(hass)
     return True
 
 
