@@ -56,5 +56,3 @@ STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter 
 
 # Runtime behaviour.
 STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
-MAC_FAILURE_ISSUE_THRESHOLD: Final = 3  # MAC failures on a used GA before a repair issue
-ISSUE_MAC_FAILURES: Final = "data_secure_mac_failures"

@@ -24,7 +24,6 @@ from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
 )
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
@@ -33,8 +32,6 @@ from .const import (
     CONF_GATEWAY_NAME,
     CONF_TUNNEL,
     DOMAIN,
-    ISSUE_MAC_FAILURES,
-    MAC_FAILURE_ISSUE_THRESHOLD,
     STATUS_READ_STAGGER,
     TUNNEL_AUTOMATIC,
 )
@@ -47,7 +44,6 @@ from .knx.client import (
     TunnelChoice,
 )
 from .knx.dpt import DPT, DPTValue, encode_dpt1
-from .knx.drops import DropReason
 from .knx.errors import (
     AuthenticationError,
     DeviceAuthenticationError,
@@ -66,6 +62,7 @@ from .knx.telegram import (
     group_value_as_bool,
 )
 from .monitor import TelegramMonitor
+from .repairs import RejectionIssues
 
 if TYPE_CHECKING:
     from .store import HassSecurityStore
@@ -192,6 +189,10 @@ class KNXSecureCoordinator:
         self.gateway_device_id: str | None = None
         # Every telegram in and out, and every rejected one, for the group monitor panel.
         self.monitor = TelegramMonitor(hass, entry, keyring)
+        # Repairs for telegrams that keep being rejected, by cause, sender and address.
+        self.rejections = RejectionIssues(
+            hass, entry, lambda: configured_addresses(entry), self.monitor.address_name
+        )
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -487,11 +488,10 @@ class KNXSecureCoordinator:
 
     @callback
     def _handle_drop(self, event: TelegramDropped) -> None:
-        """The client dropped a telegram: raise an issue for a MAC failure on a used group
-        address, and tell the listeners once per burst (a loop iteration), not per drop."""
+        """The client dropped a telegram: show it in the monitor, count it for the repairs,
+        and tell the listeners once per burst (a loop iteration), not per drop."""
         self.monitor.record_drop(event)
-        if event.reason is DropReason.MAC:
-            self._async_update_issues({event.address: self.client.mac_failures[event.address]})
+        self.rejections.record(event)
         if not self._counters_changed:
             self._counters_changed = True
             self.hass.loop.call_soon(self._notify_counter_listeners)
@@ -501,40 +501,3 @@ class KNXSecureCoordinator:
         self._counters_changed = False
         for listener in list(self._counter_listeners):
             listener()
-
-    @callback
-    def _async_update_issues(self, mac_failures: dict[GroupAddress, int]) -> None:
-        """Raise a repair issue for each used group address that keeps failing its MAC."""
-        used = configured_addresses(self.entry)
-        for address, count in mac_failures.items():
-            if address not in used or count < MAC_FAILURE_ISSUE_THRESHOLD:
-                continue
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                mac_issue_id(self.entry.entry_id, address),
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_MAC_FAILURES,
-                translation_placeholders={
-                    "address": str(address),
-                    "count": str(count),
-                    "gateway": self.entry.title,
-                },
-            )
-
-
-def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
-    """Return the repair issue id for MAC failures on address."""
-    return f"{ISSUE_MAC_FAILURES}_{entry_id}_{address.raw}"
-
-
-@callback
-def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the repair issues of an entry."""
-    prefix = f"{ISSUE_MAC_FAILURES}_{entry_id}_"
-    registry = ir.async_get(hass)
-    for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and issue_id.startswith(prefix):
-            ir.async_delete_issue(hass, DOMAIN, issue_id)

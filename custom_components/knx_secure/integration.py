@@ -43,7 +43,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
     """Load the keyring, open the secure tunnel and set up the platforms."""
-    from .coordinator import KNXSecureCoordinator, async_delete_issues  # noqa: PLC0415
+    from .coordinator import KNXSecureCoordinator  # noqa: PLC0415
+    from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
         adopt_and_load_keyring,
@@ -138,8 +139,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -
 
 async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> None:
     """Remove the entry's keyring file, its stored counters and its repair issues."""
-    from .coordinator import async_delete_issues  # noqa: PLC0415
     from .monitor import async_remove_telegram_history  # noqa: PLC0415
+    from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
         keyring_directory,

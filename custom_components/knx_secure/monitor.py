@@ -205,6 +205,11 @@ class TelegramMonitor:
         self._store = _history_store(hass, entry.entry_id)
         self.own_addresses: set[IndividualAddress] = set()
 
+    def address_name(self, address: GroupAddress) -> str | None:
+        """The name of a group address in the entry's configuration (None: unknown)."""
+        info = self.book.get(address)
+        return info["name"] if info else None
+
     async def async_load(self) -> None:
         """Read the rows of the previous runs (a damaged file starts an empty history)."""
         try:

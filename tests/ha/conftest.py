@@ -142,6 +142,7 @@ async def upload_file(
     # The integration registers its panel's files and websocket API at setup: before the
     # client, which freezes the router.
     assert await async_setup_component(hass, DOMAIN, {})
+    assert await async_setup_component(hass, "repairs", {})
     client = await hass_client()
 
     async def _upload(content: bytes) -> str:
