@@ -55,4 +55,5 @@ STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter writes
 
 # Runtime behaviour.
+STATS_INTERVAL: Final = 5.0  # seconds: the telegram counter sensors update at most this often
 STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
@@ -25,6 +26,7 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ADDRESS_SUFFIX,
@@ -32,6 +34,7 @@ from .const import (
     CONF_GATEWAY_NAME,
     CONF_TUNNEL,
     DOMAIN,
+    STATS_INTERVAL,
     STATUS_READ_STAGGER,
     TUNNEL_AUTOMATIC,
 )
@@ -177,6 +180,12 @@ class KNXSecureCoordinator:
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
+        # Telegram counters and the connection's start, for the connection sensors.
+        self.connected_since: datetime | None = None
+        self.telegrams_received = 0
+        self.telegrams_sent = 0
+        self._stats_listeners: list[CALLBACK_TYPE] = []
+        self._stats_update: asyncio.TimerHandle | None = None
         self._status_addresses: dict[GroupAddress, int] = {}
         self._pending_reads: dict[GroupAddress, None] = {}
         self._read_task: asyncio.Task[None] | None = None
@@ -241,6 +250,9 @@ class KNXSecureCoordinator:
         if self._read_task is not None:
             self._read_task.cancel()
             self._read_task = None
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
         self._pending_reads.clear()
         try:
             await self.client.close()
@@ -270,6 +282,7 @@ class KNXSecureCoordinator:
         if connected == self.connected:
             return
         self.connected = connected
+        self.connected_since = dt_util.utcnow() if connected else None
         if connected:
             _LOGGER.debug("Tunnel to %s is up", self.host)
             self.last_error = None
@@ -283,6 +296,7 @@ class KNXSecureCoordinator:
             self._pending_reads.clear()
         for listener in list(self._availability_listeners):
             listener()
+        self._notify_stats_listeners()
 
     @callback
     def async_add_availability_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -359,6 +373,8 @@ class KNXSecureCoordinator:
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Dispatch the value of a write or response to the group address's listeners."""
         self.monitor.record_received(telegram)
+        self.telegrams_received += 1
+        self._schedule_stats_update()
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
@@ -431,6 +447,8 @@ class KNXSecureCoordinator:
         self, address: GroupAddress, service: GroupService, value: GroupValue | None
     ) -> None:
         """Show a telegram Home Assistant sent in the group monitor."""
+        self.telegrams_sent += 1
+        self._schedule_stats_update()
         source = self.client.individual_address
         if source is not None:
             secure = self.keyring.group_key(address) is not None
@@ -485,6 +503,27 @@ class KNXSecureCoordinator:
     def async_add_counter_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call listener when the rejected telegram counters change."""
         return _add_listener(self._counter_listeners, listener)
+
+    @callback
+    def async_add_stats_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener when the telegram counters or the connection changed (the
+        counters at most once per STATS_INTERVAL)."""
+        return _add_listener(self._stats_listeners, listener)
+
+    @callback
+    def _schedule_stats_update(self) -> None:
+        if self._stats_update is None and self._stats_listeners:
+            self._stats_update = self.hass.loop.call_later(
+                STATS_INTERVAL, self._notify_stats_listeners
+            )
+
+    @callback
+    def _notify_stats_listeners(self) -> None:
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
+        for listener in list(self._stats_listeners):
+            listener()
 
     @callback
     def _handle_drop(self, event: TelegramDropped) -> None:

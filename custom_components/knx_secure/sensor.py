@@ -9,6 +9,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .connection_sensors import connection_sensors
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
 from .entity import KNXSecureEntity
 
@@ -20,8 +21,11 @@ async def async_setup_entry(
     entry: KNXSecureConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the diagnostic sensor of the gateway."""
-    async_add_entities([KNXSecureRejectedTelegramsSensor(entry.runtime_data)])
+    """Add the diagnostic sensors of the gateway."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [KNXSecureRejectedTelegramsSensor(coordinator), *connection_sensors(coordinator)]
+    )
 
 
 class KNXSecureRejectedTelegramsSensor(KNXSecureEntity, SensorEntity):
