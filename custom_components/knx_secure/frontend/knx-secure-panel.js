@@ -153,6 +153,7 @@ class KnxSecurePanel extends HTMLElement {
     this._connecting = false;
     this._renderScheduled = false;
     this._fresh = []; // rows that arrived since the last render
+    this._shown = 0; // rows in the table
     this.attachShadow({ mode: "open" }).innerHTML = HTML;
     const $ = (id) => this.shadowRoot.getElementById(id);
     this._tbody = $("rows");
@@ -285,8 +286,10 @@ class KnxSecurePanel extends HTMLElement {
   _renderAll() {
     this._fresh = [];
     const fragment = document.createDocumentFragment();
-    for (const row of this._shownRows()) this._appendRow(fragment, row);
+    const shown = this._shownRows();
+    for (const row of shown) this._appendRow(fragment, row);
     this._tbody.replaceChildren(fragment);
+    this._shown = shown.length;
     this._updateStatus();
   }
 
@@ -300,11 +303,13 @@ class KnxSecurePanel extends HTMLElement {
       const fragment = document.createDocumentFragment();
       for (let i = fresh.length - 1; i >= 0; i--) this._appendRow(fragment, fresh[i]);
       this._tbody.prepend(fragment);
-      const rows = this._tbody.querySelectorAll("tr.row");
-      for (let i = MAX_SHOWN; i < rows.length; i++) {
-        const why = rows[i].nextElementSibling;
-        if (why && why.classList.contains("why")) why.remove();
-        rows[i].remove();
+      this._shown += fresh.length;
+      // Drop the oldest rows (and their explanation rows) beyond MAX_SHOWN, from the end.
+      while (this._shown > MAX_SHOWN) {
+        const last = this._tbody.lastElementChild;
+        if (!last) break;
+        if (last.classList.contains("row")) this._shown -= 1;
+        last.remove();
       }
     }
     this._updateStatus();
@@ -355,11 +360,10 @@ class KnxSecurePanel extends HTMLElement {
   }
 
   _updateStatus() {
-    const shown = this._tbody.querySelectorAll("tr.row").length;
     const paused = this._paused ? " · paused" : "";
     const entries = this._info ? this._info.entries.length : 0;
     this._status.textContent =
-      `${shown} of ${this._rows.length} telegrams shown · ${entries} gateway(s)${paused}`;
+      `${this._shown} of ${this._rows.length} telegrams shown · ${entries} gateway(s)${paused}`;
   }
 
   _togglePause() {
