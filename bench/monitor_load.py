@@ -173,6 +173,7 @@ def main() -> None:
     (config_dir / "configuration.yaml").write_text(
         ui.CONFIGURATION.format(port=ha_port).replace("debug", "warning")
     )
+    (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / "custom_components").symlink_to(ui.REPO / "custom_components")
     instance = ui.HomeAssistant(f"http://127.0.0.1:{ha_port}", config_dir, config_dir / "hass.log")
     try:

@@ -180,6 +180,7 @@ CONFIGURATION = """\
 # Written by tests/browser: the UI and nothing else.
 frontend:
 config:
+automation: !include automations.yaml
 
 logger:
   default: warning
@@ -322,6 +323,7 @@ def home_assistant(
     config_dir = tmp_path_factory.mktemp("home-assistant")
     port = free_port()
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config_dir / "automations.yaml").write_text("[]\n")  # the automation editor writes here
     (config_dir / "custom_components").symlink_to(REPO / "custom_components")
     instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, config_dir / "hass.log")
     try:

@@ -178,3 +178,49 @@ def test_a_phone_sized_screen_shows_the_rows(walk: Walk, home_assistant: HomeAss
         assert box["width"] <= 390, box
     finally:
         walk.page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_an_automation_made_in_the_editor_with_the_gateway_trigger_fires(
+    walk: Walk, home_assistant: HomeAssistant, switch: str
+) -> None:
+    """The telegram trigger of the gateway's device, made in the visual automation editor."""
+    page = walk.page
+    page.goto(home_assistant.url + "/config/automation/edit/new")
+    page.get_by_role("button", name="Add trigger").first.click()
+    walk.dialog.get_by_text("Device", exact=True).first.click()
+    page.get_by_label("Device").first.click()
+    page.keyboard.type("virtual gateway")
+    page.get_by_role("option").filter(has_text="KNX Secure virtual gateway").first.click()
+    # the gateway has one trigger: the editor takes it and shows its fields
+    add_address = page.get_by_role("button", name="Add group addresses (empty: any)")
+    walk.see(add_address, "device_trigger", "the telegram trigger's fields")
+    add_address.click()
+    page.get_by_label("Group addresses (empty: any)").first.fill("1/1/2")
+    page.get_by_role("switch", name="Reads").click()
+    page.get_by_role("switch", name="Outgoing").click()
+    page.get_by_role("button", name="Add action").first.click()
+    page.locator("add-automation-element-dialog").get_by_role("textbox").first.fill(
+        "persistent notification"
+    )
+    page.get_by_text("Persistent Notification: Create").click()
+    walk.screenshots.take(page, "action_added")
+    message = page.locator("ha-settings-row").filter(has_text="Message body")
+    message.get_by_role("textbox").first.fill("1/1/2 is {{ trigger.value }}")
+    walk.screenshots.take(page, "automation_filled")
+    page.get_by_role("button", name="Save").last.click()
+    page.get_by_label("Name").last.fill("Hall light status")
+    page.get_by_role("button", name="Save").last.click()
+    automation_id = "automation.hall_light_status"
+    wait_until(lambda: home_assistant.state(automation_id) == "on", 60, "the saved automation")
+    turn(home_assistant, switch, True)
+    wait_until(
+        lambda: (
+            home_assistant.request("GET", f"/api/states/{automation_id}")["attributes"].get(
+                "last_triggered"
+            )
+            is not None
+        ),
+        60,
+        "the automation to fire on the actuator's status",
+    )
+    walk.screenshots.take(page, "automation_fired")
