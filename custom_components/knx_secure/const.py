@@ -80,9 +80,12 @@ CONF_TEMPERATURE_STEP: Final = "temperature_step"
 # Services.
 SERVICE_SEND: Final = "send"
 SERVICE_READ: Final = "read"
+SERVICE_EVENT_REGISTER: Final = "event_register"
 ATTR_ADDRESS: Final = "address"
 ATTR_VALUE: Final = "value"
 ATTR_PAYLOAD: Final = "payload"
+ATTR_TYPE: Final = "type"
+ATTR_REMOVE: Final = "remove"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 # Files and storage.
@@ -93,8 +96,8 @@ STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter writes
 
 # Runtime behaviour.
+STATS_INTERVAL: Final = 5.0  # seconds: the telegram counter sensors update at most this often
 STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
-MAC_FAILURE_ISSUE_THRESHOLD: Final = 3  # MAC failures on a used GA before a repair issue
-ISSUE_MAC_FAILURES: Final = "data_secure_mac_failures"
 ISSUE_ROUTING_MAC_FAILURES: Final = "routing_mac_failures"  # backbone key does not match
+ROUTING_MAC_ISSUE_THRESHOLD: Final = 3  # routing frames failing the backbone key's MAC
 ROUTING_COUNTER_INTERVAL: Final = 30.0  # seconds between two looks at the routing drop counters
