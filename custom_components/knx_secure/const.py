@@ -52,6 +52,6 @@ STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter writes
 
 # Runtime behaviour.
-STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
+STATUS_READS_IN_FLIGHT: Final = 2  # status reads awaiting their answer at once (as xknx)
 MAC_FAILURE_ISSUE_THRESHOLD: Final = 3  # MAC failures on a used GA before a repair issue
 ISSUE_MAC_FAILURES: Final = "data_secure_mac_failures"
