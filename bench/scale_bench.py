@@ -6,11 +6,11 @@ One run of ``scripts/bench scale``:
    directory and times loading it, ours against xknx's ``sync_load_keyring`` (alternating,
    our PBKDF2 cache cleared each time: both derive the password hash);
 2. starts the plan's gateway in a process of its own (``python -m bench.scale serve``);
-3. runs bench/ha_scale_bench.py with pytest twice against it: with our integration (this
-   venv) and with Home Assistant's ``knx`` integration. That one pins an older xknx than the
-   one the test suite uses as an oracle, so it runs in a venv of its own, ``.venv-haknx``,
-   made here with uv: the Home Assistant of this venv and the requirements of its ``knx``
-   manifest (xknx, xknxproject, knx-frontend), at the versions the manifest pins.
+3. runs bench/ha_scale_bench.py with pytest against it, ROUNDS times each side, alternating:
+   with our integration (this venv) and with Home Assistant's ``knx`` integration. That one
+   pins an older xknx than the one the test suite uses as an oracle, so it runs in a venv of
+   its own, ``.venv-haknx``, made here with uv: the Home Assistant of this venv and the
+   requirements of its ``knx`` manifest (xknx, xknxproject, knx-frontend), pinned alike.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from custom_components.knx_secure.knx.keyring import load_keyring
 BENCH_FILE = Path(__file__).resolve().parent / "ha_scale_bench.py"
 KNX_VENV = ROOT / ".venv-haknx"
 LOADS = 7  # keyring loads per side, alternating
-RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "5"))  # set-ups per side (the first imports)
+# Each side runs ROUNDS times, alternating (load from elsewhere hits both), with RUNS set-ups
+# each; the first of a process also imports the integration and is left out of the medians.
+ROUNDS = int(os.environ.get("BENCH_SCALE_ROUNDS", "2"))
+RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "3"))
 TOGGLES = int(os.environ.get("BENCH_SCALE_TOGGLES", "20"))  # on + off per set-up
 TIMEOUT = 600.0  # seconds per side
 SETUP_GOAL_MS = 2000.0
@@ -150,6 +153,14 @@ def _timed(runs: list[dict[str, object]]) -> list[dict[str, object]]:
     return [run for run in runs if "first_states_ms" in run]
 
 
+def _warm(runs: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [run for run in _timed(runs) if int(run["run"]) > 0]  # type: ignore[call-overload]
+
+
+def _memory(runs: list[dict[str, object]]) -> float:
+    return statistics.median(float(run["memory_mb"]) for run in runs if "memory_mb" in run)  # type: ignore[arg-type]
+
+
 def _values(runs: list[dict[str, object]], key: str) -> list[float]:
     return [float(run[key]) for run in runs]  # type: ignore[arg-type]
 
@@ -164,15 +175,16 @@ def _print_runs(side: str, runs: list[dict[str, object]]) -> None:
         assert isinstance(toggles, list)
         print(
             f"   {side} set-up {run['run']}: call {run['setup_call_ms']:.0f} ms, all first states "
-            f"{run['first_states_ms']:.0f} ms, longest stall {run['longest_stall_ms']:.1f} ms, "
+            f"{run['first_states_ms']:.0f} ms, longest stall {run['longest_stall_ms']:.1f} ms "
+            f"(callback CPU {run['longest_callback_cpu_ms']:.1f} ms), "
             f"toggle median {statistics.median(toggles):.2f} ms",
             file=sys.stderr,
         )
 
 
 def entry_results(ours: list[dict[str, object]], theirs: list[dict[str, object]]) -> list[Result]:
-    """Medians over the set-ups after the first (which also imports the integration)."""
-    ours_timed, theirs_timed = _timed(ours)[1:], _timed(theirs)[1:]
+    """Medians over the set-ups after the first of each process (which also imports)."""
+    ours_timed, theirs_timed = _warm(ours), _warm(theirs)
     count = len(ours_timed)
     setup = statistics.median(_values(ours_timed, "first_states_ms"))
     stall = max(_values(_timed(ours), "longest_stall_ms"))
@@ -194,16 +206,22 @@ def entry_results(ours: list[dict[str, object]], theirs: list[dict[str, object]]
             max(_values(_timed(theirs), "longest_stall_ms")),
         ),
         Result(
+            f"500-entity entry: longest loop callback, CPU time ({len(_timed(ours))} set-ups)",
+            "ms",
+            max(_values(_timed(ours), "longest_callback_cpu_ms")),
+            max(_values(_timed(theirs), "longest_callback_cpu_ms")),
+        ),
+        Result(
             f"500-entity entry: median set-up stall ({count} set-ups)",
             "ms",
             statistics.median(_values(ours_timed, "longest_stall_ms")),
             statistics.median(_values(theirs_timed, "longest_stall_ms")),
         ),
         Result(
-            "500-entity entry: memory after first states (tracemalloc)",
+            "500-entity entry: memory after first states (tracemalloc, median)",
             "MB",
-            float(ours[-1]["memory_mb"]),  # type: ignore[arg-type]
-            float(theirs[-1]["memory_mb"]),  # type: ignore[arg-type]
+            _memory(ours),
+            _memory(theirs),
         ),
         Result(
             f"toggle: switch.turn_on/off -> status entity ({len(_toggles(ours))}, median)",
@@ -226,11 +244,15 @@ def run() -> list[Result]:
         keyring = scale.write(folder)
         results = keyring_load_results(keyring)
         knx = knx_python()
+        ours: list[dict[str, object]] = []
+        theirs: list[dict[str, object]] = []
+        sides = (("ours", Path(sys.executable), ours), ("knx", knx, theirs))
         with running_gateway(keyring) as port:
-            (folder / "ours").mkdir()
-            (folder / "knx").mkdir()
-            ours = run_side("ours", Path(sys.executable), keyring, port, folder / "ours")
-            theirs = run_side("knx", knx, keyring, port, folder / "knx")
+            for number in range(ROUNDS):
+                for side, python, collected in sides:
+                    out = folder / f"{side}-{number}"
+                    out.mkdir()
+                    collected.extend(run_side(side, python, keyring, port, out))
     _print_runs("ours", ours)
     _print_runs("knx", theirs)
     return results + entry_results(ours, theirs)
