@@ -1,7 +1,8 @@
-"""The coordinator: one secure tunnel per config entry, values in and out.
+"""The coordinator: one connection per config entry, values in and out.
 
-The coordinator owns the library's ``SecureTunnelClient`` (and through it the Data Secure
-tables), keeps it connected, maps group addresses to entity listeners and turns Home
+The coordinator owns the library's client of the entry's connection type (a secure or plain
+tunnel: ``SecureTunnelClient``; secure or plain routing: ``RoutingClient``; and through it
+the Data Secure tables), keeps it connected, maps group addresses to entity listeners and turns Home
 Assistant calls into library calls. The library hands it typed group telegrams (address,
 service, decoded value) and tells it about dropped telegrams; nothing here parses a frame.
 Entities get decoded values (a datapoint type of the library decodes each) and
@@ -13,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -27,20 +30,34 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ADDRESS_SUFFIX,
+    CONF_CONNECTION,
     CONF_GATEWAY_ADDRESS,
     CONF_GATEWAY_NAME,
+    CONF_INDIVIDUAL_ADDRESS,
+    CONF_INTERFACE,
     CONF_TUNNEL,
+    CONNECTION_ROUTING,
+    CONNECTION_ROUTING_SECURE,
+    CONNECTION_TUNNEL_SECURE,
+    CONNECTION_TUNNEL_TCP,
+    CONNECTION_TUNNEL_UDP,
     DOMAIN,
-    ISSUE_MAC_FAILURES,
-    MAC_FAILURE_ISSUE_THRESHOLD,
+    ISSUE_ROUTING_MAC_FAILURES,
+    ROUTING_CONNECTIONS,
+    ROUTING_COUNTER_INTERVAL,
+    ROUTING_MAC_ISSUE_THRESHOLD,
+    STATS_INTERVAL,
     STATUS_READS_IN_FLIGHT,
     TUNNEL_AUTOMATIC,
 )
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.client import (
+    Connection,
     ConnectionEvent,
     ConnectionState,
     SecureTunnelClient,
@@ -58,8 +75,17 @@ from .knx.errors import (
     ResponseTimeoutError,
 )
 from .knx.keyring import Keyring, KeyringInterface
+from .knx.routing_client import RoutingClient
 from .knx.security_store import SecurityStore
-from .knx.telegram import GroupValue, Telegram, TelegramDropped, group_value_as_bool
+from .knx.telegram import (
+    GroupService,
+    GroupValue,
+    Telegram,
+    TelegramDropped,
+    group_value_as_bool,
+)
+from .monitor import TelegramMonitor
+from .repairs import RejectionIssues
 
 if TYPE_CHECKING:
     from .store import HassSecurityStore
@@ -68,6 +94,23 @@ _LOGGER = logging.getLogger(__name__)
 
 # Every client this integration builds uses these timeouts. Tests shorten them.
 CLIENT_TIMEOUTS = Timeouts()
+
+# The library's tunnel connection of each tunnel type of an entry.
+_TUNNEL_CONNECTIONS: dict[str, Connection] = {
+    CONNECTION_TUNNEL_SECURE: Connection.TUNNEL_SECURE,
+    CONNECTION_TUNNEL_TCP: Connection.TUNNEL_TCP,
+    CONNECTION_TUNNEL_UDP: Connection.TUNNEL_UDP,
+}
+# What the gateway device of an entry is called (its model), by connection type.
+DEVICE_MODELS: dict[str, str] = {
+    CONNECTION_TUNNEL_SECURE: "KNX IP Secure gateway",
+    CONNECTION_TUNNEL_TCP: "KNX IP interface (TCP tunnel)",
+    CONNECTION_TUNNEL_UDP: "KNX IP interface (UDP tunnel)",
+    CONNECTION_ROUTING_SECURE: "KNX IP Secure router",
+    CONNECTION_ROUTING: "KNX IP router",
+}
+# Interface address of a routing entry that leaves the choice to the system.
+ANY_INTERFACE = "0.0.0.0"  # noqa: S104 - a multicast membership, not a listening server
 
 type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
@@ -116,17 +159,109 @@ def find_tunnel(keyring: Keyring, host: IndividualAddress, tunnel: str) -> Keyri
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """How an entry reaches the installation: what the config flow stores.
+
+    Tunnels: ``host``/``port`` of the gateway, its ``gateway_address`` and the ``tunnel``
+    setting. Routing: ``host``/``port`` are the multicast group, ``interface`` the local
+    address ("" lets the system choose) and ``individual_address`` Home Assistant's own.
+    """
+
+    connection: str
+    host: str
+    port: int
+    gateway_address: IndividualAddress | None = None
+    tunnel: str = TUNNEL_AUTOMATIC
+    interface: str = ""
+    individual_address: IndividualAddress | None = None
+
+    @property
+    def routing(self) -> bool:
+        return self.connection in ROUTING_CONNECTIONS
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ConnectionSettings:
+        """The settings of an entry's data (an entry without a type is a secure tunnel)."""
+        connection = data.get(CONF_CONNECTION, CONNECTION_TUNNEL_SECURE)
+        host: str = data[CONF_HOST]
+        port: int = data[CONF_PORT]
+        if connection in ROUTING_CONNECTIONS:
+            return cls(
+                connection,
+                host,
+                port,
+                interface=data.get(CONF_INTERFACE, ""),
+                individual_address=IndividualAddress.parse(data[CONF_INDIVIDUAL_ADDRESS]),
+            )
+        return cls(
+            connection,
+            host,
+            port,
+            gateway_address=IndividualAddress.parse(data[CONF_GATEWAY_ADDRESS]),
+            tunnel=data[CONF_TUNNEL],
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry data of these settings (the keys of the other type are left out)."""
+        data: dict[str, Any] = {
+            CONF_CONNECTION: self.connection,
+            CONF_HOST: self.host,
+            CONF_PORT: self.port,
+        }
+        if self.routing:
+            data[CONF_INTERFACE] = self.interface
+            data[CONF_INDIVIDUAL_ADDRESS] = str(self.individual_address)
+        else:
+            data[CONF_GATEWAY_ADDRESS] = str(self.gateway_address)
+            data[CONF_TUNNEL] = self.tunnel
+        return data
+
+    @property
+    def address_text(self) -> str:
+        """Where the connection goes, for messages: "host:port" or "group:port"."""
+        return f"{self.host}:{self.port}"
+
+
 def create_client(
-    keyring: Keyring,
-    host: str,
-    port: int,
-    tunnel: TunnelChoice,
-    store: SecurityStore | None = None,
+    keyring: Keyring, settings: ConnectionSettings, store: SecurityStore | None = None
 ) -> SecureTunnelClient:
-    """Build a client with this integration's timeouts."""
+    """Build the client of the settings' connection type with this integration's timeouts."""
+    if settings.routing:
+        assert settings.individual_address is not None
+        return RoutingClient(
+            keyring,
+            group=settings.host,
+            port=settings.port,
+            interface=settings.interface or ANY_INTERFACE,
+            individual_address=settings.individual_address,
+            secure=settings.connection == CONNECTION_ROUTING_SECURE,
+            store=store,
+            timeouts=CLIENT_TIMEOUTS,
+        )
+    assert settings.gateway_address is not None
     return SecureTunnelClient(
-        keyring, host, port, tunnel=tunnel, store=store, timeouts=CLIENT_TIMEOUTS
+        keyring,
+        settings.host,
+        settings.port,
+        tunnel=tunnel_choice(keyring, settings.gateway_address, settings.tunnel),
+        store=store,
+        timeouts=CLIENT_TIMEOUTS,
+        connection=_TUNNEL_CONNECTIONS[settings.connection],
     )
+
+
+def routing_dropped(client: SecureTunnelClient) -> dict[str, int]:
+    """Datagrams a routing client's node refused (wrong backbone key, stale timer, replay),
+    by reason; empty for a tunnel. Prefixed: Data Secure has reasons of the same name. Our
+    own frames looped back by the group are normal and not counted."""
+    if not isinstance(client, RoutingClient):
+        return {}
+    return {
+        f"routing_{reason}": count
+        for reason, count in client.routing_dropped.items()
+        if reason is not DropReason.REFLECTED
+    }
 
 
 def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
@@ -144,7 +279,7 @@ def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
 
 
 class KNXSecureCoordinator:
-    """Keep one secure tunnel up and route group values between it and the entities."""
+    """Keep one connection up and route group values between it and the entities."""
 
     def __init__(
         self,
@@ -158,22 +293,22 @@ class KNXSecureCoordinator:
         self.entry = entry
         self.keyring = keyring
         self.store = store
-        self.host: str = entry.data[CONF_HOST]
-        self.port: int = entry.data[CONF_PORT]
-        self.gateway_address = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        self.tunnel_setting: str = entry.data[CONF_TUNNEL]
-        self.client = create_client(
-            keyring,
-            self.host,
-            self.port,
-            tunnel_choice(keyring, self.gateway_address, self.tunnel_setting),
-            store,
-        )
+        self.settings = ConnectionSettings.from_data(entry.data)
+        self.host = self.settings.host
+        self.port = self.settings.port
+        self.client = create_client(keyring, self.settings, store)
+        self._routing_drops_seen: dict[str, int] = {}
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
+        # Telegram counters and the connection's start, for the connection sensors.
+        self.connected_since: datetime | None = None
+        self.telegrams_received = 0
+        self.telegrams_sent = 0
+        self._stats_listeners: list[CALLBACK_TYPE] = []
+        self._stats_update: asyncio.TimerHandle | None = None
         self._status_addresses: dict[GroupAddress, int] = {}
         self._pending_reads: dict[GroupAddress, None] = {}
         self._readers: set[asyncio.Task[None]] = set()
@@ -184,21 +319,34 @@ class KNXSecureCoordinator:
         self.subentries_snapshot: dict[str, object] = {}
         # The gateway's device registry id (set by async_setup_entry).
         self.gateway_device_id: str | None = None
+        # Every telegram in and out, and every rejected one, for the group monitor panel.
+        self.monitor = TelegramMonitor(hass, entry, keyring)
+        # Repairs for telegrams that keep being rejected, by cause, sender and address.
+        self.rejections = RejectionIssues(
+            hass, entry, lambda: configured_addresses(entry), self.monitor.address_name
+        )
 
     # --- life cycle ------------------------------------------------------------------
 
     @cached_property
     def device_info(self) -> DeviceInfo:
-        """Return the gateway device every entity of the entry belongs to (each entity
-        asks; the keyring's device list is searched once)."""
-        device = self.keyring.device(self.gateway_address)
+        """Return the gateway device every entity of the entry belongs to: the gateway of
+        a tunnel, or the routing group (model id: Home Assistant's address on it)."""
+        gateway = self.settings.gateway_address
+        address = gateway or self.settings.individual_address
+        device = self.keyring.device(gateway) if gateway is not None else None
         return DeviceInfo(
             identifiers={(DOMAIN, self.entry.entry_id)},
             name=self.entry.data.get(CONF_GATEWAY_NAME) or self.entry.title,
-            model="KNX IP Secure gateway",
-            model_id=str(self.gateway_address),  # its individual address
+            model=DEVICE_MODELS[self.settings.connection],
+            model_id=str(address),  # an individual address
             serial_number=device.serial_number if device is not None else None,
         )
+
+    @property
+    def individual_address(self) -> IndividualAddress | None:
+        """The address Home Assistant sends from: the tunnel's, or its own when routing."""
+        return self.client.individual_address
 
     async def async_start(self) -> None:
         """Connect once (errors map to setup exceptions), then keep the tunnel up."""
@@ -218,25 +366,39 @@ class KNXSecureCoordinator:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
-                translation_placeholders={"host": self.host, "error": str(err)},
+                translation_placeholders={"host": self.settings.address_text, "error": str(err)},
             ) from err
         # From here on connection changes come as events (the first connect's errors
         # were raised above, as setup exceptions).
         self._unsubscribe.append(self.client.subscribe_state(self._handle_connection_event))
         self._set_connected(self.client.state is ConnectionState.CONNECTED)
         await self.client.start()
+        if self.settings.routing:
+            # The routing node counts what it refuses but reports no single drop.
+            self._unsubscribe.append(
+                async_track_time_interval(
+                    self.hass,
+                    self._async_check_routing_drops,
+                    timedelta(seconds=ROUTING_COUNTER_INTERVAL),
+                    cancel_on_shutdown=True,
+                )
+            )
 
     async def async_shutdown(self) -> None:
         """Close the tunnel and write the Data Secure counters (idempotent)."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
         self._stop_reads()
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
         try:
             await self.client.close()
         except (KNXSecureError, OSError):
             _LOGGER.debug("Error while closing the tunnel", exc_info=True)
         self._set_connected(False)
         await self.store.flush()
+        await self.monitor.async_save()
 
     # --- connection state ---------------------------------------------------------------
 
@@ -258,6 +420,7 @@ class KNXSecureCoordinator:
         if connected == self.connected:
             return
         self.connected = connected
+        self.connected_since = dt_util.utcnow() if connected else None
         if connected:
             _LOGGER.debug("Tunnel to %s is up", self.host)
             self.last_error = None
@@ -268,6 +431,7 @@ class KNXSecureCoordinator:
             self._stop_reads()
         for listener in list(self._availability_listeners):
             listener()
+        self._notify_stats_listeners()
 
     @callback
     def async_add_availability_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -343,6 +507,9 @@ class KNXSecureCoordinator:
     @callback
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Dispatch the value of a write or response to the group address's listeners."""
+        self.monitor.record_received(telegram)
+        self.telegrams_received += 1
+        self._schedule_stats_update()
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
@@ -386,6 +553,7 @@ class KNXSecureCoordinator:
             del self._pending_reads[address]
             try:
                 # The answer reaches the listeners through the client's subscription.
+                self._record_sent(address, GroupService.READ, None)
                 await self.client.read(address)
             except (KNXSecureError, OSError, TimeoutError) as err:
                 _LOGGER.debug("No answer to the status read of %s: %s", address, err)
@@ -397,7 +565,7 @@ class KNXSecureCoordinator:
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="not_connected",
-            translation_placeholders={"host": self.host},
+            translation_placeholders={"host": self.settings.address_text},
         )
 
     async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
@@ -414,7 +582,20 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         # Our own telegram does not come back from the bus: tell the entities bound to it.
+        self._record_sent(address, GroupService.WRITE, payload)
         self._dispatch(address, payload)
+
+    @callback
+    def _record_sent(
+        self, address: GroupAddress, service: GroupService, value: GroupValue | None
+    ) -> None:
+        """Show a telegram Home Assistant sent in the group monitor."""
+        self.telegrams_sent += 1
+        self._schedule_stats_update()
+        source = self.client.individual_address
+        if source is not None:
+            secure = self.keyring.group_key(address) is not None
+            self.monitor.record_sent(source, address, service, value, secure=secure)
 
     async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
         """Encode value as dpt and send it (see async_write); a value the type cannot
@@ -431,6 +612,7 @@ class KNXSecureCoordinator:
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""
+        self._record_sent(address, GroupService.READ, None)
         try:
             return await self.client.read(address)
         except NotConnectedError as err:
@@ -452,8 +634,28 @@ class KNXSecureCoordinator:
 
     @property
     def dropped(self) -> dict[str, int]:
-        """Telegrams the client rejected, by reason."""
-        return {str(reason): count for reason, count in self.client.dropped.items()}
+        """Telegrams the client rejected, by reason; routing adds the frames its node
+        refused ("routing_mac": wrong backbone key, "routing_replay": stale timer, ...)."""
+        counts = {str(reason): count for reason, count in self.client.dropped.items()}
+        counts.update(routing_dropped(self.client))
+        return counts
+
+    @callback
+    def _async_check_routing_drops(self, _now: object = None) -> None:
+        """Tell the counters' listeners when the routing node refused more frames, and raise
+        the backbone key issue when frames keep failing its MAC."""
+        drops = routing_dropped(self.client)
+        if drops == self._routing_drops_seen:
+            return
+        self._routing_drops_seen = drops
+        self._notify_counter_listeners()
+        macs = drops.get(f"routing_{DropReason.MAC}", 0)
+        if macs >= ROUTING_MAC_ISSUE_THRESHOLD:
+            self._async_raise_issue(
+                routing_issue_id(self.entry.entry_id),
+                ISSUE_ROUTING_MAC_FAILURES,
+                {"count": str(macs), "group": self.settings.address_text},
+            )
 
     @property
     def mac_failures(self) -> dict[GroupAddress, int]:
@@ -466,11 +668,32 @@ class KNXSecureCoordinator:
         return _add_listener(self._counter_listeners, listener)
 
     @callback
+    def async_add_stats_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener when the telegram counters or the connection changed (the
+        counters at most once per STATS_INTERVAL)."""
+        return _add_listener(self._stats_listeners, listener)
+
+    @callback
+    def _schedule_stats_update(self) -> None:
+        if self._stats_update is None and self._stats_listeners:
+            self._stats_update = self.hass.loop.call_later(
+                STATS_INTERVAL, self._notify_stats_listeners
+            )
+
+    @callback
+    def _notify_stats_listeners(self) -> None:
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
+        for listener in list(self._stats_listeners):
+            listener()
+
+    @callback
     def _handle_drop(self, event: TelegramDropped) -> None:
-        """The client dropped a telegram: raise an issue for a MAC failure on a used group
-        address, and tell the listeners once per burst (a loop iteration), not per drop."""
-        if event.reason is DropReason.MAC:
-            self._async_update_issues({event.address: self.client.mac_failures[event.address]})
+        """The client dropped a telegram: show it in the monitor, count it for the repairs,
+        and tell the listeners once per burst (a loop iteration), not per drop."""
+        self.monitor.record_drop(event)
+        self.rejections.record(event)
         if not self._counters_changed:
             self._counters_changed = True
             self.hass.loop.call_soon(self._notify_counter_listeners)
@@ -482,38 +705,23 @@ class KNXSecureCoordinator:
             listener()
 
     @callback
-    def _async_update_issues(self, mac_failures: dict[GroupAddress, int]) -> None:
-        """Raise a repair issue for each used group address that keeps failing its MAC."""
-        used = configured_addresses(self.entry)
-        for address, count in mac_failures.items():
-            if address not in used or count < MAC_FAILURE_ISSUE_THRESHOLD:
-                continue
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                mac_issue_id(self.entry.entry_id, address),
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_MAC_FAILURES,
-                translation_placeholders={
-                    "address": str(address),
-                    "count": str(count),
-                    "gateway": self.entry.title,
-                },
-            )
+    def _async_raise_issue(
+        self, issue_id: str, translation_key: str, placeholders: dict[str, str]
+    ) -> None:
+        """Raise (or update) a warning of this entry that goes away with the next setup."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=translation_key,
+            translation_placeholders={**placeholders, "gateway": self.entry.title},
+        )
 
 
-def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
-    """Return the repair issue id for MAC failures on address."""
-    return f"{ISSUE_MAC_FAILURES}_{entry_id}_{address.raw}"
-
-
-@callback
-def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the repair issues of an entry."""
-    prefix = f"{ISSUE_MAC_FAILURES}_{entry_id}_"
-    registry = ir.async_get(hass)
-    for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and issue_id.startswith(prefix):
-            ir.async_delete_issue(hass, DOMAIN, issue_id)
+def routing_issue_id(entry_id: str) -> str:
+    """Return the repair issue id for routing frames failing the backbone key's MAC (it
+    starts with the entry id: repairs.async_delete_issues removes it with the others)."""
+    return f"{entry_id}_{ISSUE_ROUTING_MAC_FAILURES}"

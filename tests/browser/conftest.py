@@ -142,9 +142,18 @@ class Gateway:
 
 def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     """Start the gateway command on a free port; return it once it printed its ready line."""
+    process, ready = start_installation(log, "--bind", "127.0.0.1", "--port", "0")
+    return process, int(str(ready["listening"]).rsplit(":", 1)[1])
+
+
+def start_installation(
+    log: Path, *arguments: str
+) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+    """Start the gateway command with the actuator 1/1/1 -> 1/1/2 and these arguments;
+    return it and its ready line once it printed it."""
     command = [
         *(sys.executable, "-m", "custom_components.knx_secure.knx", "gateway"),
-        *("--keyring", str(KEYRING_PATH), "--bind", "127.0.0.1", "--port", "0"),
+        *("--keyring", str(KEYRING_PATH), *arguments),
         *("--switch", "1/1/1:1/1/2"),
     ]
     environment = {**os.environ, "KNX_KEYRING_PASSWORD": KEYRING_PASSWORD}
@@ -158,8 +167,8 @@ def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     if not line:
         stop_process(process, "the virtual gateway", log)
         pytest.fail(f"the virtual gateway did not start:\n{log_tail(log)}")
-    port = int(json.loads(line)["listening"].rsplit(":", 1)[1])
-    return process, port
+    ready: dict[str, object] = json.loads(line)
+    return process, ready
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +189,7 @@ CONFIGURATION = """\
 # Written by tests/browser: the UI and nothing else.
 frontend:
 config:
+automation: !include automations.yaml
 
 logger:
   default: warning
@@ -200,6 +210,7 @@ class HomeAssistant:
     config_dir: Path
     log: Path
     token: str = field(default="", repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -241,10 +252,14 @@ class HomeAssistant:
 
 
 def answers_http(url: str) -> bool:
+    """Whether Home Assistant's HTTP server answers (any status: after onboarding the
+    onboarding view is gone and answers 404)."""
     try:
         with real_sockets(), urllib.request.urlopen(url + "/api/onboarding", timeout=5):
             return True
-    except OSError:  # refused while starting, or URLError/HTTPError
+    except urllib.error.HTTPError:
+        return True
+    except OSError:  # refused while starting
         return False
 
 
@@ -281,32 +296,59 @@ def onboard(home_assistant: HomeAssistant) -> None:
     )
 
 
+def start_home_assistant(instance: HomeAssistant) -> subprocess.Popen[bytes]:
+    """Start Home Assistant on the instance's folder and port; return once it answers."""
+    command = [
+        *(sys.executable, "-m", "homeassistant", "--config", str(instance.config_dir)),
+        "--skip-pip",
+    ]
+    with instance.log.open("ab") as output:
+        process = subprocess.Popen(
+            command, cwd=instance.config_dir, stdout=output, stderr=subprocess.STDOUT
+        )
+    wait_until(
+        lambda: process.poll() is not None or answers_http(instance.url),
+        START_TIMEOUT,
+        f"Home Assistant to answer on {instance.url}; log {instance.log}",
+    )
+    if process.poll() is not None:
+        pytest.fail(f"Home Assistant exited with {process.returncode}:\n{log_tail(instance.log)}")
+    instance.process = process
+    return process
+
+
+def restart_home_assistant(instance: HomeAssistant) -> None:
+    """Stop Home Assistant (as at a shutdown: it writes its storage) and start it again."""
+    assert instance.process is not None
+    stop_process(instance.process, "Home Assistant", instance.log)
+    start_home_assistant(instance)
+
+
+@pytest.fixture(scope="module")
+def installation(gateway: Gateway) -> object:
+    """The virtual installation Home Assistant connects to (a module may override this):
+    started before Home Assistant and stopped after it."""
+    return gateway
+
+
 @pytest.fixture(scope="module")
 def home_assistant(
-    tmp_path_factory: pytest.TempPathFactory, gateway: Gateway
+    tmp_path_factory: pytest.TempPathFactory, installation: object
 ) -> Iterator[HomeAssistant]:
     """A real Home Assistant with this integration, onboarded, on a free port of 127.0.0.1."""
     config_dir = tmp_path_factory.mktemp("home-assistant")
     port = free_port()
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config_dir / "automations.yaml").write_text("[]\n")  # the automation editor writes here
     (config_dir / "custom_components").symlink_to(REPO / "custom_components")
-    log = config_dir / "hass.log"
-    command = [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=config_dir, stdout=output, stderr=subprocess.STDOUT)
-    instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, log)
+    instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, config_dir / "hass.log")
     try:
-        wait_until(
-            lambda: process.poll() is not None or answers_http(instance.url),
-            START_TIMEOUT,
-            f"Home Assistant to answer on {instance.url}; log {log}",
-        )
-        if process.poll() is not None:
-            pytest.fail(f"Home Assistant exited with {process.returncode}:\n{log_tail(log)}")
+        start_home_assistant(instance)
         onboard(instance)
         yield instance
     finally:
-        stop_process(process, "Home Assistant", log)
+        if instance.process is not None:
+            stop_process(instance.process, "Home Assistant", instance.log)
     assert not is_listening(port), f"Home Assistant's port {port} is still open after its stop"
 
 

@@ -25,10 +25,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 
 from ..const import (
+    CONF_CONNECTION,
     CONF_GATEWAY_ADDRESS,
+    CONF_INDIVIDUAL_ADDRESS,
     CONF_KEYRING_FILE,
     CONF_KEYRING_PASSWORD,
     CONF_TUNNEL,
+    ROUTING_CONNECTIONS,
     TUNNEL_AUTOMATIC,
 )
 from ..knx.address import GroupAddress, IndividualAddress
@@ -105,6 +108,8 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
                 data[key] = text
             if not str(data.get(CONF_NAME) or "").strip():
                 errors[CONF_NAME] = "name_required"
+            for key, error in self._validate(data).items():
+                errors.setdefault(key, error)
             if not errors:
                 data[CONF_NAME] = data[CONF_NAME].strip()
                 self._data = data
@@ -120,6 +125,11 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
             errors=errors,
         )
+
+    def _validate(self, data: dict[str, Any]) -> dict[str, str]:
+        """A platform's own checks of the form (fields taken together, types): form errors by
+        field. It may normalise ``data`` in place (what is saved)."""
+        return {}
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -175,8 +185,7 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
         keyring = await self._async_keyring(entry)
         if keyring is None:
             return "keyring_unavailable", placeholders
-        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        tunnels = _tunnels_in_use(entry, keyring, gateway)
+        tunnels = _tunnels_in_use(entry, keyring)
         secure = [a for a in addresses if keyring.group_key(a) is not None]
         plain = [a for a in addresses if keyring.group_key(a) is None]
         sent = [a for a in self._sent_addresses(addresses) if a in secure]
@@ -220,14 +229,16 @@ def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
     return ", ".join(str(address) for address in addresses) or EMPTY_LIST
 
 
-def _tunnels_in_use(
-    entry: ConfigEntry, keyring: Keyring, gateway: IndividualAddress
-) -> list[IndividualAddress]:
-    """The entry's configured tunnel; with automatic, every tunnel it may end up on.
+def _tunnels_in_use(entry: ConfigEntry, keyring: Keyring) -> list[IndividualAddress]:
+    """The addresses the entry may send from: its configured tunnel; with automatic, every
+    tunnel it may end up on; when routing, Home Assistant's own individual address.
 
     Automatic takes the first free tunnel at each connect, so any of them can be the one
     that sends after a reconnect.
     """
+    if entry.data.get(CONF_CONNECTION) in ROUTING_CONNECTIONS:
+        return [IndividualAddress.parse(entry.data[CONF_INDIVIDUAL_ADDRESS])]
+    gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
     tunnel = entry.data[CONF_TUNNEL]
     if tunnel != TUNNEL_AUTOMATIC:
         return [IndividualAddress.parse(tunnel)]
