@@ -329,10 +329,13 @@ _ADDRESSES = st.sampled_from(["1.1.9", "1.1.10", "1.1.0", "1.1.255", "0.0.0", "1
 _GROUP_ADDRESSES = st.sampled_from(["1/1/1", "1/1/2", "5/5/5", "0/0/0", "31/7/255", "1/1/99999"])
 
 
+#: The demo home's entries: one of every kind, as they land.
+_DEMO_ENTRIES: list[dict[str, Any]] = json.loads(DEMO_INSTALLATION.read_text())["devices"]
+
+
 def _field_names() -> list[str]:
-    """Every field the demo home's entries use (each kind's, as they land)."""
-    entries: list[dict[str, Any]] = json.loads(DEMO_INSTALLATION.read_text())["devices"]
-    return sorted({key for entry in entries for key in entry} | {"channels", "values"})
+    """Every field the demo home's entries use."""
+    return sorted({key for entry in _DEMO_ENTRIES for key in entry} | {"channels", "values"})
 
 
 _FIELD_VALUES = (
@@ -354,6 +357,25 @@ _ENTRIES = st.dictionaries(
 )
 
 
+_REMOVED = object()
+
+
+def _changed(entry: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
+    changed = {**entry, **changes}
+    return {key: value for key, value in changed.items() if value is not _REMOVED}
+
+
+#: A demo entry with a few fields replaced, removed or added: deep into each kind's checks.
+_CHANGED_DEMO_ENTRIES = st.sampled_from(_DEMO_ENTRIES).flatmap(
+    lambda entry: st.dictionaries(
+        st.sampled_from(sorted(entry)) | st.sampled_from(_field_names()),
+        _FIELD_VALUES | st.just(_REMOVED),
+        min_size=1,
+        max_size=3,
+    ).map(lambda changes: _changed(entry, changes))
+)
+
+
 def _parse_and_install(data: bytes | str, keyring: Keyring) -> None:
     gateway = VirtualGateway(keyring)
     try:
@@ -368,6 +390,14 @@ def test_any_device_entries_give_devices_or_an_installation_error(
     demo_keyring: Keyring, devices: list[dict[str, object]]
 ) -> None:
     _parse_and_install(_file(*devices), demo_keyring)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=_CHANGED_DEMO_ENTRIES)
+def test_a_changed_demo_entry_gives_a_device_or_an_installation_error(
+    demo_keyring: Keyring, entry: dict[str, object]
+) -> None:
+    _parse_and_install(_file(entry), demo_keyring)
 
 
 @settings(max_examples=300, deadline=None)
