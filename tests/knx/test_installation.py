@@ -240,6 +240,10 @@ def test_an_address_taken_on_the_gateway_is_refused_and_nothing_is_attached(
             {"channels": [{"write": "5/5/5", "status": "5/5/6"}], "chanels": []},
             "devices[1] (1.1.10 switch): chanels: not a field of a switch (it reads channels)",
         ),
+        (
+            {"channels": [{"write": "5/5/5", "status": "5/5/6"}], "a\nb": 1},
+            "devices[1] (1.1.10 switch): 'a\\nb': not a field of a switch",
+        ),
     ],
 )
 def test_a_field_error_names_the_device_and_nothing_is_attached(

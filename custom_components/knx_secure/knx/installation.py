@@ -82,7 +82,8 @@ class DeviceEntry:
         except InstallationError as err:
             _fail(self.where, str(err))
         if unread := spec.unread():
-            _fail(self.where, f"{unread[0]}: not a field of a {self.kind} ({_kind_fields(spec)})")
+            unknown = _field_name(unread[0])
+            _fail(self.where, f"{unknown}: not a field of a {self.kind} ({_kind_fields(spec)})")
         device.name = self.name
         device.read_at_start(self.reads_at_start)
         return device
@@ -105,7 +106,8 @@ def read_installation(path: Path | str) -> Installation:
         with Path(path).open("rb") as file:
             data = file.read(MAX_INSTALLATION_SIZE + 1)
     except OSError as err:
-        raise InstallationError(f"cannot read the installation file: {err.strerror}") from None
+        reason = err.strerror or type(err).__name__
+        raise InstallationError(f"cannot read the installation file: {reason}") from None
     return parse_installation(data)
 
 
@@ -306,6 +308,11 @@ def _fail(where: str, detail: str) -> NoReturn:
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
+
+
+def _field_name(key: str) -> str:
+    """A field name from the file for a message: as it is when short and printable."""
+    return key if key.isprintable() and len(key) <= _SHOWN_LENGTH else _shown(key)
 
 
 def _kind(value: object) -> str:
