@@ -122,6 +122,12 @@ def test_an_unknown_kind_lists_the_known_kinds() -> None:
             "devices[0] (1.1.9 switch): reads_at_start[1]: ",
         ),
         (_file(_switch(reads_at_start=[True])), "reads_at_start[0]: a group address is text"),
+        (_file(_switch(read_period=5)), "read_period: only with reads_at_start"),
+        (
+            _file(_switch(reads_at_start=["1/1/2"], read_period=0)),
+            "devices[0] (1.1.9 switch): read_period: 0 is outside 0.01..86400.0",
+        ),
+        (_file(_switch(reads_at_start=["1/1/2"], read_period="5")), "read_period: a number"),
         (
             _file(_switch("1.1.9"), _switch("1.1.10"), _switch("1.1.9")),
             "devices[2] (1.1.9 switch): address: 1.1.9 is already devices[0] (1.1.9 switch)",
@@ -304,6 +310,23 @@ async def test_a_device_added_to_a_running_gateway_reads_and_a_client_answers(
         await wait_for(lambda: SWITCH in reader.responses)
         assert reader.responses == {SWITCH: 1}
         assert running.dropped == {}
+    finally:
+        await client.close()
+
+
+async def test_a_device_reads_again_every_read_period(
+    keyring: Keyring, quiet_gateway: VirtualGateway
+) -> None:
+    client = SecureTunnelClient(keyring, *quiet_gateway.address, timeouts=FAST)
+    reads: list[Telegram] = []
+    client.subscribe(lambda t: reads.append(t) if t.apci is APCI.GROUP_VALUE_READ else None)
+    await client.connect()
+    try:
+        entry = _switch(reads_at_start=["1/1/2"], read_period=0.02)
+        (reader,) = _install(quiet_gateway, entry)
+        await wait_for(lambda: len(reads) >= 3)
+        assert {(t.src, t.dst) for t in reads} == {(READER, STATUS)}
+        assert reader.responses == {STATUS: 0}  # the seed actuator answered each time
     finally:
         await client.close()
 

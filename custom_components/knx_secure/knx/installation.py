@@ -5,7 +5,8 @@
 
 Every entry has ``kind`` (a key of ``devices.DEVICE_KINDS``), ``address`` (its individual
 address), an optional ``name`` and an optional ``reads_at_start`` (group addresses the device
-reads when the bus powers up); the other fields are the kind's (docs/DEMO.md lists them).
+reads when the bus powers up, and every ``read_period`` seconds if given); the other fields
+are the kind's (docs/DEMO.md lists them).
 
 Two steps, both strict and raising nothing but ``InstallationError``:
 ``parse_installation`` / ``read_installation`` check the file on its own (JSON, size, shape,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 from .address import GroupAddress, IndividualAddress
 from .devices import DEVICE_KINDS
-from .devices.spec import group_address_value
+from .devices.spec import group_address_value, number
 from .errors import AddressError, InstallationError
 from .gateway import DEFAULT_STATUS_DELAY
 
@@ -48,8 +49,11 @@ __all__ = [
 #: Larger files are refused before they are read whole (300 devices take about 100 KiB).
 MAX_INSTALLATION_SIZE: Final = 4 * 1024 * 1024
 #: The fields of every entry; the rest belong to the kind.
-COMMON_FIELDS: Final = frozenset({"kind", "address", "name", "reads_at_start"})
+COMMON_FIELDS: Final = frozenset({"kind", "address", "name", "reads_at_start", "read_period"})
 MAX_NAME_LENGTH: Final = 100
+#: Bounds of ``read_period`` (s): faster floods the bus, slower is a typo.
+MIN_READ_PERIOD: Final = 0.01
+MAX_READ_PERIOD: Final = 86_400.0
 _TOP_LEVEL_FIELDS: Final = frozenset({"devices"})
 #: An error message quotes at most this much of what the file holds.
 _SHOWN_LENGTH: Final = 60
@@ -65,6 +69,7 @@ class DeviceEntry:
     address: IndividualAddress
     name: str | None = None
     reads_at_start: tuple[GroupAddress, ...] = ()
+    read_period: float | None = None
     fields: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -85,7 +90,7 @@ class DeviceEntry:
             unknown = _field_name(unread[0])
             _fail(self.where, f"{unknown}: not a field of a {self.kind} ({_kind_fields(spec)})")
         device.name = self.name
-        device.read_at_start(self.reads_at_start)
+        device.read_at_start(self.reads_at_start, period=self.read_period)
         return device
 
 
@@ -187,6 +192,7 @@ def _entry(index: int, item: object) -> DeviceEntry:
         address=address,
         name=_name(item.get("name"), where),
         reads_at_start=_reads_at_start(item.get("reads_at_start", []), where),
+        read_period=_read_period(item, where),
         fields={key: value for key, value in item.items() if key not in COMMON_FIELDS},
     )
 
@@ -218,6 +224,17 @@ def _reads_at_start(value: object, where: str) -> tuple[GroupAddress, ...]:
         return tuple(
             group_address_value(item, f"reads_at_start[{n}]") for n, item in enumerate(value)
         )
+    except InstallationError as err:
+        _fail(where, str(err))
+
+
+def _read_period(item: Mapping[str, object], where: str) -> float | None:
+    if "read_period" not in item:
+        return None
+    if not item.get("reads_at_start"):
+        _fail(where, "read_period: only with reads_at_start (what to read again)")
+    try:
+        return number(item, "read_period", 0, minimum=MIN_READ_PERIOD, maximum=MAX_READ_PERIOD)
     except InstallationError as err:
         _fail(where, str(err))
 

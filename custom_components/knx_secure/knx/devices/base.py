@@ -64,6 +64,7 @@ class SimulatedDevice:
         self._watched: set[GroupAddress] = set()
         self._pending: set[asyncio.TimerHandle] = set()
         self._reads_at_start: dict[GroupAddress, None] = {}
+        self._read_period: float | None = None
         #: The last GroupValueResponse heard on each watched address (answers to its reads).
         self.responses: dict[GroupAddress, GroupValue] = {}
         # Sends above the keyring's SequenceNumber and above the clock (SequenceCounter);
@@ -114,12 +115,18 @@ class SimulatedDevice:
         """Send a GroupValueRead (the answer lands in ``responses`` if the address is watched)."""
         self._send(address, cemi.group_value_read())
 
-    def read_at_start(self, addresses: Iterable[GroupAddress]) -> None:
+    def read_at_start(
+        self, addresses: Iterable[GroupAddress], *, period: float | None = None
+    ) -> None:
         """Read these addresses when the bus powers up (``power_up``), like a device that asks
-        for the values it needs after a bus voltage return; their answers are kept."""
+        for the values it needs after a bus voltage return, and with ``period`` again every
+        ``period`` seconds until the gateway stops (a display that polls); the answers are
+        kept in ``responses``."""
         addresses = tuple(addresses)
         self._reads_at_start.update(dict.fromkeys(addresses))
         self.watch(addresses)
+        if period is not None:
+            self._read_period = period
 
     @property
     def reads_at_start(self) -> tuple[GroupAddress, ...]:
@@ -128,8 +135,13 @@ class SimulatedDevice:
     def power_up(self) -> None:
         """The bus powers up: send the reads at start. A kind that changes by itself over
         time extends it to start its timers (calling this too)."""
+        self._send_reads()
+
+    def _send_reads(self) -> None:
         for address in self._reads_at_start:
             self.send_read(address)
+        if self._read_period is not None:
+            self.call_later(self._read_period, self._send_reads)
 
     def on_response(self, address: GroupAddress, value: GroupValue) -> None:
         """A GroupValueResponse to a watched address (already kept in ``responses``)."""
