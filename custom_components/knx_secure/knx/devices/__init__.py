@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
 __all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
+__all__ += ["SensorDevice", "SensorValueSpec"]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
+    "sensor": sensor_from_spec,
 }
