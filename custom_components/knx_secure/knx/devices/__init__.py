@@ -11,14 +11,25 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
-__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
-__all__ += ["SensorDevice", "SensorValueSpec"]
+__all__ = [
+    "DEVICE_KINDS",
+    "DeviceFactory",
+    "RoomController",
+    "RoomControllerSpec",
+    "SensorDevice",
+    "SensorValueSpec",
+    "SimulatedDevice",
+    "SwitchActuator",
+    "SwitchSpec",
+]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
     "sensor": sensor_from_spec,
+    "room_controller": room_controller_from_spec,
 }
