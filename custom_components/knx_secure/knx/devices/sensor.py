@@ -112,6 +112,11 @@ class SensorDevice(SimulatedDevice):
         entry.current = carried
         self.send_write(address, entry.spec.dpt.encode(carried), delayed=True)
 
+    def power_up(self) -> None:
+        """The bus powers up: the reads at start, then the periodic values."""
+        super().power_up()
+        self.start()
+
     def start(self) -> None:
         """Start sending the periodic values (on the running loop); idempotent, and again
         after ``cancel_pending`` (the gateway stopped)."""
