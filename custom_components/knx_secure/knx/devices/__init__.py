@@ -11,11 +11,22 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .dimmer import ColourLight, Dimmer, colour_light_from_spec, dimmer_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
-__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
+__all__ = [
+    "DEVICE_KINDS",
+    "ColourLight",
+    "DeviceFactory",
+    "Dimmer",
+    "SimulatedDevice",
+    "SwitchActuator",
+    "SwitchSpec",
+]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
+    "dimmer": dimmer_from_spec,
+    "colour_light": colour_light_from_spec,
 }
