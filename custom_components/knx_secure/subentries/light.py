@@ -40,8 +40,17 @@ __all__ = [
     "write_key",
 ]
 
-COLOR_TEMPERATURE_TYPES: Final = ["7.600", "5.001"]  # Kelvin, or percent of min..max
-COLOR_TYPES: Final = ["232.600", "251.600", "242.600"]  # RGB, RGBW, xyY
+# Datapoint type choices by id; their labels name the type (hassfest allows no dots in
+# translated option keys, and a type's id is what the data keeps).
+COLOR_TEMPERATURE_TYPES: Final = {
+    "7.600": "Kelvin (DPT 7.600)",
+    "5.001": "Percent from warmest to coldest (DPT 5.001)",
+}
+COLOR_TYPES: Final = {
+    "232.600": "RGB (DPT 232.600)",
+    "251.600": "RGBW (DPT 251.600)",
+    "242.600": "xyY (DPT 242.600)",
+}
 RGB_CHANNELS: Final = LIGHT_CHANNELS[:3]
 
 
@@ -83,12 +92,13 @@ def _kelvin_selector() -> selector.NumberSelector:
     )
 
 
-def _type_selector(options: list[str], translation_key: str) -> selector.SelectSelector:
+def _type_selector(types: dict[str, str]) -> selector.SelectSelector:
     return selector.SelectSelector(
         selector.SelectSelectorConfig(
-            options=options,
+            options=[
+                selector.SelectOptionDict(value=id_, label=label) for id_, label in types.items()
+            ],
             mode=selector.SelectSelectorMode.DROPDOWN,
-            translation_key=translation_key,
         )
     )
 
@@ -135,26 +145,21 @@ class LightSubentryFlowHandler(GroupAddressSubentryFlow):
 
     def _schema(self) -> vol.Schema:
         fields: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): selector.TextSelector()}
-        for part in LIGHT_PARTS[:4]:
+        for part in LIGHT_PARTS:
             fields[vol.Optional(write_key(part))] = address_selector()
             fields[vol.Optional(state_key(part))] = address_selector()
             if part == CONF_LIGHT_COLOR_TEMPERATURE:
-                fields[vol.Required(CONF_COLOR_TEMPERATURE_TYPE, default="7.600")] = _type_selector(
-                    COLOR_TEMPERATURE_TYPES, "light_color_temperature_type"
-                )
-                fields[vol.Required(CONF_MIN_KELVIN, default=DEFAULT_MIN_KELVIN)] = (
-                    _kelvin_selector()
-                )
-                fields[vol.Required(CONF_MAX_KELVIN, default=DEFAULT_MAX_KELVIN)] = (
-                    _kelvin_selector()
-                )
-            if part == CONF_LIGHT_COLOR:
+                fields |= {
+                    vol.Required(CONF_COLOR_TEMPERATURE_TYPE, default="7.600"): _type_selector(
+                        COLOR_TEMPERATURE_TYPES
+                    ),
+                    vol.Required(CONF_MIN_KELVIN, default=DEFAULT_MIN_KELVIN): _kelvin_selector(),
+                    vol.Required(CONF_MAX_KELVIN, default=DEFAULT_MAX_KELVIN): _kelvin_selector(),
+                }
+            elif part == CONF_LIGHT_COLOR:
                 fields[vol.Required(CONF_COLOR_TYPE, default="232.600")] = _type_selector(
-                    COLOR_TYPES, "light_color_type"
+                    COLOR_TYPES
                 )
-        for part in LIGHT_PARTS[4:]:
-            fields[vol.Optional(write_key(part))] = address_selector()
-            fields[vol.Optional(state_key(part))] = address_selector()
         return vol.Schema(fields)
 
     async def _async_step_form(
