@@ -338,6 +338,12 @@ async def test_colour_light_follows_the_lamp(hass: HomeAssistant, home: Home) ->
     home.colour.set_kelvin(4000)
     await wait_for(lambda: shows(hass, light, STATE_ON, color_temp_kelvin=4000))
 
+    # Changed while its reports are lost: the reads after reconnecting tell.
+    home.colour.rgb = {"red": 10, "green": 20, "blue": 255}
+    await home.gateway.disconnect_all()
+    await wait_for(lambda: state_of(hass, light) == STATE_UNAVAILABLE)
+    await wait_for(lambda: shows(hass, light, STATE_ON, rgb_color=(10, 20, 255), color_mode="rgb"))
+
 
 async def test_relative_colour_temperature(hass: HomeAssistant, home: Home) -> None:
     """DPT 5.001 colour temperature: percent of min..max Kelvin, written and read back."""
@@ -356,6 +362,8 @@ async def test_relative_colour_temperature(hass: HomeAssistant, home: Home) -> N
     await turn_on(hass, light, color_temp_kelvin=4000)
     assert echo.value == bytes((128,))  # halfway: 50 %
     await wait_for(lambda: shows(hass, light, STATE_ON, color_temp_kelvin=4008))
+    await turn_on(hass, light, color_temp_kelvin=4008)  # what it shows: the same step
+    assert echo.value == bytes((128,))
     await turn_on(hass, light, color_temp_kelvin=6000)
     assert echo.value == bytes((255,))
     await wait_for(lambda: shows(hass, light, STATE_ON, color_temp_kelvin=6000))
