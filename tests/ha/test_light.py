@@ -93,6 +93,16 @@ def demo_device(gateway: VirtualGateway, address: str) -> SimulatedDevice:
     return device
 
 
+def add_dimmer(gateway: VirtualGateway, address: str, spec: dict[str, str]) -> Dimmer:
+    """Attach one more dimmer (reporting at once) to the gateway."""
+    device = DEVICE_KINDS["dimmer"](
+        IndividualAddress.parse(address), gateway.keyring, gateway.bus, spec, status_delay=0
+    )
+    assert isinstance(device, Dimmer)
+    gateway.add_device(device)
+    return device
+
+
 class Echo(SimulatedDevice):
     """An actuator that takes any value on its write address and reports it on its status
     address (RGBW and xyY lamps have no simulated kind of their own)."""
@@ -264,15 +274,7 @@ async def test_a_plain_light_of_main_group_2_works_plain(hass: HomeAssistant, ho
         "brightness": "2/2/3",
         "brightness_status": "2/2/4",
     }
-    dimmer = DEVICE_KINDS["dimmer"](
-        IndividualAddress.parse("1.1.30"),
-        home.gateway.keyring,
-        home.gateway.bus,
-        spec,
-        status_delay=0,
-    )
-    assert isinstance(dimmer, Dimmer)
-    home.gateway.add_device(dimmer)
+    dimmer = add_dimmer(home.gateway, "1.1.30", spec)
     data = {
         CONF_NAME: "Hall",
         "switch_address": "2/2/1",
@@ -423,16 +425,7 @@ async def test_colour_channels_of_their_own(hass: HomeAssistant, home: Home) -> 
             "brightness": f"2/3/{base + 3}",
             "brightness_status": f"2/3/{base + 4}",
         }
-        device = DEVICE_KINDS["dimmer"](
-            IndividualAddress.parse(f"1.1.{40 + index}"),
-            home.gateway.keyring,
-            home.gateway.bus,
-            spec,
-            status_delay=0,
-        )
-        assert isinstance(device, Dimmer)
-        home.gateway.add_device(device)
-        channels.append(device)
+        channels.append(add_dimmer(home.gateway, f"1.1.{40 + index}", spec))
         data |= {
             f"{colour}_switch_address": spec["switch"],
             f"{colour}_switch_state_address": spec["switch_status"],
