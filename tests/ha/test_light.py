@@ -453,6 +453,59 @@ async def test_colour_channels_of_their_own(hass: HomeAssistant, home: Home) -> 
     await wait_for(lambda: shows(hass, light, STATE_ON, rgb_color=(255, 128, 0)))
 
 
+async def test_channels_without_switches_dim_to_zero_and_come_back(
+    hass: HomeAssistant, home: Home
+) -> None:
+    """No switch at all: off is brightness 0 on every channel; on brings the levels back."""
+    channels = [
+        add_dimmer(
+            home.gateway,
+            f"1.1.{50 + index}",
+            {
+                "switch": f"2/3/{101 + 4 * index}",
+                "switch_status": f"2/3/{102 + 4 * index}",
+                "brightness": f"2/3/{103 + 4 * index}",
+                "brightness_status": f"2/3/{104 + 4 * index}",
+            },
+        )
+        for index in range(4)
+    ]
+    data: dict[str, Any] = {CONF_NAME: "Shelf"}
+    for index, colour in enumerate(("red", "green", "blue", "white")):
+        data[f"{colour}_brightness_address"] = f"2/3/{103 + 4 * index}"
+        data[f"{colour}_brightness_state_address"] = f"2/3/{104 + 4 * index}"
+    light = await add_light(hass, home.entry, data)
+    await wait_for(lambda: state_of(hass, light) == STATE_OFF)
+    assert attribute(hass, light, ATTR_SUPPORTED_COLOR_MODES) == [ColorMode.RGBW]
+
+    await turn_on(hass, light, rgbw_color=(0, 100, 200, 50))
+    assert [c.brightness for c in channels] == [0, 100, 200, 50]
+    await wait_for(lambda: shows(hass, light, STATE_ON, rgbw_color=(0, 128, 255, 64)))
+    assert attribute(hass, light, ATTR_BRIGHTNESS) == 200
+
+    await turn_off(hass, light)
+    assert [c.brightness for c in channels] == [0, 0, 0, 0]
+    await wait_for(lambda: state_of(hass, light) == STATE_OFF)
+    await turn_on(hass, light)
+    assert [c.brightness for c in channels] == [0, 100, 200, 50]
+    await wait_for(lambda: shows(hass, light, STATE_ON, brightness=200))
+
+
+async def test_without_switch_status_the_brightness_tells_on_and_off(
+    hass: HomeAssistant, home: Home
+) -> None:
+    data = {k: v for k, v in LIVING_ROOM.items() if k != "switch_state_address"}
+    light = await add_light(hass, home.entry, data)
+    await wait_for(lambda: state_of(hass, light) == STATE_OFF)
+    home.dimmer.operate_brightness(90)
+    await wait_for(lambda: shows(hass, light, STATE_ON, brightness=90))
+    home.dimmer.operate(False)
+    await wait_for(lambda: state_of(hass, light) == STATE_OFF)
+    await turn_on(hass, light)
+    assert home.dimmer.brightness == 90
+    await wait_for(lambda: shows(hass, light, STATE_ON, brightness=90))
+
+
 @pytest.mark.parametrize(
     ("data", "modes"),
     [
