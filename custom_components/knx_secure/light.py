@@ -186,6 +186,11 @@ class KNXSecureLight(KNXSecureSubentryEntity, LightEntity, RestoreEntity):
         """Whether brightness lives in the colour (no brightness address of its own)."""
         return self._brightness is None and self._colour_mode is not None
 
+    @property
+    def _brightness_tells_on(self) -> bool:
+        """Without a switch status, a brightness from the bus also says on (> 0) or off."""
+        return self._switch is None or self._switch.state is None
+
     # --- from the bus ------------------------------------------------------------------------
 
     async def async_added_to_hass(self) -> None:
@@ -241,8 +246,7 @@ class KNXSecureLight(KNXSecureSubentryEntity, LightEntity, RestoreEntity):
         assert isinstance(value, int)
         if value > 0:
             self._attr_brightness = value
-        if self._switch is None or self._switch.state is None:
-            # No switch status: the brightness tells whether the light is on.
+        if self._brightness_tells_on:
             self._attr_is_on = value > 0
         self.async_write_ha_state()
 
@@ -278,7 +282,7 @@ class KNXSecureLight(KNXSecureSubentryEntity, LightEntity, RestoreEntity):
         if brightness is not None and self._brightness is None:
             if brightness > 0:
                 self._attr_brightness = brightness
-            if self._switch is None or self._switch.state is None:
+            if self._brightness_tells_on:
                 self._attr_is_on = brightness > 0
 
     def _colour_values(self) -> tuple[int, ...]:
@@ -296,7 +300,7 @@ class KNXSecureLight(KNXSecureSubentryEntity, LightEntity, RestoreEntity):
         """A colour as it travels (RGB or RGBW) from the bus."""
         if self._colour_carries_brightness:
             values, brightness = at_full(values)
-            if self._switch is None or self._switch.state is None:
+            if self._brightness_tells_on:
                 self._attr_is_on = brightness > 0
             if brightness == 0:
                 return  # dark: the colour and brightness to come back to stay
