@@ -146,6 +146,15 @@ async def test_dim_time_reports_when_the_light_gets_there(keyring: Keyring) -> N
     assert spy.values("5/2/4", "5") == [255]
 
 
+async def test_a_new_command_replaces_a_dimming_under_way(keyring: Keyring) -> None:
+    bus, spy, dimmer = build(keyring, "dimmer", {**DIMMER, "dim_time": 0.5})
+    write(bus, "5/2/3", "5", 50)  # due after 0.1 s
+    write(bus, "5/2/3", "5", 255)  # due after 0.5 s: the 50 never comes
+    await asyncio.wait_for(spy.arrived.wait(), 2)
+    assert spy.values("5/2/4", "5") == [255]
+    assert dimmer.brightness == 255
+
+
 def test_colour_light_takes_rgb_and_clamps_kelvin(keyring: Keyring) -> None:
     bus, spy, light = build(keyring, "colour_light", COLOUR)
     assert isinstance(light, ColourLight)

@@ -9,6 +9,7 @@ or off, and reports each on its status address.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -86,6 +87,7 @@ class Dimmer(SimulatedDevice):
         self.brightness = 0  # the octet, 0..255; 0 is off
         self.last_brightness = FULL  # what a switch ON brings back
         self._reported_on = False
+        self._dimming: asyncio.TimerHandle | None = None
         self.watch((spec.switch, spec.switch_status, spec.brightness, spec.brightness_status))
 
     @property
@@ -124,14 +126,19 @@ class Dimmer(SimulatedDevice):
         self._dim_to(self.last_brightness if on else 0)
 
     def _dim_to(self, brightness: int) -> None:
-        """Go to brightness now, or after the dimming time of the step (then report)."""
+        """Go to brightness now, or after the dimming time of the step (then report); a new
+        command replaces a dimming under way."""
+        if self._dimming is not None:
+            self._dimming.cancel()
+            self._dimming = None
         delay = self.spec.dim_time * abs(brightness - self.brightness) / FULL
         if delay > 0:
-            self.call_later(delay, lambda: self._set_brightness(brightness))
+            self._dimming = self.call_later(delay, lambda: self._set_brightness(brightness))
         else:
             self._set_brightness(brightness)
 
     def _set_brightness(self, brightness: int) -> None:
+        self._dimming = None
         if brightness > 0:
             self.last_brightness = brightness
         changed = brightness != self.brightness
