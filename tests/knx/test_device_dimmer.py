@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from custom_components.knx_secure.knx.cemi import APCI, LData, MessageCode
 from custom_components.knx_secure.knx.devices import DEVICE_KINDS, ColourLight, Dimmer
 from custom_components.knx_secure.knx.dpt import get_dpt
 from custom_components.knx_secure.knx.errors import InstallationError
-from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 from custom_components.knx_secure.knx.telegram import GroupValue
 
 SENDER = IndividualAddress.parse("1.1.250")
@@ -192,3 +194,29 @@ def test_a_bad_light_spec_names_the_field(
 ) -> None:
     with pytest.raises(InstallationError, match=message.replace("[", r"\[")):
         DEVICE_KINDS[kind](DEVICE, keyring, Bus(Counter()), spec, status_delay=0)
+
+
+def test_the_demo_homes_lights_follow_its_address_plan() -> None:
+    """demo/installation.json's dimmer and colour light build, on the plan's addresses."""
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    keyring = load_keyring(demo / "Demo Home.knxkeys", "demo")
+    entries = json.loads((demo / "installation.json").read_text(encoding="utf-8"))["devices"]
+    lights = {
+        entry["address"]: DEVICE_KINDS[entry["kind"]](
+            IndividualAddress.parse(entry["address"]),
+            keyring,
+            Bus(Counter()),
+            entry,
+            status_delay=0,
+        )
+        for entry in entries
+        if entry["kind"] in ("dimmer", "colour_light")
+    }
+    assert set(lights) == {"1.1.2", "1.1.3"}
+    assert isinstance(lights["1.1.2"], Dimmer)
+    assert isinstance(lights["1.1.3"], ColourLight)
+    assert lights["1.1.2"].watched == {ga(f"1/2/{n}") for n in range(1, 5)}
+    assert lights["1.1.3"].watched == {ga(f"1/2/{n}") for n in range(11, 19)}
+    for address in (*lights["1.1.2"].watched, *lights["1.1.3"].watched):
+        assert keyring.group_key(address) is not None  # all Data Secure, as the plan says
+    assert (lights["1.1.3"].colour.min_kelvin, lights["1.1.3"].colour.max_kelvin) == (2700, 6500)
