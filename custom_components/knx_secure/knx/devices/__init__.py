@@ -12,17 +12,29 @@ from typing import Final
 
 from .base import SimulatedDevice
 from .dimmer import ColourLight, Dimmer, colour_light_from_spec, dimmer_from_spec
+from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
-__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
-__all__ += ["SensorDevice", "SensorValueSpec"]
-__all__ += ["ColourLight", "Dimmer"]
+__all__ = [
+    "DEVICE_KINDS",
+    "ColourLight",
+    "DeviceFactory",
+    "Dimmer",
+    "RoomController",
+    "RoomControllerSpec",
+    "SensorDevice",
+    "SensorValueSpec",
+    "SimulatedDevice",
+    "SwitchActuator",
+    "SwitchSpec",
+]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
     "sensor": sensor_from_spec,
     "dimmer": dimmer_from_spec,
     "colour_light": colour_light_from_spec,
+    "room_controller": room_controller_from_spec,
 }
