@@ -581,6 +581,10 @@ async def _form(hass: HomeAssistant, entry: ConfigEntry, data: dict[str, Any]) -
             {"switch_address": "1/2/1", "min_kelvin": 6000, "max_kelvin": 3000},
             {"max_kelvin": "kelvin_range"},
         ),
+        (  # the address errors and the light's own, side by side
+            {"switch_address": "1/2/x", "min_kelvin": 6000, "max_kelvin": 3000},
+            {"switch_address": "invalid_group_address", "max_kelvin": "kelvin_range"},
+        ),
     ],
 )
 async def test_form_errors(

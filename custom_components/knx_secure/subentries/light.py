@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Final
 
 import voluptuous as vol
-from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 
@@ -162,15 +161,6 @@ class LightSubentryFlowHandler(GroupAddressSubentryFlow):
                 )
         return vol.Schema(fields)
 
-    async def _async_step_form(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        """The base checks each address; first check that the parts make one light."""
-        errors = light_errors(user_input) if user_input is not None else {}
-        if not errors:
-            return await super()._async_step_form(step_id, user_input)
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(self._schema(), user_input or {}),
-            errors=errors,
-        )
+    def _validate(self, data: dict[str, Any]) -> dict[str, str]:
+        """The parts must make one light (next to the base's address checks)."""
+        return light_errors(data)
