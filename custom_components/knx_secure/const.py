@@ -8,7 +8,13 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "knx_secure"
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CLIMATE,
+    Platform.LIGHT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 DEFAULT_PORT: Final = 3671
 
@@ -76,6 +82,22 @@ CONF_HEAT_COOL_STATE_ADDRESS: Final = "heat_cool_state_address"
 CONF_MIN_TEMP: Final = "min_temp"
 CONF_MAX_TEMP: Final = "max_temp"
 CONF_TEMPERATURE_STEP: Final = "temperature_step"
+
+# Light subentries: every value has a write address "<part>_address" and an optional status
+# address "<part>_state_address" (LIGHT_PARTS; the colour channels are "<colour>_brightness"
+# and "<colour>_switch" of LIGHT_CHANNELS).
+SUBENTRY_LIGHT: Final = "light"
+CONF_LIGHT_SWITCH: Final = "switch"
+CONF_LIGHT_BRIGHTNESS: Final = "brightness"
+CONF_LIGHT_COLOR_TEMPERATURE: Final = "color_temperature"
+CONF_LIGHT_COLOR: Final = "color"
+LIGHT_CHANNELS: Final = ("red", "green", "blue", "white")
+CONF_COLOR_TEMPERATURE_TYPE: Final = "color_temperature_type"  # "7.600" or "5.001"
+CONF_COLOR_TYPE: Final = "color_type"  # "232.600" RGB, "251.600" RGBW or "242.600" xyY
+CONF_MIN_KELVIN: Final = "min_kelvin"
+CONF_MAX_KELVIN: Final = "max_kelvin"
+DEFAULT_MIN_KELVIN: Final = 2700
+DEFAULT_MAX_KELVIN: Final = 6500
 
 # Services.
 SERVICE_SEND: Final = "send"

@@ -11,15 +11,23 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_CLIMATE, SUBENTRY_SENSOR, SUBENTRY_SWITCH
+from ..const import (
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_CLIMATE,
+    SUBENTRY_LIGHT,
+    SUBENTRY_SENSOR,
+    SUBENTRY_SWITCH,
+)
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
+from .light import LightSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
 
 SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
+    SUBENTRY_LIGHT: LightSubentryFlowHandler,
     SUBENTRY_SENSOR: SensorSubentryFlowHandler,
     SUBENTRY_CLIMATE: ClimateSubentryFlowHandler,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .dimmer import ColourLight, Dimmer, colour_light_from_spec, dimmer_from_spec
 from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
@@ -18,7 +19,9 @@ from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
 __all__ = [
     "DEVICE_KINDS",
+    "ColourLight",
     "DeviceFactory",
+    "Dimmer",
     "RoomController",
     "RoomControllerSpec",
     "SensorDevice",
@@ -31,5 +34,7 @@ __all__ = [
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
     "sensor": sensor_from_spec,
+    "dimmer": dimmer_from_spec,
+    "colour_light": colour_light_from_spec,
     "room_controller": room_controller_from_spec,
 }
