@@ -8,7 +8,15 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "knx_secure"
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CLIMATE,
+    Platform.DATE,
+    Platform.DATETIME,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
 
 DEFAULT_PORT: Final = 3671
 
@@ -76,6 +84,11 @@ CONF_HEAT_COOL_STATE_ADDRESS: Final = "heat_cool_state_address"
 CONF_MIN_TEMP: Final = "min_temp"
 CONF_MAX_TEMP: Final = "max_temp"
 CONF_TEMPERATURE_STEP: Final = "temperature_step"
+
+# Date, time and date-time subentries (write_address, state_address, sync_state).
+SUBENTRY_DATE: Final = "date"
+SUBENTRY_TIME: Final = "time"
+SUBENTRY_DATETIME: Final = "datetime"
 
 # Services.
 SERVICE_SEND: Final = "send"

@@ -11,9 +11,18 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_CLIMATE, SUBENTRY_SENSOR, SUBENTRY_SWITCH
+from ..const import (
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_CLIMATE,
+    SUBENTRY_DATE,
+    SUBENTRY_DATETIME,
+    SUBENTRY_SENSOR,
+    SUBENTRY_SWITCH,
+    SUBENTRY_TIME,
+)
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
+from .clock import ClockSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
 
@@ -22,4 +31,7 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
     SUBENTRY_SENSOR: SensorSubentryFlowHandler,
     SUBENTRY_CLIMATE: ClimateSubentryFlowHandler,
+    SUBENTRY_DATE: ClockSubentryFlowHandler,
+    SUBENTRY_TIME: ClockSubentryFlowHandler,
+    SUBENTRY_DATETIME: ClockSubentryFlowHandler,
 }

@@ -11,6 +11,13 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .clock import (
+    ClockDevice,
+    ClockObjectSpec,
+    DisplayDevice,
+    clock_from_spec,
+    display_from_spec,
+)
 from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
@@ -18,7 +25,10 @@ from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
 __all__ = [
     "DEVICE_KINDS",
+    "ClockDevice",
+    "ClockObjectSpec",
     "DeviceFactory",
+    "DisplayDevice",
     "RoomController",
     "RoomControllerSpec",
     "SensorDevice",
@@ -32,4 +42,6 @@ DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
     "sensor": sensor_from_spec,
     "room_controller": room_controller_from_spec,
+    "clock": clock_from_spec,
+    "display": display_from_spec,
 }
