@@ -13,6 +13,7 @@ PLATFORMS: Final = [
     Platform.CLIMATE,
     Platform.DATE,
     Platform.DATETIME,
+    Platform.NOTIFY,
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TIME,
@@ -89,6 +90,8 @@ CONF_TEMPERATURE_STEP: Final = "temperature_step"
 SUBENTRY_DATE: Final = "date"
 SUBENTRY_TIME: Final = "time"
 SUBENTRY_DATETIME: Final = "datetime"
+# Notify subentry (write_address, value_type: "16.000" or "16.001").
+SUBENTRY_NOTIFY: Final = "notify"
 
 # Services.
 SERVICE_SEND: Final = "send"

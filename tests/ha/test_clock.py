@@ -57,12 +57,15 @@ KINDS = {
 }
 
 
-def _attach(gateway: VirtualGateway) -> ClockDevice:
-    device = DEVICE_KINDS["clock"](
+def attach_display(
+    gateway: VirtualGateway, objects: list[dict[str, Any]] = OBJECTS, kind: str = "clock"
+) -> ClockDevice:
+    """The demo home's hall display (1.1.12) behind the gateway, with these objects."""
+    device = DEVICE_KINDS[kind](
         IndividualAddress.parse("1.1.12"),
         gateway.keyring,
         gateway.bus,
-        {"objects": OBJECTS},
+        {"objects": objects},
         status_delay=0.05,
     )
     assert isinstance(device, ClockDevice)
@@ -81,7 +84,9 @@ def _data(kind: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def _entry(hass: HomeAssistant, gateway: VirtualGateway, upload: UploadFile) -> ConfigEntry:
+async def demo_entry(
+    hass: HomeAssistant, gateway: VirtualGateway, upload: UploadFile
+) -> ConfigEntry:
     return await async_add_gateway_entry(
         hass, gateway, upload, keyring_source=DEMO_KEYRING_BYTES, password=DEMO_KEYRING_PASSWORD
     )
@@ -116,8 +121,8 @@ async def test_read_at_start_set_and_local_change(
 ) -> None:
     """Each entity reads its status at start, sets the clock over Data Secure, and follows
     a change made on the device."""
-    device = _attach(demo_gateway)
-    entry = await _entry(hass, demo_gateway, upload_file)
+    device = attach_display(demo_gateway)
+    entry = await demo_entry(hass, demo_gateway, upload_file)
     day = await _add(hass, entry, SUBENTRY_DATE, _data(SUBENTRY_DATE))
     clock = await _add(hass, entry, SUBENTRY_TIME, _data(SUBENTRY_TIME))
     moment = await _add(hass, entry, SUBENTRY_DATETIME, _data(SUBENTRY_DATETIME))
@@ -153,8 +158,8 @@ async def test_read_again_after_a_reconnect(
 ) -> None:
     """The status address is read again when the tunnel comes back; without sync_state it
     is never read."""
-    device = _attach(demo_gateway)
-    entry = await _entry(hass, demo_gateway, upload_file)
+    device = attach_display(demo_gateway)
+    entry = await demo_entry(hass, demo_gateway, upload_file)
     day = await _add(hass, entry, SUBENTRY_DATE, _data(SUBENTRY_DATE))
     await _add(hass, entry, SUBENTRY_TIME, _data(SUBENTRY_TIME, **{CONF_SYNC_STATE: False}))
     await wait_for(lambda: state_of(hass, day) == "2026-12-03")
@@ -173,8 +178,8 @@ async def test_plain_time_without_status_follows_the_write(
 ) -> None:
     """A plain address of main group 2 works plain; without a status address the entity
     shows what it wrote (confirmed by the gateway)."""
-    device = _attach(demo_gateway)
-    entry = await _entry(hass, demo_gateway, upload_file)
+    device = attach_display(demo_gateway)
+    entry = await demo_entry(hass, demo_gateway, upload_file)
     data = {CONF_NAME: "Garage clock", CONF_WRITE_ADDRESS: "2/6/11", CONF_SYNC_STATE: True}
     clock = await _add(hass, entry, SUBENTRY_TIME, data)
     await wait_for(lambda: state_of(hass, clock) == STATE_UNKNOWN)
@@ -193,8 +198,8 @@ async def test_restored_until_the_bus_answers(
     hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
 ) -> None:
     """The last date is shown at start when no status address is read."""
-    _attach(demo_gateway)
-    entry = await _entry(hass, demo_gateway, upload_file)
+    attach_display(demo_gateway)
+    entry = await demo_entry(hass, demo_gateway, upload_file)
     mock_restore_cache(hass, [State("date.hall_date", "2025-05-05")])
     day = await _add(hass, entry, SUBENTRY_DATE, _data(SUBENTRY_DATE, **{CONF_SYNC_STATE: False}))
     assert day == "date.hall_date"
@@ -205,8 +210,8 @@ async def test_form_errors_and_reconfigure_keep_the_entity(
     hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
 ) -> None:
     """A bad address is a form error; reconfigure changes the addresses, not the entity id."""
-    device = _attach(demo_gateway)
-    entry = await _entry(hass, demo_gateway, upload_file)
+    device = attach_display(demo_gateway)
+    entry = await demo_entry(hass, demo_gateway, upload_file)
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_TIME), context={"source": "user"}
     )

@@ -16,6 +16,7 @@ from ..const import (
     SUBENTRY_CLIMATE,
     SUBENTRY_DATE,
     SUBENTRY_DATETIME,
+    SUBENTRY_NOTIFY,
     SUBENTRY_SENSOR,
     SUBENTRY_SWITCH,
     SUBENTRY_TIME,
@@ -23,6 +24,7 @@ from ..const import (
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
 from .clock import ClockSubentryFlowHandler
+from .notify import NotifySubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
 
@@ -34,4 +36,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_DATE: ClockSubentryFlowHandler,
     SUBENTRY_TIME: ClockSubentryFlowHandler,
     SUBENTRY_DATETIME: ClockSubentryFlowHandler,
+    SUBENTRY_NOTIFY: NotifySubentryFlowHandler,
 }
