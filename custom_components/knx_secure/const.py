@@ -13,6 +13,7 @@ PLATFORMS: Final = [
     Platform.CLIMATE,
     Platform.DATE,
     Platform.DATETIME,
+    Platform.FAN,
     Platform.NOTIFY,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -90,6 +91,16 @@ CONF_TEMPERATURE_STEP: Final = "temperature_step"
 SUBENTRY_DATE: Final = "date"
 SUBENTRY_TIME: Final = "time"
 SUBENTRY_DATETIME: Final = "datetime"
+# Fan subentry (speed_dpt: "5.001" percent or "5.010" steps up to max_step).
+SUBENTRY_FAN: Final = "fan"
+CONF_SWITCH_ADDRESS: Final = "switch_address"
+CONF_SWITCH_STATE_ADDRESS: Final = "switch_state_address"
+CONF_SPEED_ADDRESS: Final = "speed_address"
+CONF_SPEED_STATE_ADDRESS: Final = "speed_state_address"
+CONF_SPEED_DPT: Final = "speed_dpt"
+CONF_MAX_STEP: Final = "max_step"
+CONF_OSCILLATION_ADDRESS: Final = "oscillation_address"
+CONF_OSCILLATION_STATE_ADDRESS: Final = "oscillation_state_address"
 # Notify subentry (write_address, value_type: "16.000" or "16.001").
 SUBENTRY_NOTIFY: Final = "notify"
 

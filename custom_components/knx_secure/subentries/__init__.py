@@ -16,6 +16,7 @@ from ..const import (
     SUBENTRY_CLIMATE,
     SUBENTRY_DATE,
     SUBENTRY_DATETIME,
+    SUBENTRY_FAN,
     SUBENTRY_NOTIFY,
     SUBENTRY_SENSOR,
     SUBENTRY_SWITCH,
@@ -24,6 +25,7 @@ from ..const import (
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
 from .clock import ClockSubentryFlowHandler
+from .fan import FanSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
@@ -37,4 +39,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_TIME: ClockSubentryFlowHandler,
     SUBENTRY_DATETIME: ClockSubentryFlowHandler,
     SUBENTRY_NOTIFY: NotifySubentryFlowHandler,
+    SUBENTRY_FAN: FanSubentryFlowHandler,
 }

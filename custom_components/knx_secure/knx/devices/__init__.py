@@ -18,6 +18,7 @@ from .clock import (
     clock_from_spec,
     display_from_spec,
 )
+from .fan import FanActuator, FanSpec, fan_from_spec
 from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
@@ -29,6 +30,8 @@ __all__ = [
     "ClockObjectSpec",
     "DeviceFactory",
     "DisplayDevice",
+    "FanActuator",
+    "FanSpec",
     "RoomController",
     "RoomControllerSpec",
     "SensorDevice",
@@ -44,4 +47,5 @@ DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "room_controller": room_controller_from_spec,
     "clock": clock_from_spec,
     "display": display_from_spec,
+    "fan": fan_from_spec,
 }
