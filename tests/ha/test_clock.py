@@ -23,7 +23,7 @@ from custom_components.knx_secure.const import (
     SUBENTRY_TIME,
 )
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
-from custom_components.knx_secure.knx.devices import DEVICE_KINDS, ClockDevice
+from custom_components.knx_secure.knx.devices import DEVICE_KINDS, ClockDevice, SimulatedDevice
 
 from ..helpers import wait_for
 from .conftest import (
@@ -57,20 +57,21 @@ KINDS = {
 }
 
 
-def attach_display(
-    gateway: VirtualGateway, objects: list[dict[str, Any]] = OBJECTS, kind: str = "clock"
-) -> ClockDevice:
-    """The demo home's hall display (1.1.12) behind the gateway, with these objects."""
+def attach_device[D: SimulatedDevice](
+    gateway: VirtualGateway, kind: str, cls: type[D], address: str, spec: dict[str, Any]
+) -> D:
+    """A simulated device of the demo home (installation file kind) behind the gateway."""
     device = DEVICE_KINDS[kind](
-        IndividualAddress.parse("1.1.12"),
-        gateway.keyring,
-        gateway.bus,
-        {"objects": objects},
-        status_delay=0.05,
+        IndividualAddress.parse(address), gateway.keyring, gateway.bus, spec, status_delay=0.05
     )
-    assert isinstance(device, ClockDevice)
+    assert isinstance(device, cls)
     gateway.add_device(device)
     return device
+
+
+def attach_display(gateway: VirtualGateway, objects: list[dict[str, Any]] = OBJECTS) -> ClockDevice:
+    """The demo home's hall display (1.1.12) as a clock with these objects."""
+    return attach_device(gateway, "clock", ClockDevice, "1.1.12", {"objects": objects})
 
 
 def _data(kind: str, **extra: Any) -> dict[str, Any]:

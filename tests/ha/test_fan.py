@@ -24,7 +24,7 @@ from custom_components.knx_secure.const import (
     SUBENTRY_FAN,
 )
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
-from custom_components.knx_secure.knx.devices import DEVICE_KINDS, FanActuator
+from custom_components.knx_secure.knx.devices import FanActuator
 
 from ..helpers import wait_for
 from .conftest import (
@@ -34,7 +34,7 @@ from .conftest import (
     entity_id_for,
     state_of,
 )
-from .test_clock import demo_entry
+from .test_clock import attach_device, demo_entry
 
 if TYPE_CHECKING:
     from custom_components.knx_secure.knx.gateway import VirtualGateway
@@ -78,12 +78,7 @@ STEP_DATA = {
 
 
 def _attach(gateway: VirtualGateway, spec: dict[str, Any]) -> FanActuator:
-    device = DEVICE_KINDS["fan"](
-        IndividualAddress.parse("1.1.13"), gateway.keyring, gateway.bus, spec, status_delay=0.05
-    )
-    assert isinstance(device, FanActuator)
-    gateway.add_device(device)
-    return device
+    return attach_device(gateway, "fan", FanActuator, "1.1.13", spec)
 
 
 async def _call(hass: HomeAssistant, service: str, entity_id: str, **data: Any) -> None:

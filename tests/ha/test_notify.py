@@ -24,7 +24,7 @@ from .conftest import (
     async_add_subentry,
     entity_id_for,
 )
-from .test_clock import attach_display, demo_entry
+from .test_clock import attach_device, demo_entry
 
 if TYPE_CHECKING:
     from custom_components.knx_secure.knx.gateway import VirtualGateway
@@ -38,9 +38,7 @@ def _attach(gateway: VirtualGateway) -> DisplayDevice:
         {"write_address": "1/6/36", "dpt": "16.001", "value": ""},
         {"write_address": "2/6/10", "dpt": "16.000", "value": ""},
     ]
-    device = attach_display(gateway, objects, "display")
-    assert isinstance(device, DisplayDevice)
-    return device
+    return attach_device(gateway, "display", DisplayDevice, "1.1.12", {"objects": objects})
 
 
 def _data(address: str, dpt_id: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ..const import (
     SUBENTRY_SENSOR,
     SUBENTRY_SWITCH,
     SUBENTRY_TIME,
+    SUBENTRY_WEATHER,
 )
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
@@ -29,6 +30,7 @@ from .fan import FanSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
+from .weather import WeatherSubentryFlowHandler
 
 SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
@@ -40,4 +42,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_DATETIME: ClockSubentryFlowHandler,
     SUBENTRY_NOTIFY: NotifySubentryFlowHandler,
     SUBENTRY_FAN: FanSubentryFlowHandler,
+    SUBENTRY_WEATHER: WeatherSubentryFlowHandler,
 }

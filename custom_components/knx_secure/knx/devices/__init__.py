@@ -23,9 +23,11 @@ from .room_controller import RoomController, RoomControllerSpec, room_controller
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
+from .weather_station import WEATHER_STATION_TYPES, weather_station_from_spec
 
 __all__ = [
     "DEVICE_KINDS",
+    "WEATHER_STATION_TYPES",
     "ClockDevice",
     "ClockObjectSpec",
     "DeviceFactory",
@@ -48,4 +50,5 @@ DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "clock": clock_from_spec,
     "display": display_from_spec,
     "fan": fan_from_spec,
+    "weather_station": weather_station_from_spec,
 }
