@@ -35,6 +35,7 @@ from .knx.telegram import (
     TelegramDropped,
     group_value_to_json,
 )
+from .weather_types import WEATHER_TYPES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,11 +124,40 @@ def rejection_text(reason: str) -> tuple[str, str]:
 
 # --- what the entry's configuration knows about addresses --------------------------------------
 
+
 #: The datapoint type of an address role, by subentry type and field; a subentry may also say
 #: it in its data (``<role>_dpt`` next to ``<role>_address``, or ``dpt`` for all of them).
+def _with_status(types: Mapping[str, str]) -> dict[str, str]:
+    """Each ``<role>_address`` type also for its ``<role>_state_address``."""
+    return {
+        **types,
+        **{
+            f"{key.removesuffix(ADDRESS_SUFFIX)}_state{ADDRESS_SUFFIX}": t
+            for key, t in types.items()
+        },
+    }
+
+
 ROLE_TYPES: Final[Mapping[str, Mapping[str, str]]] = {
     "switch": {"write_address": "1.001", "state_address": "1.001"},
     "binary_sensor": {"state_address": "1.001"},
+    "date": {"write_address": "11.001", "state_address": "11.001"},
+    "time": {"write_address": "10.001", "state_address": "10.001"},
+    "datetime": {"write_address": "19.001", "state_address": "19.001"},
+    "fan": _with_status({"switch_address": "1.001", "oscillation_address": "1.001"}),
+    "climate": {
+        "temperature_address": "9.001",
+        **_with_status(
+            {
+                "target_temperature_address": "9.001",
+                "operation_mode_address": "20.102",
+                "controller_mode_address": "20.105",
+                "on_off_address": "1.001",
+                "heat_cool_address": "1.100",
+            }
+        ),
+    },
+    "weather": WEATHER_TYPES,
 }
 
 
@@ -151,8 +181,11 @@ def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
             except ValueError:
                 continue
             role = key.removesuffix(ADDRESS_SUFFIX).replace("_", " ")
+            role_key = key.removesuffix(ADDRESS_SUFFIX)
             dpt = (
-                data.get(f"{key.removesuffix(ADDRESS_SUFFIX)}_dpt")
+                data.get(f"{role_key}_dpt")
+                or data.get(f"{role_key.removesuffix('_state')}_dpt")
+                or data.get("value_type")
                 or data.get("dpt")
                 or ROLE_TYPES.get(subentry.subentry_type, {}).get(key)
             )

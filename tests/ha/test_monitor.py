@@ -14,7 +14,7 @@ from custom_components.knx_secure.knx import cemi
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.cemi import LData, MessageCode
 from custom_components.knx_secure.knx.drops import DropReason
-from custom_components.knx_secure.monitor import REJECTION_TEXTS, rejection_text
+from custom_components.knx_secure.monitor import REJECTION_TEXTS, ROLE_TYPES, rejection_text
 
 from ..helpers import STATUS, SWITCH, wait_for
 from .conftest import Setup
@@ -187,3 +187,10 @@ def test_rejection_texts_never_fail(reason: DropReason) -> None:
     explanation, advice = rejection_text(reason)
     assert explanation
     assert advice
+
+
+def test_the_address_book_knows_the_types_of_every_platform_role() -> None:
+    """Status addresses take their command's type; a subentry's own type field wins."""
+    assert ROLE_TYPES["climate"]["operation_mode_state_address"] == "20.102"
+    assert ROLE_TYPES["fan"]["oscillation_state_address"] == "1.001"
+    assert ROLE_TYPES["weather"]["temperature_address"] == "9.001"
