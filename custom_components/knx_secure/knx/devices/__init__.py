@@ -11,11 +11,21 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .blind import BlindActuator, BlindSpec, blind_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
-__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
+__all__ = [
+    "DEVICE_KINDS",
+    "BlindActuator",
+    "BlindSpec",
+    "DeviceFactory",
+    "SimulatedDevice",
+    "SwitchActuator",
+    "SwitchSpec",
+]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
+    "blind": blind_from_spec,
 }
