@@ -11,11 +11,13 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_SWITCH
+from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_COVER, SUBENTRY_SWITCH
 from .binary_sensor import BinarySensorSubentryFlowHandler
+from .cover import CoverSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
 
 SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
+    SUBENTRY_COVER: CoverSubentryFlowHandler,
 }
