@@ -11,6 +11,7 @@ actuator's objects mean, and Home Assistant's numbers are converted at the edge.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from homeassistant.components.cover import (
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_DEVICE_CLASS
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.restore_state import RestoreEntity
@@ -45,6 +47,7 @@ from .const import (
     CONF_TRAVEL_TIME_UP,
     CONF_UP_DOWN_ADDRESS,
     DEFAULT_TRAVEL_TIME,
+    DOMAIN,
     SUBENTRY_COVER,
 )
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
@@ -52,6 +55,8 @@ from .entity import KNXSecureSubentryEntity, async_add_subentry_entities
 from .knx.address import GroupAddress
 from .knx.dpt import DPT, DPTValue, get_dpt
 from .knx.travel import CLOSED, OPEN, Direction, Travel
+
+_LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0  # writes are serialized by the tunnel itself
 
@@ -116,6 +121,8 @@ class KNXSecureCover(KNXSecureSubentryEntity, CoverEntity, RestoreEntity):
         )
         self._slat: float | None = None  # KNX percent, 0 open
         self._cancel_update: CALLBACK_TYPE | None = None
+        # Set position without a position address: stop when the estimate gets there.
+        self._stop_at_target = False
         self._attr_supported_features = self._features()
         if device_class := data.get(CONF_DEVICE_CLASS):
             self._attr_device_class = CoverDeviceClass(device_class)
@@ -124,7 +131,7 @@ class KNXSecureCover(KNXSecureSubentryEntity, CoverEntity, RestoreEntity):
         features = CoverEntityFeature.OPEN | CoverEntityFeature.CLOSE
         if self._stop is not None:
             features |= CoverEntityFeature.STOP
-        if self._position is not None:
+        if self._position is not None or self._stop is not None:
             features |= CoverEntityFeature.SET_POSITION
         if self._angle is not None:
             features |= (
@@ -198,18 +205,21 @@ class KNXSecureCover(KNXSecureSubentryEntity, CoverEntity, RestoreEntity):
 
     @callback
     def _on_up_down(self, value: DPTValue) -> None:
+        self._stop_at_target = False
         down = bool(value) != self._invert_up_down
         self._travel.start(CLOSED if down else OPEN, self._now())
         self._changed()
 
     @callback
     def _on_stop(self, value: DPTValue) -> None:
+        self._stop_at_target = False
         self._travel.stop(self._now())
         self._changed()
 
     @callback
     def _on_position(self, value: DPTValue) -> None:
         if (percent := _percent(value)) is not None:
+            self._stop_at_target = False
             self._travel.start(_flip(percent, self._invert_position), self._now())
             self._changed()
 
@@ -237,6 +247,11 @@ class KNXSecureCover(KNXSecureSubentryEntity, CoverEntity, RestoreEntity):
         if arrival is not None and now < arrival:
             delay = min(UPDATE_INTERVAL, arrival - now)
             self._cancel_update = async_call_later(self.hass, delay, self._changed)
+        elif self._stop_at_target:
+            self._stop_at_target = False
+            self.coordinator.entry.async_create_background_task(
+                self.hass, self._async_stop_at_target(), f"{self.entity_id} stop at target"
+            )
 
     @callback
     def _cancel_updates(self) -> None:
@@ -262,13 +277,37 @@ class KNXSecureCover(KNXSecureSubentryEntity, CoverEntity, RestoreEntity):
         assert self._stop is not None  # STOP is supported only with a stop address
         await self.coordinator.async_write_dpt(self._stop, self._stop_dpt, True)
 
+    async def _async_stop_at_target(self) -> None:
+        try:
+            await self.async_stop_cover()
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s did not stop at its position: %s", self.entity_id, err)
+
     async def async_set_cover_position(self, **kwargs: Any) -> None:
-        """Move to a position (Home Assistant's 100 is open)."""
-        assert self._position is not None  # SET_POSITION only with a position address
+        """Move to a position (Home Assistant's 100 is open): with the position address, or
+        else up or down and stop where the travel estimate says the cover is there."""
         knx = CLOSED - kwargs[ATTR_POSITION]
-        await self.coordinator.async_write_dpt(
-            self._position, PERCENT, round(_flip(knx, self._invert_position))
-        )
+        if self._position is not None:
+            await self.coordinator.async_write_dpt(
+                self._position, PERCENT, round(_flip(knx, self._invert_position))
+            )
+            return
+        if knx in (OPEN, CLOSED):  # an end stops the motor by itself
+            await self._async_move(down=knx == CLOSED)
+            return
+        current = self._travel.position(self._now())
+        if current is None:  # no direction to go in
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="cover_position_unknown",
+                translation_placeholders={"entity_id": self.entity_id},
+            )
+        if knx == current:
+            return
+        await self._async_move(down=knx > current)
+        self._travel.start(knx, self._now())
+        self._stop_at_target = True
+        self._changed()
 
     async def async_open_cover_tilt(self, **kwargs: Any) -> None:
         """Open the slats."""

@@ -30,6 +30,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import mock_restore_cache
 
@@ -226,7 +227,17 @@ async def test_close_and_open_travel_over_time(hass: HomeAssistant, setup: Cover
     assert_gateway_dropped_nothing(setup.gateway)
 
 
-async def test_stop_halts_the_blind_where_it_is(hass: HomeAssistant, setup: CoverSetup) -> None:
+async def test_stop_halts_the_blind_where_it_is(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """A slower blind (2 s), so that it is surely on its way when the stop arrives."""
+    setup = await _setup(
+        hass,
+        demo_gateway,
+        upload_file,
+        {**BLIND_SPEC, "travel_time": 2.0},
+        {**COVER_DATA, CONF_TRAVEL_TIME_DOWN: 2.0, CONF_TRAVEL_TIME_UP: 2.0},
+    )
     cover, blind = setup.cover, setup.blind
     await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
     await _call(hass, "close_cover", cover)
@@ -380,7 +391,10 @@ async def test_a_plain_cover_with_a_step_object_and_no_position_status(
     await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
     features = attribute(hass, cover, ATTR_SUPPORTED_FEATURES)
     assert features == (
-        CoverEntityFeature.OPEN | CoverEntityFeature.CLOSE | CoverEntityFeature.STOP
+        CoverEntityFeature.OPEN
+        | CoverEntityFeature.CLOSE
+        | CoverEntityFeature.STOP
+        | CoverEntityFeature.SET_POSITION  # by travel time, then stop
     )
 
     await _call(hass, "close_cover", cover)
@@ -488,3 +502,42 @@ async def test_reconfigure_keeps_the_entity_id(hass: HomeAssistant, setup: Cover
     await wait_for(lambda: attribute(hass, setup.cover, "device_class") == "shutter")
     features = attribute(hass, setup.cover, ATTR_SUPPORTED_FEATURES)
     assert not features & CoverEntityFeature.SET_TILT_POSITION
+
+
+async def test_without_a_position_address_a_position_is_reached_by_travel_time(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """Down, then the step object stops the blind where the estimate reaches the target."""
+    blind = add_blind(demo_gateway, PLAIN_BLIND, {**PLAIN_SPEC, "travel_time": 2.0})
+    entry = await _demo_entry(hass, demo_gateway, upload_file)
+    data = {**PLAIN_DATA, CONF_TRAVEL_TIME_DOWN: 2.0, CONF_TRAVEL_TIME_UP: 2.0}
+    subentry = await async_add_subentry(hass, entry, SUBENTRY_COVER, data)
+    cover = entity_id_for(hass, entry, subentry, "cover")
+    await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 100)
+
+    await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 40})
+    assert state_of(hass, cover) == STATE_CLOSING
+    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: not blind.moving)
+    # Stopped by Home Assistant near 60 % (KNX), a little late by the telegram's way there.
+    assert 55 <= blind.position <= 70, blind.position
+    await wait_for(
+        lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 100 - round(blind.position)
+    )
+
+    await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 100})  # an end: no stop
+    await wait_for(lambda: not blind.moving and blind.position == 0)
+    assert_gateway_dropped_nothing(demo_gateway)
+
+
+async def test_a_position_by_travel_time_needs_a_known_start(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    entry = await _demo_entry(hass, demo_gateway, upload_file)
+    data = {k: v for k, v in PLAIN_DATA.items() if k != CONF_POSITION_STATE_ADDRESS}
+    subentry = await async_add_subentry(hass, entry, SUBENTRY_COVER, data)
+    cover = entity_id_for(hass, entry, subentry, "cover")
+    await wait_for(lambda: state_of(hass, cover) == "unknown")
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 40})
+    assert err.value.translation_key == "cover_position_unknown"

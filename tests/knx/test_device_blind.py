@@ -120,9 +120,9 @@ async def test_down_travels_over_time_reporting_on_the_way_and_at_the_end(
 
 
 async def test_stop_ends_a_travel_where_the_blind_is(make_blind: MakeBlind) -> None:
-    bus, blind, reports = make_blind()
+    bus, blind, reports = make_blind({**SPEC, "travel_time": 2.0})  # surely on its way
     blind.operate(down=True)
-    first = await reports.next(POSITION_STATUS)  # on its way
+    first = await reports.next(POSITION_STATUS)
     assert 0 < first < 100
     _write(bus, STOP, "1.017", True)
     assert not blind.moving
