@@ -53,6 +53,21 @@ def test_a_status_while_travelling_corrects_the_estimate_and_the_travel_goes_on(
     assert travel.position(8) == 100
 
 
+def test_a_status_past_the_target_ends_the_travel_there() -> None:
+    travel = Travel(time_down=10, time_up=10)
+    travel.set_position(0, now=0)
+    travel.start(60, now=0)
+    travel.set_position(65, now=3)  # faster than configured, already beyond
+    assert not travel.is_moving(3)
+    assert travel.position(3) == 65
+    travel.start(20, now=4)  # up
+    travel.set_position(30, now=5)  # not there yet: goes on
+    assert travel.direction(5) is Direction.UP
+    travel.set_position(15, now=6)
+    assert not travel.is_moving(6)
+    assert travel.position(6) == 15
+
+
 def test_a_status_when_standing_sets_the_position() -> None:
     travel = Travel(time_down=10, time_up=10)
     assert travel.position(0) is None

@@ -72,10 +72,10 @@ class Travel:
 
     def set_position(self, position: float, now: float) -> None:
         """A status: the cover is at ``position`` now. A travel goes on from there, unless
-        the cover reached its target."""
+        the cover reached its target or went past it (the travel is over then)."""
         position = _check_position(position)
         self._settle(now)
-        if self._target is None or position == self._target:
+        if self._target is None or self._reached(position, self._target):
             self._position, self._target, self._direction = position, None, None
             return
         self._begin(position, self._target, now)
@@ -133,6 +133,14 @@ class Travel:
         if direction is Direction.UP:
             return self.time_up
         return max(self.time_down, self.time_up)
+
+    def _reached(self, position: float, target: float) -> bool:
+        """Whether a cover at ``position`` is at or past ``target`` on its way there."""
+        if self._direction is Direction.DOWN:
+            return position >= target
+        if self._direction is Direction.UP:
+            return position <= target
+        return position == target
 
     def _settle(self, now: float) -> None:
         """A travel whose time is up ends at its target."""
