@@ -301,8 +301,8 @@ async def test_status_is_read_at_start_and_after_a_reconnect(
 ) -> None:
     """The blind stands at 40 % with slats at 20 % when Home Assistant starts; later both
     status addresses are read again after the tunnel comes back."""
-    setup = await _setup(hass, demo_gateway, upload_file, {**BLIND_SPEC, "start_position": 40})
-    setup.blind.set_slat(20)  # reported before the entry has a tunnel: nobody hears it
+    spec = {**BLIND_SPEC, "start_position": 40, "start_slat": 20}
+    setup = await _setup(hass, demo_gateway, upload_file, spec)
     cover = setup.cover
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 60)
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_TILT_POSITION) == 80)

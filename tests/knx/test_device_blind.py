@@ -168,9 +168,7 @@ async def test_the_slat_angle_is_set_and_reported(make_blind: MakeBlind) -> None
 
 
 async def test_reads_are_answered_with_the_current_position_and_slat(make_blind: MakeBlind) -> None:
-    bus, blind, reports = make_blind({**SPEC, "start_position": 30})
-    blind.set_slat(10)
-    await reports.next(SLAT_STATUS)
+    bus, _blind, reports = make_blind({**SPEC, "start_position": 30, "start_slat": 10})
     for address, expected in ((POSITION_STATUS, 30), (SLAT_STATUS, 10)):
         _send(bus, address, cemi.group_value_read())
         dst, apci, value = await asyncio.wait_for(reports.queue.get(), LIMIT)
@@ -219,6 +217,7 @@ def test_a_blind_refuses_a_plain_write_to_a_secured_address(keyring: Keyring) ->
         ({**SPEC, "travel_time": 0}, "travel_time: 0 is outside"),
         ({**SPEC, "travel_time": "fast"}, "travel_time: a number"),
         ({**SPEC, "start_position": 101}, "start_position: 101 is outside"),
+        ({**SPEC, "start_slat": -1}, "start_slat: -1 is outside"),
     ],
 )
 def test_a_bad_blind_spec_names_the_field(

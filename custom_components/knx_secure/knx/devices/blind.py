@@ -58,6 +58,7 @@ class BlindSpec:
     slat_status: GroupAddress | None = None
     travel_time: float = 20.0  # s for the full travel, up or down
     start_position: float = OPEN
+    start_slat: float = OPEN
 
     @property
     def addresses(self) -> tuple[GroupAddress, ...]:
@@ -91,7 +92,7 @@ class BlindActuator(SimulatedDevice):
         self.spec = spec
         self._travel = Travel(spec.travel_time, spec.travel_time)
         self._travel.set_position(spec.start_position, now=0.0)
-        self._slat = OPEN
+        self._slat = spec.start_slat
         # Each travel or stop starts a new generation: ticks of an older one do nothing.
         self._generation = 0
         self._reported: int | None = None
@@ -239,5 +240,6 @@ def blind_from_spec(
         slat_status=optional_group_address(spec, "slat_status"),
         travel_time=number(spec, "travel_time", 20.0, minimum=0.1, maximum=3600),
         start_position=number(spec, "start_position", OPEN, minimum=OPEN, maximum=CLOSED),
+        start_slat=number(spec, "start_slat", OPEN, minimum=OPEN, maximum=CLOSED),
     )
     return BlindActuator(address, keyring, bus, blind, status_delay=status_delay)
