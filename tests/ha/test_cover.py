@@ -51,6 +51,7 @@ from custom_components.knx_secure.const import (
 )
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.cemi import LData
+from custom_components.knx_secure.knx.data_secure import is_secure_tpdu
 from custom_components.knx_secure.knx.devices import DEVICE_KINDS, BlindActuator
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 
@@ -139,6 +140,18 @@ async def _demo_entry(
         keyring_source=DEMO_KEYRING_BYTES,
         password=DEMO_KEYRING_PASSWORD,
     )
+
+
+class BusSpy:
+    """A port on the gateway's bus: for each group address, whether its telegrams were
+    Data Secure (True), plain (False), or both (two entries)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[GroupAddress, set[bool]] = {}
+
+    def deliver(self, frame: LData) -> None:
+        if isinstance(frame.dst, GroupAddress):
+            self.seen.setdefault(frame.dst, set()).add(is_secure_tpdu(frame.tpdu))
 
 
 @dataclass
@@ -368,11 +381,13 @@ async def test_inverted_cover(
     assert_gateway_dropped_nothing(setup.gateway)
 
 
-async def test_a_plain_cover_with_a_step_object_and_no_position_status(
+async def test_a_plain_cover_with_a_step_object(
     hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
 ) -> None:
     """Main group 2 is plain: the confirm step says so and the telegrams go plain. Stop is
-    a short-time step; without a position address the cover cannot go to a position."""
+    a short-time step; without a position address a position is reached by travel time."""
+    spy = BusSpy()
+    demo_gateway.bus.attach(spy)
     blind = add_blind(demo_gateway, PLAIN_BLIND, PLAIN_SPEC)
     entry = await _demo_entry(hass, demo_gateway, upload_file)
     result = await hass.config_entries.subentries.async_init(
@@ -402,7 +417,10 @@ async def test_a_plain_cover_with_a_step_object_and_no_position_status(
     await _call(hass, "stop_cover", cover)
     assert not blind.moving
     assert state_of(hass, cover) == STATE_OPEN
+    await wait_for(lambda: GroupAddress.parse("2/3/4") in spy.seen)  # the report of the stop
+    assert spy.seen == {GroupAddress.parse(a): {False} for a in ("2/3/1", "2/3/2", "2/3/4")}
     assert_gateway_dropped_nothing(demo_gateway)
+    assert not any(entry.runtime_data.dropped.values())
 
 
 async def test_without_status_the_position_is_estimated_from_the_travel_times(
@@ -541,3 +559,29 @@ async def test_a_position_by_travel_time_needs_a_known_start(
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 40})
     assert err.value.translation_key == "cover_position_unknown"
+
+
+async def test_every_address_travels_data_secure(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """Commands, status reads, reports: on each of the six addresses only Data Secure
+    telegrams, and neither side dropped one."""
+    spy = BusSpy()
+    demo_gateway.bus.attach(spy)
+    setup = await _setup(hass, demo_gateway, upload_file, {**BLIND_SPEC, "travel_time": 2.0})
+    cover, blind = setup.cover, setup.blind
+    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await _call(hass, "close_cover", cover)
+    await wait_for(lambda: blind.position > 10)
+    await _call(hass, "stop_cover", cover)
+    await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 80})
+    await _call(hass, "set_cover_tilt_position", cover, **{ATTR_TILT_POSITION: 50})
+    await wait_for(lambda: not blind.moving)
+    await wait_for(lambda: len(spy.seen) == len(BLIND_SPEC) - 1)  # every address but travel
+    assert spy.seen == {
+        GroupAddress.parse(address): {True}
+        for address in BLIND_SPEC.values()
+        if isinstance(address, str)
+    }
+    assert_gateway_dropped_nothing(demo_gateway)
+    assert not any(setup.entry.runtime_data.dropped.values())
