@@ -29,7 +29,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import mock_restore_cache
@@ -494,6 +494,21 @@ async def test_the_form_names_each_bad_field(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == errors
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 601])
+async def test_a_travel_time_outside_the_range_is_refused(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile, seconds: float
+) -> None:
+    entry = await _demo_entry(hass, demo_gateway, upload_file)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_COVER), context={"source": SOURCE_USER}
+    )
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {**COVER_DATA, CONF_TRAVEL_TIME_UP: seconds}
+        )
+    assert CONF_TRAVEL_TIME_UP in err.value.schema_errors
 
 
 async def test_reconfigure_keeps_the_entity_id(hass: HomeAssistant, setup: CoverSetup) -> None:
