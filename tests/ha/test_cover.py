@@ -15,6 +15,7 @@ from homeassistant.components.cover import (
     ATTR_POSITION,
     ATTR_TILT_POSITION,
     CoverEntityFeature,
+    CoverState,
 )
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntry
 from homeassistant.const import (
@@ -22,10 +23,6 @@ from homeassistant.const import (
     ATTR_SUPPORTED_FEATURES,
     CONF_DEVICE_CLASS,
     CONF_NAME,
-    STATE_CLOSED,
-    STATE_CLOSING,
-    STATE_OPEN,
-    STATE_OPENING,
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State
@@ -212,28 +209,28 @@ async def test_close_and_open_travel_over_time(hass: HomeAssistant, setup: Cover
     """Close: the blind travels down, the cover is closing with a position that moves, then
     closed at 0 with closed slats; open brings it back. Every telegram Data Secure."""
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)  # read at start: 0 % (KNX)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)  # read at start: 0 % (KNX)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 100
     states = _record(hass, cover)
 
     await _call(hass, "close_cover", cover)
-    assert state_of(hass, cover) == STATE_CLOSING
+    assert state_of(hass, cover) == CoverState.CLOSING
     assert blind.moving
-    await wait_for(lambda: state_of(hass, cover) == STATE_CLOSED)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.CLOSED)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 0
     assert blind.position == 100
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_TILT_POSITION) == 0)
     on_the_way = [
         s.attributes[ATTR_CURRENT_POSITION]
         for s in states
-        if s.state == STATE_CLOSING and s.attributes.get(ATTR_CURRENT_POSITION) is not None
+        if s.state == CoverState.CLOSING and s.attributes.get(ATTR_CURRENT_POSITION) is not None
     ]
     assert any(0 < position < 100 for position in on_the_way), on_the_way
     assert on_the_way == sorted(on_the_way, reverse=True)
 
     await _call(hass, "open_cover", cover)
-    assert state_of(hass, cover) == STATE_OPENING
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    assert state_of(hass, cover) == CoverState.OPENING
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 100)
     assert blind.position == 0
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_TILT_POSITION) == 100)
@@ -252,7 +249,7 @@ async def test_stop_halts_the_blind_where_it_is(
         {**COVER_DATA, CONF_TRAVEL_TIME_DOWN: 2.0, CONF_TRAVEL_TIME_UP: 2.0},
     )
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     await _call(hass, "close_cover", cover)
     await wait_for(lambda: blind.position > 10)
     await _call(hass, "stop_cover", cover)
@@ -261,19 +258,19 @@ async def test_stop_halts_the_blind_where_it_is(
     assert 0 < stopped < 100
     # The blind's last report brings the estimate to where it stopped.
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == stopped)
-    assert state_of(hass, cover) == STATE_OPEN  # partly open, standing
+    assert state_of(hass, cover) == CoverState.OPEN  # partly open, standing
     assert_gateway_dropped_nothing(setup.gateway)
 
 
 async def test_position_and_slat_angle(hass: HomeAssistant, setup: CoverSetup) -> None:
     """Home Assistant's 30 % open is the blind's 70 % (KNX: 0 % open), both ways."""
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 30})
-    assert state_of(hass, cover) == STATE_CLOSING
+    assert state_of(hass, cover) == CoverState.CLOSING
     await wait_for(lambda: not blind.moving and round(blind.position) == 70)
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 30)
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
 
     await _call(hass, "set_cover_tilt_position", cover, **{ATTR_TILT_POSITION: 40})
     await wait_for(lambda: blind.slat == 60)
@@ -296,10 +293,10 @@ async def test_the_blind_operated_on_site_shows_in_home_assistant(
 ) -> None:
     """Its position status and slat status reach the cover while it travels."""
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     states = _record(hass, cover)
     blind.operate(down=True)
-    await wait_for(lambda: state_of(hass, cover) == STATE_CLOSED)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.CLOSED)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 0
     assert any(0 < s.attributes.get(ATTR_CURRENT_POSITION, 0) < 100 for s in states)
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_TILT_POSITION) == 0)
@@ -349,7 +346,7 @@ async def test_a_change_while_the_tunnel_was_down_is_read_after_the_reconnect(
     await wait_for(lambda: not setup.blind.moving)
     await demo_gateway.start()  # the same port
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 10, 10)
-    assert state_of(hass, cover) == STATE_OPEN
+    assert state_of(hass, cover) == CoverState.OPEN
 
 
 async def test_inverted_cover(
@@ -364,13 +361,13 @@ async def test_inverted_cover(
     }
     setup = await _setup(hass, demo_gateway, upload_file, data=inverted)
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_CLOSED)  # the blind's 0 %
+    await wait_for(lambda: state_of(hass, cover) == CoverState.CLOSED)  # the blind's 0 %
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 0
 
     await _call(hass, "open_cover", cover)  # writes down (1) to the blind
-    assert state_of(hass, cover) == STATE_OPENING
+    assert state_of(hass, cover) == CoverState.OPENING
     await wait_for(lambda: not blind.moving and blind.position == 100)
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 100
 
     await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 30})
@@ -403,7 +400,7 @@ async def test_a_plain_cover_with_a_step_object(
     await hass.async_block_till_done()
     (subentry,) = entry.subentries
     cover = entity_id_for(hass, entry, subentry, "cover")
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     features = attribute(hass, cover, ATTR_SUPPORTED_FEATURES)
     assert features == (
         CoverEntityFeature.OPEN
@@ -416,7 +413,7 @@ async def test_a_plain_cover_with_a_step_object(
     await wait_for(lambda: blind.position > 10)
     await _call(hass, "stop_cover", cover)
     assert not blind.moving
-    assert state_of(hass, cover) == STATE_OPEN
+    assert state_of(hass, cover) == CoverState.OPEN
     await wait_for(lambda: GroupAddress.parse("2/3/4") in spy.seen)  # the report of the stop
     assert spy.seen == {GroupAddress.parse(a): {False} for a in ("2/3/1", "2/3/2", "2/3/4")}
     assert_gateway_dropped_nothing(demo_gateway)
@@ -431,17 +428,19 @@ async def test_without_status_the_position_is_estimated_from_the_travel_times(
     cover = setup.cover
     await wait_for(lambda: state_of(hass, cover) == "unknown")
     await _call(hass, "close_cover", cover)
-    assert state_of(hass, cover) == STATE_CLOSING
+    assert state_of(hass, cover) == CoverState.CLOSING
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) is None  # from where is not known
-    await wait_for(lambda: state_of(hass, cover) == STATE_CLOSED)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.CLOSED)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 0
 
     states = _record(hass, cover)
     await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 50})
-    assert state_of(hass, cover) == STATE_OPENING
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    assert state_of(hass, cover) == CoverState.OPENING
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     assert attribute(hass, cover, ATTR_CURRENT_POSITION) == 50
-    on_the_way = [s.attributes[ATTR_CURRENT_POSITION] for s in states if s.state == STATE_OPENING]
+    on_the_way = [
+        s.attributes[ATTR_CURRENT_POSITION] for s in states if s.state == CoverState.OPENING
+    ]
     assert on_the_way == sorted(on_the_way)
 
 
@@ -455,14 +454,14 @@ async def test_without_status_the_last_position_and_angle_are_restored(
         [
             State(
                 setup.cover,
-                STATE_OPEN,
+                CoverState.OPEN,
                 {ATTR_CURRENT_POSITION: 35, ATTR_CURRENT_TILT_POSITION: 60},
             )
         ],
     )
     assert await hass.config_entries.async_setup(setup.entry.entry_id)
     await hass.async_block_till_done()
-    await wait_for(lambda: state_of(hass, setup.cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, setup.cover) == CoverState.OPEN)
     assert attribute(hass, setup.cover, ATTR_CURRENT_POSITION) == 35
     assert attribute(hass, setup.cover, ATTR_CURRENT_TILT_POSITION) == 60
 
@@ -549,8 +548,8 @@ async def test_without_a_position_address_a_position_is_reached_by_travel_time(
     await wait_for(lambda: attribute(hass, cover, ATTR_CURRENT_POSITION) == 100)
 
     await _call(hass, "set_cover_position", cover, **{ATTR_POSITION: 40})
-    assert state_of(hass, cover) == STATE_CLOSING
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    assert state_of(hass, cover) == CoverState.CLOSING
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     await wait_for(lambda: not blind.moving)
     # Stopped by Home Assistant near 60 % (KNX), a little late by the telegram's way there.
     assert 55 <= blind.position <= 70, blind.position
@@ -585,7 +584,7 @@ async def test_every_address_travels_data_secure(
     demo_gateway.bus.attach(spy)
     setup = await _setup(hass, demo_gateway, upload_file, {**BLIND_SPEC, "travel_time": 2.0})
     cover, blind = setup.cover, setup.blind
-    await wait_for(lambda: state_of(hass, cover) == STATE_OPEN)
+    await wait_for(lambda: state_of(hass, cover) == CoverState.OPEN)
     await _call(hass, "close_cover", cover)
     await wait_for(lambda: blind.position > 10)
     await _call(hass, "stop_cover", cover)
