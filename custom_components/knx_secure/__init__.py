@@ -14,6 +14,7 @@ import sys
 if "homeassistant" in sys.modules:
     from .integration import (
         CONFIG_SCHEMA,
+        async_migrate_entry,
         async_remove_entry,
         async_setup,
         async_setup_entry,
@@ -22,6 +23,7 @@ if "homeassistant" in sys.modules:
 
     __all__ = [
         "CONFIG_SCHEMA",
+        "async_migrate_entry",
         "async_remove_entry",
         "async_setup",
         "async_setup_entry",

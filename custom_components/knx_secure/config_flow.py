@@ -1,8 +1,11 @@
-"""Config flow: keyring, gateway, tunnel, connection test; subentries for entities."""
+"""Config flow: keyring, connection type, then a gateway and tunnel or a routing group,
+connection test; subentries for entities."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import ipaddress
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,24 +28,38 @@ from homeassistant.helpers import selector
 
 from . import coordinator as coordinator_module
 from .const import (
+    CONF_CONNECTION,
     CONF_GATEWAY,
     CONF_GATEWAY_ADDRESS,
     CONF_GATEWAY_NAME,
+    CONF_INDIVIDUAL_ADDRESS,
+    CONF_INTERFACE,
     CONF_KEYRING_FILE,
     CONF_KEYRING_PASSWORD,
     CONF_KEYRING_UPLOAD,
+    CONF_MULTICAST_GROUP,
     CONF_PROJECT,
     CONF_TUNNEL,
+    CONNECTION_ROUTING,
+    CONNECTION_ROUTING_SECURE,
+    CONNECTION_TUNNEL_SECURE,
+    CONNECTION_TUNNEL_TCP,
+    CONNECTION_TUNNEL_UDP,
     DEFAULT_PORT,
+    DEFAULT_ROUTING_INDIVIDUAL_ADDRESS,
     DOMAIN,
     GATEWAY_MANUAL,
+    ROUTING_CONNECTIONS,
     TUNNEL_AUTOMATIC,
 )
+from .coordinator import ConnectionSettings
 from .knx import discovery, reachability
 from .knx import keyring as keyring_file
-from .knx.address import IndividualAddress
+from .knx.address import GroupAddress, IndividualAddress
 from .knx.discovery import GatewayDescriptor
+from .knx.drops import DropReason
 from .knx.errors import (
+    AddressError,
     AuthenticationError,
     DeviceAuthenticationError,
     GatewayUnreachableError,
@@ -52,6 +69,9 @@ from .knx.errors import (
     NoFreeTunnelError,
 )
 from .knx.keyring import Keyring, load_keyring
+from .knx.multicast import DEFAULT_MULTICAST_GROUP
+from .knx.routing import SecureRouting
+from .knx.routing_client import RoutingClient
 from .store import keyring_directory, read_keyring_file, write_pending_keyring
 from .subentries import SUBENTRY_FLOWS
 
@@ -67,6 +87,8 @@ FIRST_KEYRING_STEP = {
     SOURCE_RECONFIGURE: "reconfigure",
 }
 NONE_TEXT = "-"
+# The confirm step of a routing address that is not a sender lists at most this many.
+MAX_LISTED_ADDRESSES = 20
 
 
 PASSWORD_SELECTOR = selector.TextSelector(
@@ -128,11 +150,53 @@ def _tunnel_label(keyring: Keyring, host: IndividualAddress, tunnel: str) -> str
     return f"{tunnel} (user ID {interface.user_id})"
 
 
+def connection_options(keyring: Keyring) -> list[str]:
+    """The connection types this keyring can serve, in the order the form shows them.
+
+    Tunnels (secure or plain) open one of the keyring's tunnels; secure routing needs the
+    keyring's backbone key; plain routing needs nothing (Data Secure applies on every type).
+    """
+    options: list[str] = []
+    if keyring.hosts():
+        options.append(CONNECTION_TUNNEL_SECURE)
+    if keyring.backbone is not None and keyring.backbone.key is not None:
+        options.append(CONNECTION_ROUTING_SECURE)
+    if keyring.hosts():
+        options.extend((CONNECTION_TUNNEL_TCP, CONNECTION_TUNNEL_UDP))
+    options.append(CONNECTION_ROUTING)
+    return options
+
+
+def suggested_connection(options: list[str], found: list[GatewayDescriptor]) -> str:
+    """The type the form suggests: a secure tunnel, unless the search found only interfaces
+    of the keyring without KNX IP Secure (then their plain tunnel)."""
+    if found and not any(gateway.supports_secure for gateway in found):
+        plain = CONNECTION_TUNNEL_TCP if found[0].supports_tunnelling_tcp else CONNECTION_TUNNEL_UDP
+        if plain in options:
+            return plain
+    return options[0]
+
+
+def senders_missing(keyring: Keyring, address: IndividualAddress) -> list[GroupAddress]:
+    """The Data Secure group addresses whose senders (in ETS) do not include ``address``:
+    devices drop what it sends there."""
+    return sorted(ga for ga in keyring.group_keys if address not in keyring.senders(ga))
+
+
+def _listed(addresses: list[GroupAddress]) -> str:
+    """A readable list of group addresses, cut after MAX_LISTED_ADDRESSES."""
+    text = ", ".join(str(address) for address in addresses[:MAX_LISTED_ADDRESSES])
+    if len(addresses) > MAX_LISTED_ADDRESSES:
+        text += f" (+{len(addresses) - MAX_LISTED_ADDRESSES})"
+    return text
+
+
 class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a KNX IP Secure gateway from an ETS keyring."""
+    """Set up a KNX installation (tunnel or routing, secure or plain) from an ETS keyring."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: the connection type is stored (entries of minor version 1 are secure tunnels).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Initialize the flow."""
@@ -146,6 +210,10 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = DEFAULT_PORT
         self._gateway_address: IndividualAddress | None = None
         self._gateway_name = ""
+        self._connection = CONNECTION_TUNNEL_SECURE
+        # What the chosen gateway said about itself: None when it did not describe itself.
+        self._requires_secure: bool | None = None
+        self._routing: ConnectionSettings | None = None
         self._paused_entry_id: str | None = None
         self._finished = False
 
@@ -188,7 +256,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
                 if not errors:
                     return await self._async_finish_reauth()
             if not errors:
-                return await self.async_step_gateway()
+                return await self.async_step_connection()
         entry = self._stored_entry()
         held = self._upload is not None
         return self.async_show_form(
@@ -212,9 +280,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if entry is not None:
             placeholders["project"] = entry.data[CONF_PROJECT]
-            placeholders["gateway"] = (
-                f"{entry.data[CONF_GATEWAY_ADDRESS]} ({entry.data[CONF_HOST]})"
-            )
+            placeholders["gateway"] = _connection_label(ConnectionSettings.from_data(entry.data))
         return placeholders
 
     def _stored_entry(self) -> ConfigEntry | None:
@@ -253,8 +319,6 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         except KeyringError as err:  # tampered, not a keyring, another keyring version
             _LOGGER.debug("Keyring rejected: %s", err)
             return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
-        if not keyring.hosts():
-            return {"base": "keyring_has_no_tunnels"}
         self._keyring = keyring
         self._password = password
         return {}
@@ -278,18 +342,64 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
         return content, {}
 
-    # --- step 2: gateway ------------------------------------------------------------------
+    # --- step 2: connection type --------------------------------------------------------
+
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose how Home Assistant reaches the installation."""
+        assert self._keyring is not None
+        options = connection_options(self._keyring)
+        if user_input is not None and user_input[CONF_CONNECTION] in options:
+            self._connection = user_input[CONF_CONNECTION]
+            if self._connection in ROUTING_CONNECTIONS:
+                return await self.async_step_routing()
+            return await self.async_step_gateway()
+        if self.source == SOURCE_RECONFIGURE:
+            current = ConnectionSettings.from_data(self._get_reconfigure_entry().data)
+            default = current.connection if current.connection in options else options[0]
+        else:
+            default = suggested_connection(options, await self._async_found_in_keyring())
+        return self.async_show_form(
+            step_id="connection",
+            data_schema=_list_choice_schema(
+                CONF_CONNECTION,
+                default,
+                [selector.SelectOptionDict(value=option, label=option) for option in options],
+                translation_key=CONF_CONNECTION,
+            ),
+            description_placeholders={
+                "project": self._keyring.project,
+                "hosts": ", ".join(str(host) for host in self._keyring.hosts()) or NONE_TEXT,
+            },
+        )
+
+    async def _async_found_in_keyring(self) -> list[GatewayDescriptor]:
+        """The gateways of the keyring's hosts the search found (waits for the search)."""
+        assert self._keyring is not None
+        if not self._keyring.hosts():
+            return []
+        await self._async_discovered()
+        assert self._discovered is not None
+        hosts = self._keyring.hosts()
+        return [d for d in self._discovered.values() if d.individual_address in hosts]
+
+    async def _async_discovered(self) -> None:
+        """Wait for the search once and keep what it found, by "ip:port"."""
+        if self._discovered is None:
+            self._discovered = {
+                f"{descriptor.ip}:{descriptor.port}": descriptor
+                for descriptor in await self._async_search_result()
+            }
+
+    # --- step 3a: gateway -----------------------------------------------------------------
 
     async def async_step_gateway(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Choose a gateway the search found, or enter one."""
         assert self._keyring is not None
-        if self._discovered is None:
-            self._discovered = {
-                f"{descriptor.ip}:{descriptor.port}": descriptor
-                for descriptor in await self._async_search_result()
-            }
+        await self._async_discovered()
         if not self._discovered:
             return await self.async_step_manual()
         errors: dict[str, str] = {}
@@ -301,6 +411,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             descriptor = self._discovered[choice]
             if descriptor.individual_address in self._keyring.hosts():
                 self._host, self._port = descriptor.ip, descriptor.port
+                self._requires_secure = descriptor.tunnelling_requires_secure
                 return await self._async_gateway_chosen(
                     descriptor.individual_address, descriptor.name
                 )
@@ -370,9 +481,11 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
                 # tunnels), let the user say which host of the keyring it is. Nothing there:
                 # a wrong host or port, to be corrected on this form.
                 if await async_gateway_reachable(self._host, self._port):
+                    self._requires_secure = None
                     return await self.async_step_keyring_host()
                 errors["base"] = "cannot_connect"
             else:
+                self._requires_secure = descriptor.tunnelling_requires_secure
                 if descriptor.individual_address in self._keyring.hosts():
                     return await self._async_gateway_chosen(
                         descriptor.individual_address, descriptor.name
@@ -430,18 +543,131 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._keyring is not None
         self._gateway_address = address
         self._gateway_name = name
-        unique_id = _unique_id(self._keyring.project, address)
+        if aborted := await self._async_claim_unique_id(_unique_id(self._keyring.project, address)):
+            return aborted
+        return await self.async_step_tunnel()
+
+    async def _async_claim_unique_id(self, unique_id: str) -> ConfigFlowResult | None:
+        """Abort when another entry has this unique id (reconfigure: not counting its own)."""
         if self.source == SOURCE_RECONFIGURE:
             own = self._get_reconfigure_entry()
             for entry in self._async_current_entries(include_ignore=False):
                 if entry.entry_id != own.entry_id and entry.unique_id == unique_id:
                     return self.async_abort(reason="already_configured")
-        else:
-            await self.async_set_unique_id(unique_id)
-            self._abort_if_unique_id_configured()
-        return await self.async_step_tunnel()
+            return None
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+        return None
 
-    # --- step 3: tunnel, connection test ------------------------------------------------
+    # --- step 3b: routing ---------------------------------------------------------------
+
+    async def async_step_routing(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Multicast group, port, local interface and Home Assistant's individual address;
+        the connection is tested before the sender check."""
+        assert self._keyring is not None
+        errors: dict[str, str] = {}
+        placeholders = {"error": NONE_TEXT, "project": self._keyring.project}
+        if user_input is not None:
+            settings, errors = self._routing_settings(user_input)
+            if settings is not None:
+                unique_id = _routing_unique_id(self._keyring.project, settings)
+                if aborted := await self._async_claim_unique_id(unique_id):
+                    return aborted
+                error, detail = await self._async_test_connection(settings)
+                if error is None:
+                    self._routing = settings
+                    return await self.async_step_routing_confirm()
+                errors["base"] = error
+                placeholders["error"] = detail
+        return self.async_show_form(
+            step_id="routing",
+            data_schema=self.add_suggested_values_to_schema(
+                _routing_schema(), user_input or self._routing_suggestion()
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _routing_suggestion(self) -> dict[str, Any]:
+        """The routing form's values: the entry's when it routes, else the keyring's group."""
+        assert self._keyring is not None
+        if self.source == SOURCE_RECONFIGURE:
+            current = ConnectionSettings.from_data(self._get_reconfigure_entry().data)
+            if current.routing:
+                return {
+                    CONF_MULTICAST_GROUP: current.host,
+                    CONF_PORT: current.port,
+                    CONF_INTERFACE: current.interface,
+                    CONF_INDIVIDUAL_ADDRESS: str(current.individual_address),
+                }
+        backbone = self._keyring.backbone
+        return {
+            CONF_MULTICAST_GROUP: backbone.multicast_address
+            if backbone
+            else DEFAULT_MULTICAST_GROUP,
+            CONF_PORT: DEFAULT_PORT,
+            CONF_INTERFACE: "",
+            CONF_INDIVIDUAL_ADDRESS: DEFAULT_ROUTING_INDIVIDUAL_ADDRESS,
+        }
+
+    def _routing_settings(
+        self, user_input: dict[str, Any]
+    ) -> tuple[ConnectionSettings | None, dict[str, str]]:
+        """The routing form's settings, or the errors of its fields."""
+        assert self._keyring is not None
+        errors: dict[str, str] = {}
+        group = str(user_input[CONF_MULTICAST_GROUP]).strip()
+        if not _is_multicast(group):
+            errors[CONF_MULTICAST_GROUP] = "invalid_multicast_group"
+        interface = str(user_input.get(CONF_INTERFACE) or "").strip()
+        if interface:
+            try:
+                reachability.check_local_interface(interface)
+            except GatewayUnreachableError as err:
+                _LOGGER.debug("Routing interface refused: %s", err)
+                errors[CONF_INTERFACE] = "interface_not_local"
+        address: IndividualAddress | None = None
+        try:
+            address = IndividualAddress.parse(str(user_input[CONF_INDIVIDUAL_ADDRESS]))
+        except AddressError:
+            errors[CONF_INDIVIDUAL_ADDRESS] = "invalid_individual_address"
+        else:
+            if self._keyring.device(address) is not None:
+                errors[CONF_INDIVIDUAL_ADDRESS] = "individual_address_is_a_device"
+        if errors:
+            return None, errors
+        return ConnectionSettings(
+            self._connection,
+            group,
+            int(user_input[CONF_PORT]),
+            interface=interface,
+            individual_address=address,
+        ), {}
+
+    async def async_step_routing_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The connection works: save, or first warn which secure group addresses do not
+        list Home Assistant's address among their senders."""
+        assert self._keyring is not None
+        assert self._routing is not None
+        assert self._routing.individual_address is not None
+        missing = senders_missing(self._keyring, self._routing.individual_address)
+        if user_input is not None or not missing:
+            return await self._async_finish(self._routing)
+        return self.async_show_form(
+            step_id="routing_confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "address": str(self._routing.individual_address),
+                "missing": _listed(missing),
+                "count": str(len(missing)),
+            },
+        )
+
+    # --- step 4: tunnel, connection test ------------------------------------------------
 
     async def async_step_tunnel(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose a tunnel (or automatic) and test the connection."""
@@ -455,9 +681,10 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if user_input is not None:
             tunnel = user_input[CONF_TUNNEL]
-            error = await self._async_test_connection(tunnel)
+            settings = self._tunnel_settings(tunnel)
+            error, _detail = await self._async_test_connection(settings)
             if error is None:
-                return await self._async_finish(tunnel)
+                return await self._async_finish(settings)
             errors["base"] = error
             placeholders["tunnel"] = _tunnel_label(self._keyring, self._gateway_address, tunnel)
         default = TUNNEL_AUTOMATIC
@@ -485,51 +712,60 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    async def _async_test_connection(self, tunnel: str) -> str | None:
-        """Open and close a real secure tunnel; return an error key or None."""
-        assert self._keyring is not None
+    def _tunnel_settings(self, tunnel: str) -> ConnectionSettings:
         assert self._gateway_address is not None
-        await self._async_pause_entry()
-        client = coordinator_module.create_client(
-            self._keyring,
+        return ConnectionSettings(
+            self._connection,
             self._host,
             self._port,
-            coordinator_module.tunnel_choice(self._keyring, self._gateway_address, tunnel),
+            gateway_address=self._gateway_address,
+            tunnel=tunnel,
         )
+
+    async def _async_test_connection(self, settings: ConnectionSettings) -> tuple[str | None, str]:
+        """Open and close a real connection of the settings' type: an error key or None,
+        and the library's reason (for the routing form; it names no secret)."""
+        assert self._keyring is not None
+        await self._async_pause_entry(settings)
+        client = coordinator_module.create_client(self._keyring, settings)
         try:
             await client.connect()
+            return _routing_key_check(client), NONE_TEXT
         except DeviceAuthenticationError as err:
-            _LOGGER.warning("Gateway %s failed its authentication: %s", self._host, err)
-            return "gateway_authentication_failed"
+            _LOGGER.warning("Gateway %s failed its authentication: %s", settings.host, err)
+            return "gateway_authentication_failed", NONE_TEXT
         except AuthenticationError as err:
             _LOGGER.debug("Tunnel authentication failed: %s", err)
-            return "invalid_auth"
+            return "invalid_auth", NONE_TEXT
         except NoFreeTunnelError as err:
             _LOGGER.debug("No free tunnel: %s", err)
-            return "no_free_tunnel"
+            plain = settings.connection != CONNECTION_TUNNEL_SECURE
+            return (
+                "plain_tunnel_refused" if plain and self._requires_secure else "no_free_tunnel"
+            ), str(err)
         except (KNXSecureError, OSError, TimeoutError) as err:
-            _LOGGER.debug("Cannot connect to %s:%s: %s", self._host, self._port, err)
-            return "cannot_connect"
+            _LOGGER.debug("Cannot connect to %s: %s", settings.address_text, err)
+            return ("cannot_join_group" if settings.routing else "cannot_connect"), str(err)
         except Exception:
             _LOGGER.exception("Unexpected error while testing the connection")
-            return "unknown"
+            return "unknown", NONE_TEXT
         finally:
             try:
                 await client.close()
             except (KNXSecureError, OSError):
                 _LOGGER.debug("Error closing the test connection", exc_info=True)
-        return None
 
-    async def _async_pause_entry(self) -> None:
+    async def _async_pause_entry(self, settings: ConnectionSettings) -> None:
         """Free the entry's tunnel while testing the same gateway (reauth, reconfigure).
 
         A gateway gives each tunnel to one client: the running entry would make a test of
-        its own tunnel fail. The entry is set up again when the flow ends.
+        its own tunnel fail (and on a routing group, two nodes would send from one
+        individual address). The entry is set up again when the flow ends.
         """
         entry = self._stored_entry()
         if entry is None or self._paused_entry_id or entry.state is not ConfigEntryState.LOADED:
             return
-        if (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (self._host, self._port):
+        if (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (settings.host, settings.port):
             return
         self._paused_entry_id = entry.entry_id
         await self.hass.config_entries.async_unload(entry.entry_id)
@@ -542,33 +778,27 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._search_task is not None and not self._search_task.done():
             self._search_task.cancel()
 
-    async def _async_finish(self, tunnel: str) -> ConfigFlowResult:
-        """Store the keyring and create or update the entry."""
+    async def _async_finish(self, settings: ConnectionSettings) -> ConfigFlowResult:
+        """Store the keyring and create or update the entry (reconfigure may change the
+        connection type: the data of the old type is dropped)."""
         assert self._keyring is not None
-        assert self._gateway_address is not None
         data: dict[str, Any] = {
             CONF_KEYRING_PASSWORD: self._password,
             CONF_PROJECT: self._keyring.project,
-            CONF_HOST: self._host,
-            CONF_PORT: self._port,
-            CONF_GATEWAY_ADDRESS: str(self._gateway_address),
-            CONF_GATEWAY_NAME: self._gateway_name,
-            CONF_TUNNEL: tunnel,
+            **settings.to_data(),
         }
+        if not settings.routing:
+            data[CONF_GATEWAY_NAME] = self._gateway_name
         data.update(await self._async_store_upload())
-        title = _title(self._keyring.project, self._gateway_address, self._gateway_name)
+        title = _entry_title(data)
+        unique_id = _entry_unique_id(data)
         self._finished = True
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
-            old_title = _title(
-                entry.data[CONF_PROJECT],
-                IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS]),
-                entry.data.get(CONF_GATEWAY_NAME, ""),
-            )
             return self.async_update_reload_and_abort(
                 entry,
-                unique_id=_unique_id(self._keyring.project, self._gateway_address),
-                title=title if entry.title == old_title else entry.title,
+                unique_id=unique_id,
+                title=title if entry.title == _entry_title(entry.data) else entry.title,
                 data={CONF_KEYRING_FILE: entry.data[CONF_KEYRING_FILE], **data},
             )
         return self.async_create_entry(title=title, data=data)
@@ -597,34 +827,39 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a new keyring and/or its password, test, update and reload."""
         return await self._async_keyring_form(user_input)
 
-    def _reauth_tunnel(self, entry: ConfigEntry) -> str:
-        """The entry's tunnel, or automatic when the new keyring does not have it."""
+    def _reauth_settings(self, entry: ConfigEntry) -> ConnectionSettings:
+        """The entry's settings; a tunnel the new keyring does not have becomes automatic."""
         assert self._keyring is not None
-        tunnel: str = entry.data[CONF_TUNNEL]
-        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        if tunnel != TUNNEL_AUTOMATIC and (
-            coordinator_module.find_tunnel(self._keyring, gateway, tunnel) is None
-        ):
-            return TUNNEL_AUTOMATIC
-        return tunnel
+        settings = ConnectionSettings.from_data(entry.data)
+        if settings.routing or settings.tunnel == TUNNEL_AUTOMATIC:
+            return settings
+        assert settings.gateway_address is not None
+        if coordinator_module.find_tunnel(self._keyring, settings.gateway_address, settings.tunnel):
+            return settings
+        return dataclasses.replace(settings, tunnel=TUNNEL_AUTOMATIC)
 
     async def _async_reauth_test(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Test the entry's gateway and tunnel with the new keyring: errors, placeholders."""
+        """Test the entry's connection with the new keyring: errors, placeholders."""
         assert self._keyring is not None
         entry = self._get_reauth_entry()
-        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        if gateway not in self._keyring.hosts():
+        settings = self._reauth_settings(entry)
+        if settings.connection == CONNECTION_ROUTING_SECURE and CONNECTION_ROUTING_SECURE not in (
+            connection_options(self._keyring)
+        ):
+            return {"base": "keyring_has_no_backbone_key"}, {}
+        gateway = settings.gateway_address
+        if gateway is not None and gateway not in self._keyring.hosts():
             return {"base": "host_not_in_keyring"}, {
                 **self._hosts_placeholders(),
                 "address": str(gateway),
             }
-        self._host = entry.data[CONF_HOST]
-        self._port = entry.data[CONF_PORT]
-        self._gateway_address = gateway
-        tunnel = self._reauth_tunnel(entry)
-        if error := await self._async_test_connection(tunnel):
-            return {"base": error}, {"tunnel": _tunnel_label(self._keyring, gateway, tunnel)}
-        return {}, {}
+        self._connection = settings.connection
+        error, _detail = await self._async_test_connection(settings)
+        if error is None:
+            return {}, {}
+        if gateway is None:
+            return {"base": error}, {}
+        return {"base": error}, {"tunnel": _tunnel_label(self._keyring, gateway, settings.tunnel)}
 
     async def _async_finish_reauth(self) -> ConfigFlowResult:
         """Update the entry with the keyring that passed the test, and reload it."""
@@ -633,7 +868,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         data_updates: dict[str, Any] = {
             CONF_KEYRING_PASSWORD: self._password,
             CONF_PROJECT: self._keyring.project,
-            CONF_TUNNEL: self._reauth_tunnel(entry),
+            **self._reauth_settings(entry).to_data(),
             **await self._async_store_upload(),
         }
         self._finished = True
@@ -647,9 +882,52 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the keyring (optional), then the gateway and the tunnel."""
         entry = self._get_reconfigure_entry()
         self._start_search()
-        self._host = entry.data[CONF_HOST]
-        self._port = entry.data[CONF_PORT]
+        if not ConnectionSettings.from_data(entry.data).routing:
+            self._host = entry.data[CONF_HOST]
+            self._port = entry.data[CONF_PORT]
         return await self._async_keyring_form(user_input)
+
+
+def _routing_key_check(client: object) -> str | None:
+    """After joining a secure routing group: an error key when this node had to keep the
+    time itself while frames of the group failed the backbone key's MAC (nobody with our
+    key answered, somebody with another key spoke); None otherwise."""
+    if not isinstance(client, RoutingClient) or client.endpoint is None:
+        return None
+    node = client.endpoint.node
+    mac_failures = client.routing_dropped.get(DropReason.MAC, 0)
+    if isinstance(node, SecureRouting) and node.timekeeper and mac_failures:
+        return "backbone_key_mismatch"
+    return None
+
+
+def _routing_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_MULTICAST_GROUP): selector.TextSelector(),
+            vol.Required(CONF_PORT, default=DEFAULT_PORT): selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=1, max=65535, mode=selector.NumberSelectorMode.BOX
+                )
+            ),
+            vol.Optional(CONF_INTERFACE): selector.TextSelector(),
+            vol.Required(CONF_INDIVIDUAL_ADDRESS): selector.TextSelector(),
+        }
+    )
+
+
+def _is_multicast(text: str) -> bool:
+    try:
+        return ipaddress.IPv4Address(text).is_multicast
+    except ValueError:
+        return False
+
+
+def _connection_label(settings: ConnectionSettings) -> str:
+    """The connection of an entry, for the keyring forms' descriptions."""
+    if settings.routing:
+        return f"{settings.address_text} ({settings.individual_address})"
+    return f"{settings.gateway_address} ({settings.host})"
 
 
 def _unique_id(project: str, gateway: IndividualAddress) -> str:
@@ -657,8 +935,25 @@ def _unique_id(project: str, gateway: IndividualAddress) -> str:
     return f"{project}_{gateway}"
 
 
-def _title(project: str, gateway: IndividualAddress, name: str) -> str:
-    return f"{project} ({name or gateway})"
+def _routing_unique_id(project: str, settings: ConnectionSettings) -> str:
+    """The same routing group of the same ETS project."""
+    return f"{project}_routing_{settings.address_text}"
+
+
+def _entry_unique_id(data: Mapping[str, Any]) -> str:
+    settings = ConnectionSettings.from_data(data)
+    if settings.routing:
+        return _routing_unique_id(data[CONF_PROJECT], settings)
+    assert settings.gateway_address is not None
+    return _unique_id(data[CONF_PROJECT], settings.gateway_address)
+
+
+def _entry_title(data: Mapping[str, Any]) -> str:
+    """The title an entry gets from its data: project and gateway, or project and group."""
+    settings = ConnectionSettings.from_data(data)
+    if settings.routing:
+        return f"{data[CONF_PROJECT]} (routing {settings.address_text})"
+    return f"{data[CONF_PROJECT]} ({data.get(CONF_GATEWAY_NAME) or settings.gateway_address})"
 
 
 def _list_choice_schema(

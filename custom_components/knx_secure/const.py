@@ -20,6 +20,21 @@ CONF_GATEWAY_ADDRESS: Final = "gateway_address"  # the gateway's individual addr
 CONF_GATEWAY_NAME: Final = "gateway_name"  # friendly name from discovery, may be empty
 CONF_TUNNEL: Final = "tunnel"  # TUNNEL_AUTOMATIC or a tunnel's individual address
 TUNNEL_AUTOMATIC: Final = "automatic"
+# How Home Assistant reaches the installation (entries without it are secure tunnels).
+CONF_CONNECTION: Final = "connection"
+CONNECTION_TUNNEL_SECURE: Final = "tunnel_secure"  # KNX IP Secure tunnel over TCP
+CONNECTION_TUNNEL_TCP: Final = "tunnel_tcp"  # plain tunnel over TCP (Data Secure on top)
+CONNECTION_TUNNEL_UDP: Final = "tunnel_udp"  # plain tunnel over UDP (Data Secure on top)
+CONNECTION_ROUTING_SECURE: Final = "routing_secure"  # KNX IP Secure routing (backbone key)
+CONNECTION_ROUTING: Final = "routing"  # plain routing (Data Secure on top)
+TUNNEL_CONNECTIONS: Final = (CONNECTION_TUNNEL_SECURE, CONNECTION_TUNNEL_TCP, CONNECTION_TUNNEL_UDP)
+ROUTING_CONNECTIONS: Final = (CONNECTION_ROUTING_SECURE, CONNECTION_ROUTING)
+# Routing entries: CONF_HOST is the multicast group (the form's CONF_MULTICAST_GROUP),
+# CONF_PORT its port.
+CONF_MULTICAST_GROUP: Final = "multicast_group"
+CONF_INTERFACE: Final = "interface"  # local IPv4 address to route from; "" = the system's choice
+CONF_INDIVIDUAL_ADDRESS: Final = "individual_address"  # Home Assistant's address when routing
+DEFAULT_ROUTING_INDIVIDUAL_ADDRESS: Final = "15.15.250"
 
 # Config flow only fields.
 CONF_KEYRING_UPLOAD: Final = "keyring_upload"
@@ -35,6 +50,11 @@ CONF_WRITE_ADDRESS: Final = "write_address"
 CONF_STATE_ADDRESS: Final = "state_address"
 CONF_INVERT: Final = "invert"
 CONF_SYNC_STATE: Final = "sync_state"
+# Sensor subentries (also: state_address, sync_state, device_class, unit_of_measurement).
+SUBENTRY_SENSOR: Final = "sensor"
+CONF_VALUE_TYPE: Final = "value_type"  # the datapoint type's id, e.g. "9.001"
+CONF_STATE_CLASS: Final = "state_class"
+CONF_ALWAYS_RECORD: Final = "always_record"  # write the state even when it is unchanged
 
 # Cover subentry (cover.py, subentries/cover.py).
 SUBENTRY_COVER: Final = "cover"
@@ -71,3 +91,5 @@ STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter 
 STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
 MAC_FAILURE_ISSUE_THRESHOLD: Final = 3  # MAC failures on a used GA before a repair issue
 ISSUE_MAC_FAILURES: Final = "data_secure_mac_failures"
+ISSUE_ROUTING_MAC_FAILURES: Final = "routing_mac_failures"  # backbone key does not match
+ROUTING_COUNTER_INTERVAL: Final = 30.0  # seconds between two looks at the routing drop counters

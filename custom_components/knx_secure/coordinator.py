@@ -1,7 +1,8 @@
-"""The coordinator: one secure tunnel per config entry, values in and out.
+"""The coordinator: one connection per config entry, values in and out.
 
-The coordinator owns the library's ``SecureTunnelClient`` (and through it the Data Secure
-tables), keeps it connected, maps group addresses to entity listeners and turns Home
+The coordinator owns the library's client of the entry's connection type (a secure or plain
+tunnel: ``SecureTunnelClient``; secure or plain routing: ``RoutingClient``; and through it
+the Data Secure tables), keeps it connected, maps group addresses to entity listeners and turns Home
 Assistant calls into library calls. The library hands it typed group telegrams (address,
 service, decoded value) and tells it about dropped telegrams; nothing here parses a frame.
 Entities get decoded values (a datapoint type of the library decodes each) and
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -26,20 +29,33 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_time_interval
 
 from .const import (
     ADDRESS_SUFFIX,
+    CONF_CONNECTION,
     CONF_GATEWAY_ADDRESS,
     CONF_GATEWAY_NAME,
+    CONF_INDIVIDUAL_ADDRESS,
+    CONF_INTERFACE,
     CONF_TUNNEL,
+    CONNECTION_ROUTING,
+    CONNECTION_ROUTING_SECURE,
+    CONNECTION_TUNNEL_SECURE,
+    CONNECTION_TUNNEL_TCP,
+    CONNECTION_TUNNEL_UDP,
     DOMAIN,
     ISSUE_MAC_FAILURES,
+    ISSUE_ROUTING_MAC_FAILURES,
     MAC_FAILURE_ISSUE_THRESHOLD,
+    ROUTING_CONNECTIONS,
+    ROUTING_COUNTER_INTERVAL,
     STATUS_READ_STAGGER,
     TUNNEL_AUTOMATIC,
 )
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.client import (
+    Connection,
     ConnectionEvent,
     ConnectionState,
     SecureTunnelClient,
@@ -57,6 +73,7 @@ from .knx.errors import (
     ResponseTimeoutError,
 )
 from .knx.keyring import Keyring, KeyringInterface
+from .knx.routing_client import RoutingClient
 from .knx.security_store import SecurityStore
 from .knx.telegram import GroupValue, Telegram, TelegramDropped, group_value_as_bool
 
@@ -67,6 +84,23 @@ _LOGGER = logging.getLogger(__name__)
 
 # Every client this integration builds uses these timeouts. Tests shorten them.
 CLIENT_TIMEOUTS = Timeouts()
+
+# The library's tunnel connection of each tunnel type of an entry.
+_TUNNEL_CONNECTIONS: dict[str, Connection] = {
+    CONNECTION_TUNNEL_SECURE: Connection.TUNNEL_SECURE,
+    CONNECTION_TUNNEL_TCP: Connection.TUNNEL_TCP,
+    CONNECTION_TUNNEL_UDP: Connection.TUNNEL_UDP,
+}
+# What the gateway device of an entry is called (its model), by connection type.
+DEVICE_MODELS: dict[str, str] = {
+    CONNECTION_TUNNEL_SECURE: "KNX IP Secure gateway",
+    CONNECTION_TUNNEL_TCP: "KNX IP interface (TCP tunnel)",
+    CONNECTION_TUNNEL_UDP: "KNX IP interface (UDP tunnel)",
+    CONNECTION_ROUTING_SECURE: "KNX IP Secure router",
+    CONNECTION_ROUTING: "KNX IP router",
+}
+# Interface address of a routing entry that leaves the choice to the system.
+ANY_INTERFACE = "0.0.0.0"  # noqa: S104 - a multicast membership, not a listening server
 
 type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
@@ -115,17 +149,109 @@ def find_tunnel(keyring: Keyring, host: IndividualAddress, tunnel: str) -> Keyri
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """How an entry reaches the installation: what the config flow stores.
+
+    Tunnels: ``host``/``port`` of the gateway, its ``gateway_address`` and the ``tunnel``
+    setting. Routing: ``host``/``port`` are the multicast group, ``interface`` the local
+    address ("" lets the system choose) and ``individual_address`` Home Assistant's own.
+    """
+
+    connection: str
+    host: str
+    port: int
+    gateway_address: IndividualAddress | None = None
+    tunnel: str = TUNNEL_AUTOMATIC
+    interface: str = ""
+    individual_address: IndividualAddress | None = None
+
+    @property
+    def routing(self) -> bool:
+        return self.connection in ROUTING_CONNECTIONS
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ConnectionSettings:
+        """The settings of an entry's data (an entry without a type is a secure tunnel)."""
+        connection = data.get(CONF_CONNECTION, CONNECTION_TUNNEL_SECURE)
+        host: str = data[CONF_HOST]
+        port: int = data[CONF_PORT]
+        if connection in ROUTING_CONNECTIONS:
+            return cls(
+                connection,
+                host,
+                port,
+                interface=data.get(CONF_INTERFACE, ""),
+                individual_address=IndividualAddress.parse(data[CONF_INDIVIDUAL_ADDRESS]),
+            )
+        return cls(
+            connection,
+            host,
+            port,
+            gateway_address=IndividualAddress.parse(data[CONF_GATEWAY_ADDRESS]),
+            tunnel=data[CONF_TUNNEL],
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry data of these settings (the keys of the other type are left out)."""
+        data: dict[str, Any] = {
+            CONF_CONNECTION: self.connection,
+            CONF_HOST: self.host,
+            CONF_PORT: self.port,
+        }
+        if self.routing:
+            data[CONF_INTERFACE] = self.interface
+            data[CONF_INDIVIDUAL_ADDRESS] = str(self.individual_address)
+        else:
+            data[CONF_GATEWAY_ADDRESS] = str(self.gateway_address)
+            data[CONF_TUNNEL] = self.tunnel
+        return data
+
+    @property
+    def address_text(self) -> str:
+        """Where the connection goes, for messages: "host:port" or "group:port"."""
+        return f"{self.host}:{self.port}"
+
+
 def create_client(
-    keyring: Keyring,
-    host: str,
-    port: int,
-    tunnel: TunnelChoice,
-    store: SecurityStore | None = None,
+    keyring: Keyring, settings: ConnectionSettings, store: SecurityStore | None = None
 ) -> SecureTunnelClient:
-    """Build a client with this integration's timeouts."""
+    """Build the client of the settings' connection type with this integration's timeouts."""
+    if settings.routing:
+        assert settings.individual_address is not None
+        return RoutingClient(
+            keyring,
+            group=settings.host,
+            port=settings.port,
+            interface=settings.interface or ANY_INTERFACE,
+            individual_address=settings.individual_address,
+            secure=settings.connection == CONNECTION_ROUTING_SECURE,
+            store=store,
+            timeouts=CLIENT_TIMEOUTS,
+        )
+    assert settings.gateway_address is not None
     return SecureTunnelClient(
-        keyring, host, port, tunnel=tunnel, store=store, timeouts=CLIENT_TIMEOUTS
+        keyring,
+        settings.host,
+        settings.port,
+        tunnel=tunnel_choice(keyring, settings.gateway_address, settings.tunnel),
+        store=store,
+        timeouts=CLIENT_TIMEOUTS,
+        connection=_TUNNEL_CONNECTIONS[settings.connection],
     )
+
+
+def routing_dropped(client: SecureTunnelClient) -> dict[str, int]:
+    """Datagrams a routing client's node refused (wrong backbone key, stale timer, replay),
+    by reason; empty for a tunnel. Prefixed: Data Secure has reasons of the same name. Our
+    own frames looped back by the group are normal and not counted."""
+    if not isinstance(client, RoutingClient):
+        return {}
+    return {
+        f"routing_{reason}": count
+        for reason, count in client.routing_dropped.items()
+        if reason is not DropReason.REFLECTED
+    }
 
 
 def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
@@ -143,7 +269,7 @@ def configured_addresses(entry: ConfigEntry) -> set[GroupAddress]:
 
 
 class KNXSecureCoordinator:
-    """Keep one secure tunnel up and route group values between it and the entities."""
+    """Keep one connection up and route group values between it and the entities."""
 
     def __init__(
         self,
@@ -157,17 +283,11 @@ class KNXSecureCoordinator:
         self.entry = entry
         self.keyring = keyring
         self.store = store
-        self.host: str = entry.data[CONF_HOST]
-        self.port: int = entry.data[CONF_PORT]
-        self.gateway_address = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        self.tunnel_setting: str = entry.data[CONF_TUNNEL]
-        self.client = create_client(
-            keyring,
-            self.host,
-            self.port,
-            tunnel_choice(keyring, self.gateway_address, self.tunnel_setting),
-            store,
-        )
+        self.settings = ConnectionSettings.from_data(entry.data)
+        self.host = self.settings.host
+        self.port = self.settings.port
+        self.client = create_client(keyring, self.settings, store)
+        self._routing_drops_seen: dict[str, int] = {}
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
@@ -188,15 +308,23 @@ class KNXSecureCoordinator:
 
     @property
     def device_info(self) -> DeviceInfo:
-        """Return the gateway device every entity of the entry belongs to."""
-        device = self.keyring.device(self.gateway_address)
+        """Return the gateway device every entity of the entry belongs to: the gateway of
+        a tunnel, or the routing group (model id: Home Assistant's address on it)."""
+        gateway = self.settings.gateway_address
+        address = gateway or self.settings.individual_address
+        device = self.keyring.device(gateway) if gateway is not None else None
         return DeviceInfo(
             identifiers={(DOMAIN, self.entry.entry_id)},
             name=self.entry.data.get(CONF_GATEWAY_NAME) or self.entry.title,
-            model="KNX IP Secure gateway",
-            model_id=str(self.gateway_address),  # its individual address
+            model=DEVICE_MODELS[self.settings.connection],
+            model_id=str(address),  # an individual address
             serial_number=device.serial_number if device is not None else None,
         )
+
+    @property
+    def individual_address(self) -> IndividualAddress | None:
+        """The address Home Assistant sends from: the tunnel's, or its own when routing."""
+        return self.client.individual_address
 
     async def async_start(self) -> None:
         """Connect once (errors map to setup exceptions), then keep the tunnel up."""
@@ -216,13 +344,23 @@ class KNXSecureCoordinator:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
-                translation_placeholders={"host": self.host, "error": str(err)},
+                translation_placeholders={"host": self.settings.address_text, "error": str(err)},
             ) from err
         # From here on connection changes come as events (the first connect's errors
         # were raised above, as setup exceptions).
         self._unsubscribe.append(self.client.subscribe_state(self._handle_connection_event))
         self._set_connected(self.client.state is ConnectionState.CONNECTED)
         await self.client.start()
+        if self.settings.routing:
+            # The routing node counts what it refuses but reports no single drop.
+            self._unsubscribe.append(
+                async_track_time_interval(
+                    self.hass,
+                    self._async_check_routing_drops,
+                    timedelta(seconds=ROUTING_COUNTER_INTERVAL),
+                    cancel_on_shutdown=True,
+                )
+            )
 
     async def async_shutdown(self) -> None:
         """Close the tunnel and write the Data Secure counters (idempotent)."""
@@ -393,7 +531,7 @@ class KNXSecureCoordinator:
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="not_connected",
-            translation_placeholders={"host": self.host},
+            translation_placeholders={"host": self.settings.address_text},
         )
 
     async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
@@ -448,8 +586,28 @@ class KNXSecureCoordinator:
 
     @property
     def dropped(self) -> dict[str, int]:
-        """Telegrams the client rejected, by reason."""
-        return {str(reason): count for reason, count in self.client.dropped.items()}
+        """Telegrams the client rejected, by reason; routing adds the frames its node
+        refused ("routing_mac": wrong backbone key, "routing_replay": stale timer, ...)."""
+        counts = {str(reason): count for reason, count in self.client.dropped.items()}
+        counts.update(routing_dropped(self.client))
+        return counts
+
+    @callback
+    def _async_check_routing_drops(self, _now: object = None) -> None:
+        """Tell the counters' listeners when the routing node refused more frames, and raise
+        the backbone key issue when frames keep failing its MAC."""
+        drops = routing_dropped(self.client)
+        if drops == self._routing_drops_seen:
+            return
+        self._routing_drops_seen = drops
+        self._notify_counter_listeners()
+        macs = drops.get(f"routing_{DropReason.MAC}", 0)
+        if macs >= MAC_FAILURE_ISSUE_THRESHOLD:
+            self._async_raise_issue(
+                routing_issue_id(self.entry.entry_id),
+                ISSUE_ROUTING_MAC_FAILURES,
+                {"count": str(macs), "group": self.settings.address_text},
+            )
 
     @property
     def mac_failures(self) -> dict[GroupAddress, int]:
@@ -484,20 +642,27 @@ class KNXSecureCoordinator:
         for address, count in mac_failures.items():
             if address not in used or count < MAC_FAILURE_ISSUE_THRESHOLD:
                 continue
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
+            self._async_raise_issue(
                 mac_issue_id(self.entry.entry_id, address),
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_MAC_FAILURES,
-                translation_placeholders={
-                    "address": str(address),
-                    "count": str(count),
-                    "gateway": self.entry.title,
-                },
+                ISSUE_MAC_FAILURES,
+                {"address": str(address), "count": str(count)},
             )
+
+    @callback
+    def _async_raise_issue(
+        self, issue_id: str, translation_key: str, placeholders: dict[str, str]
+    ) -> None:
+        """Raise (or update) a warning of this entry that goes away with the next setup."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=translation_key,
+            translation_placeholders={**placeholders, "gateway": self.entry.title},
+        )
 
 
 def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
@@ -505,11 +670,17 @@ def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
     return f"{ISSUE_MAC_FAILURES}_{entry_id}_{address.raw}"
 
 
+def routing_issue_id(entry_id: str) -> str:
+    """Return the repair issue id for routing frames failing the backbone key's MAC."""
+    return f"{ISSUE_ROUTING_MAC_FAILURES}_{entry_id}"
+
+
 @callback
 def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Delete the repair issues of an entry."""
     prefix = f"{ISSUE_MAC_FAILURES}_{entry_id}_"
+    routing = routing_issue_id(entry_id)
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and issue_id.startswith(prefix):
+        if domain == DOMAIN and (issue_id.startswith(prefix) or issue_id == routing):
             ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -1,4 +1,5 @@
-"""Diagnostics: connection, tunnel, counters and a keyring summary without secrets."""
+"""Diagnostics: connection (tunnel or routing), counters and a keyring summary without
+secrets (passwords, the backbone key and the Data Secure keys are redacted)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_KEYRING_FILE, CONF_KEYRING_PASSWORD
-from .coordinator import KNXSecureConfigEntry
+from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+from .knx.routing import SecureRouting
+from .knx.routing_client import RoutingClient
 
 # Belt and braces: the keyring summary already leaves secrets out.
 TO_REDACT = {
@@ -21,6 +24,7 @@ TO_REDACT = {
     "authentication",
     "device_authentication",
     "secrets",
+    "backbone_key",
 }
 
 
@@ -29,25 +33,11 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
     coordinator = entry.runtime_data
-    client = coordinator.client
-    tunnel = client.tunnel
     security = coordinator.store.load()
     return async_redact_data(
         {
             "entry": entry.as_dict(),
-            "connection": {
-                "state": str(client.state),
-                "connected": coordinator.connected,
-                "host": coordinator.host,
-                "port": coordinator.port,
-                "gateway_address": str(coordinator.gateway_address),
-                "tunnel_setting": coordinator.tunnel_setting,
-                "tunnel_address": (
-                    str(client.individual_address) if client.individual_address else None
-                ),
-                "tunnel_user_id": tunnel.user_id if tunnel is not None else None,
-                "last_error": coordinator.last_error,
-            },
+            "connection": _connection(coordinator),
             "counters": {
                 "rejected_telegrams": coordinator.dropped,
                 "mac_failures_by_group_address": {
@@ -62,6 +52,44 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
+
+
+def _connection(coordinator: KNXSecureCoordinator) -> dict[str, Any]:
+    """The connection's settings and state: a tunnel's gateway and tunnel, or a routing
+    group with the timer synchronisation (never the backbone key)."""
+    client = coordinator.client
+    settings = coordinator.settings
+    connection: dict[str, Any] = {
+        "type": settings.connection,
+        "state": str(client.state),
+        "connected": coordinator.connected,
+        "host": settings.host,
+        "port": settings.port,
+        "individual_address": (
+            str(client.individual_address) if client.individual_address else None
+        ),
+        "last_error": coordinator.last_error,
+    }
+    if isinstance(client, RoutingClient):
+        endpoint = client.endpoint
+        node = endpoint.node if endpoint is not None else None
+        connection |= {
+            "interface": settings.interface or None,
+            "secure_routing": client.secure_routing,
+            "timer_synchronised": node.synchronised if node is not None else False,
+            "timekeeper": node.timekeeper if isinstance(node, SecureRouting) else None,
+            "lost_messages": endpoint.lost_messages if endpoint is not None else 0,
+            "busy_frames": endpoint.busy_frames if endpoint is not None else 0,
+        }
+    else:
+        tunnel = client.tunnel
+        connection |= {
+            "gateway_address": str(settings.gateway_address),
+            "tunnel_setting": settings.tunnel,
+            "tunnel_address": connection["individual_address"],
+            "tunnel_user_id": tunnel.user_id if tunnel is not None else None,
+        }
+    return connection
 
 
 def _keyring_summary(summary: dict[str, object]) -> dict[str, object]:

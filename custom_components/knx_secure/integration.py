@@ -15,7 +15,14 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_KEYRING_FILE, CONF_KEYRING_PASSWORD, DOMAIN, PLATFORMS
+from .const import (
+    CONF_CONNECTION,
+    CONF_KEYRING_FILE,
+    CONF_KEYRING_PASSWORD,
+    CONNECTION_TUNNEL_SECURE,
+    DOMAIN,
+    PLATFORMS,
+)
 from .knx.errors import KeyringError, KeyringPasswordError
 from .services import async_setup_services
 
@@ -30,6 +37,23 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services (they work on whichever entries are loaded)."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
+    """Bring an entry of an earlier version to the current data layout.
+
+    1.1 -> 1.2: entries from before the connection type was stored are secure tunnels.
+    """
+    if entry.version > 1:
+        return False  # a newer integration wrote it: nothing here understands it
+    if entry.minor_version < 2:  # 1.2: the connection type is stored
+        hass.config_entries.async_update_entry(
+            entry,
+            data={CONF_CONNECTION: CONNECTION_TUNNEL_SECURE, **entry.data},
+            minor_version=2,
+        )
+        _LOGGER.debug("Migrated %s to version 1.2 (secure tunnel)", entry.title)
     return True
 
 

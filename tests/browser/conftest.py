@@ -142,9 +142,18 @@ class Gateway:
 
 def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     """Start the gateway command on a free port; return it once it printed its ready line."""
+    process, ready = start_installation(log, "--bind", "127.0.0.1", "--port", "0")
+    return process, int(str(ready["listening"]).rsplit(":", 1)[1])
+
+
+def start_installation(
+    log: Path, *arguments: str
+) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+    """Start the gateway command with the actuator 1/1/1 -> 1/1/2 and these arguments;
+    return it and its ready line once it printed it."""
     command = [
         *(sys.executable, "-m", "custom_components.knx_secure.knx", "gateway"),
-        *("--keyring", str(KEYRING_PATH), "--bind", "127.0.0.1", "--port", "0"),
+        *("--keyring", str(KEYRING_PATH), *arguments),
         *("--switch", "1/1/1:1/1/2"),
     ]
     environment = {**os.environ, "KNX_KEYRING_PASSWORD": KEYRING_PASSWORD}
@@ -158,8 +167,8 @@ def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     if not line:
         stop_process(process, "the virtual gateway", log)
         pytest.fail(f"the virtual gateway did not start:\n{log_tail(log)}")
-    port = int(json.loads(line)["listening"].rsplit(":", 1)[1])
-    return process, port
+    ready: dict[str, object] = json.loads(line)
+    return process, ready
 
 
 @pytest.fixture(scope="module")
@@ -282,8 +291,15 @@ def onboard(home_assistant: HomeAssistant) -> None:
 
 
 @pytest.fixture(scope="module")
+def installation(gateway: Gateway) -> object:
+    """The virtual installation Home Assistant connects to (a module may override this):
+    started before Home Assistant and stopped after it."""
+    return gateway
+
+
+@pytest.fixture(scope="module")
 def home_assistant(
-    tmp_path_factory: pytest.TempPathFactory, gateway: Gateway
+    tmp_path_factory: pytest.TempPathFactory, installation: object
 ) -> Iterator[HomeAssistant]:
     """A real Home Assistant with this integration, onboarded, on a free port of 127.0.0.1."""
     config_dir = tmp_path_factory.mktemp("home-assistant")

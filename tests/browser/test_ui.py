@@ -27,6 +27,7 @@ from .conftest import (
 INTEGRATION = "KNX Secure"
 PROJECT = "Secure Test"
 ENTRY_TITLE = f"{PROJECT} (KNX Secure virtual gateway)"
+SECURE_TUNNEL = "Secure tunnel (KNX IP Secure, TCP)"
 
 
 @dataclass
@@ -100,6 +101,15 @@ def enter_keyring(walk: Walk, password: str) -> None:
     walk.submit()
 
 
+def choose_connection(walk: Walk, label: str) -> None:
+    """The connection type step: one radio button per type the keyring can serve."""
+    walk.text("Connection", "connection_form")
+    choice = walk.page.get_by_role("radio", name=label)
+    walk.see(choice, "connection_choice", f"the connection type {label!r}")
+    choice.check()
+    walk.submit()
+
+
 def enter_gateway(walk: Walk, gateway: Gateway) -> None:
     """The manual address step (the search of the sandbox finds nothing on 127.0.0.1)."""
     walk.text("Gateway address", "gateway_form")
@@ -124,22 +134,25 @@ def add_integration(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway)
     walk.text("The keyring password is wrong.", "wrong_password")
     walk.text("The keyring file you uploaded is kept", "kept_file_hint")
     enter_keyring(walk, KEYRING_PASSWORD)
+    choose_connection(walk, SECURE_TUNNEL)
     enter_gateway(walk, gateway)
     choose_automatic_tunnel(walk)
     walk.text(f"Created configuration for {PROJECT}", "entry_created")
     walk.page.get_by_role("button", name="Finish").click()
 
 
-def open_integration_page(walk: Walk, home_assistant: HomeAssistant) -> None:
+def open_integration_page(
+    walk: Walk, home_assistant: HomeAssistant, title: str = ENTRY_TITLE
+) -> None:
     walk.page.goto(home_assistant.url + "/config/integrations/integration/knx_secure")
-    walk.see(walk.page.get_by_text(ENTRY_TITLE).first, "integration_page", "the entry")
+    walk.see(walk.page.get_by_text(title).first, "integration_page", "the entry")
 
 
-def click_add_switch(walk: Walk, home_assistant: HomeAssistant) -> None:
+def click_add_switch(walk: Walk, home_assistant: HomeAssistant, title: str) -> None:
     """Add switch: a button of the entry on newer Home Assistant, in the entry's ⋮ menu on
     2025.4 (the first menu of the page is the entry's row).
     """
-    open_integration_page(walk, home_assistant)
+    open_integration_page(walk, home_assistant, title)
     button = walk.page.get_by_role("button", name="Add switch")
     if button.count():
         button.first.click()
@@ -156,9 +169,16 @@ def field_label(label: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(label)}\*?$")
 
 
-def add_switch(walk: Walk, home_assistant: HomeAssistant, name: str, *addresses: str) -> None:
-    """Fill the switch form (name, group address, optional status address) and submit it."""
-    click_add_switch(walk, home_assistant)
+def add_switch(
+    walk: Walk,
+    home_assistant: HomeAssistant,
+    name: str,
+    *addresses: str,
+    title: str = ENTRY_TITLE,
+) -> None:
+    """Fill the switch form (name, group address, optional status address) of the entry
+    with this title and submit it."""
+    click_add_switch(walk, home_assistant, title)
     walk.text("A switch writes on and off", "switch_form")
     walk.page.get_by_role("textbox", name=field_label("Name")).fill(name)
     walk.page.get_by_role("textbox", name=field_label("Group address")).fill(addresses[0])
@@ -226,10 +246,14 @@ def test_switch_added_from_the_entry_menu_and_toggled_follows_the_actuator(
         "a secure switch gets no warning",
     )
     entity_id = save_switch(walk, home_assistant, "Hall light")
-    home_assistant.wait_for_state(entity_id, "off")
+    toggle_on_and_off(walk, home_assistant, "Hall light", entity_id)
 
+
+def toggle_on_and_off(walk: Walk, home_assistant: HomeAssistant, name: str, entity_id: str) -> None:
+    """Switch on and off in the more-info dialog; the state follows the actuator's status."""
+    home_assistant.wait_for_state(entity_id, "off")
     walk.page.goto(home_assistant.url + "/config/entities")
-    walk.page.get_by_text("Hall light").first.click()
+    walk.page.get_by_text(name).first.click()
     toggle = walk.dialog.get_by_role("switch").first
     walk.see(toggle, "more_info", "the more-info toggle")
     toggle.click()

@@ -26,14 +26,20 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.knx_secure.const import (
+    CONF_CONNECTION,
+    CONF_INDIVIDUAL_ADDRESS,
+    CONF_INTERFACE,
     CONF_INVERT,
     CONF_KEYRING_PASSWORD,
     CONF_KEYRING_UPLOAD,
+    CONF_MULTICAST_GROUP,
     CONF_STATE_ADDRESS,
     CONF_SYNC_STATE,
     CONF_TUNNEL,
     CONF_WRITE_ADDRESS,
+    CONNECTION_TUNNEL_SECURE,
     DOMAIN,
+    ROUTING_CONNECTIONS,
     SUBENTRY_BINARY_SENSOR,
     SUBENTRY_SWITCH,
     TUNNEL_AUTOMATIC,
@@ -152,14 +158,15 @@ async def upload_file(
     return _upload
 
 
-async def async_start_flow_to_manual(
+async def async_start_flow_to_connection(
     hass: HomeAssistant,
     upload_file: UploadFile,
     *,
     keyring_source: bytes = KEYRING_BYTES,
     password: str = KEYRING_PASSWORD,
 ) -> str:
-    """Start the user flow and give the keyring: returns the flow id, at the manual form."""
+    """Start the user flow and give the keyring: returns the flow id, at the connection
+    type's form."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -171,24 +178,74 @@ async def async_start_flow_to_manual(
         },
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "manual"
+    assert result["step_id"] == "connection", result
     flow_id: str = result["flow_id"]
     return flow_id
 
 
+async def async_start_flow_to_manual(
+    hass: HomeAssistant,
+    upload_file: UploadFile,
+    *,
+    keyring_source: bytes = KEYRING_BYTES,
+    password: str = KEYRING_PASSWORD,
+    connection: str = CONNECTION_TUNNEL_SECURE,
+) -> str:
+    """Start the user flow, give the keyring and choose a tunnel type: returns the flow id,
+    at the manual form."""
+    flow_id = await async_start_flow_to_connection(
+        hass, upload_file, keyring_source=keyring_source, password=password
+    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_CONNECTION: connection})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual", result
+    return flow_id
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a routing entry joins: the virtual router's group and port on 127.0.0.1."""
+
+    group: str
+    port: int
+    individual_address: str = "15.15.250"
+    interface: str = "127.0.0.1"
+
+    def form(self) -> dict[str, Any]:
+        """The routing form's input."""
+        return {
+            CONF_MULTICAST_GROUP: self.group,
+            CONF_PORT: self.port,
+            CONF_INTERFACE: self.interface,
+            CONF_INDIVIDUAL_ADDRESS: self.individual_address,
+        }
+
+
 async def async_add_gateway_entry(
     hass: HomeAssistant,
-    gateway: VirtualGateway,
+    gateway: VirtualGateway | Routing,
     upload_file: UploadFile,
     *,
     tunnel: str = TUNNEL_AUTOMATIC,
     keyring_source: bytes = KEYRING_BYTES,
     password: str = KEYRING_PASSWORD,
+    connection: str = CONNECTION_TUNNEL_SECURE,
 ) -> ConfigEntry:
-    """Run the whole user flow (keyring, manual host, tunnel, test) and return the entry."""
+    """Run the whole user flow (keyring, connection type, then manual host, tunnel and test;
+    or the routing form, test and the sender warning if shown) and return the entry."""
+    if connection in ROUTING_CONNECTIONS:
+        assert isinstance(gateway, Routing)
+        return await _async_add_routing_entry(
+            hass, gateway, upload_file, keyring_source, password, connection
+        )
+    assert not isinstance(gateway, Routing)
     host, port = gateway.address
     flow_id = await async_start_flow_to_manual(
-        hass, upload_file, keyring_source=keyring_source, password=password
+        hass,
+        upload_file,
+        keyring_source=keyring_source,
+        password=password,
+        connection=connection,
     )
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: host, CONF_PORT: port}
@@ -198,6 +255,29 @@ async def async_add_gateway_entry(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: tunnel}
     )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    entry: ConfigEntry = result["result"]
+    return entry
+
+
+async def _async_add_routing_entry(
+    hass: HomeAssistant,
+    routing: Routing,
+    upload_file: UploadFile,
+    keyring_source: bytes,
+    password: str,
+    connection: str,
+) -> ConfigEntry:
+    flow_id = await async_start_flow_to_connection(
+        hass, upload_file, keyring_source=keyring_source, password=password
+    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_CONNECTION: connection})
+    assert result["step_id"] == "routing", result
+    result = await hass.config_entries.flow.async_configure(flow_id, routing.form())
+    if result["type"] is FlowResultType.FORM:
+        assert result["step_id"] == "routing_confirm", result
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
@@ -235,6 +315,12 @@ BINARY_SENSOR_DATA = {
     CONF_INVERT: False,
     CONF_SYNC_STATE: True,
 }
+
+
+def form_options(result: Any) -> list[str]:
+    """The values a form of one list field offers."""
+    (key,) = result["data_schema"].schema
+    return [option["value"] for option in result["data_schema"].schema[key].config["options"]]
 
 
 def entity_id_for(hass: HomeAssistant, entry: ConfigEntry, subentry_id: str, domain: str) -> str:

@@ -25,6 +25,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.knx_secure.const import (
+    CONF_CONNECTION,
     CONF_GATEWAY,
     CONF_GATEWAY_ADDRESS,
     CONF_KEYRING_FILE,
@@ -35,6 +36,9 @@ from custom_components.knx_secure.const import (
     CONF_SYNC_STATE,
     CONF_TUNNEL,
     CONF_WRITE_ADDRESS,
+    CONNECTION_ROUTING,
+    CONNECTION_ROUTING_SECURE,
+    CONNECTION_TUNNEL_SECURE,
     DOMAIN,
     GATEWAY_MANUAL,
     SUBENTRY_BINARY_SENSOR,
@@ -57,6 +61,7 @@ from .conftest import (
     UploadFile,
     async_add_gateway_entry,
     async_start_flow_to_manual,
+    form_options,
     gateway_device,
 )
 
@@ -73,6 +78,19 @@ async def _flow_to_tunnel(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "tunnel"
     return flow_id
+
+
+async def _reconfigure_keyring_kept(
+    hass: HomeAssistant, entry: ConfigEntry, connection: str = CONNECTION_TUNNEL_SECURE
+) -> ConfigFlowResult:
+    """Start a reconfigure, keep the keyring and choose the connection type."""
+    result = await _start(hass, entry, SOURCE_RECONFIGURE)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "connection"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: connection}
+    )
 
 
 async def _start(hass: HomeAssistant, entry: ConfigEntry, source: str) -> ConfigFlowResult:
@@ -136,6 +154,13 @@ async def test_user_flow_discovered_gateway(
             CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES),
             CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
         },
+    )
+    assert result["step_id"] == "connection"
+    # The search found the keyring's gateway with KNX IP Secure: the secure tunnel first.
+    (key,) = result["data_schema"].schema
+    assert key.default() == CONNECTION_TUNNEL_SECURE
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: CONNECTION_TUNNEL_SECURE}
     )
     assert result["step_id"] == "gateway"
     options = result["data_schema"].schema[CONF_GATEWAY].config["options"]
@@ -282,7 +307,7 @@ async def test_keyring_errors(
             CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
         },
     )
-    assert result["step_id"] == "manual"
+    assert result["step_id"] == "connection"
     hass.config_entries.flow.async_abort(result["flow_id"])
     # Nothing was stored for a flow that did not finish.
     assert not _keyring_dir(hass).exists() or not any(_keyring_dir(hass).iterdir())
@@ -291,7 +316,7 @@ async def test_keyring_errors(
 async def test_keyring_without_tunnels(
     hass: HomeAssistant, upload_file: UploadFile, knx_keyring: Keyring
 ) -> None:
-    """A keyring without tunnelling interfaces cannot be used."""
+    """A keyring without tunnelling interfaces offers routing only."""
     without_tunnels = dataclasses.replace(knx_keyring, interfaces=())
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     with patch(
@@ -304,7 +329,8 @@ async def test_keyring_without_tunnels(
                 CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
             },
         )
-    assert result["errors"] == {"base": "keyring_has_no_tunnels"}
+    assert result["step_id"] == "connection"
+    assert form_options(result) == [CONNECTION_ROUTING_SECURE, CONNECTION_ROUTING]
     hass.config_entries.flow.async_abort(result["flow_id"])
 
 
@@ -565,9 +591,7 @@ async def test_reconfigure_tunnel(hass: HomeAssistant, setup: Setup) -> None:
     }
     host, port = setup.gateway.address
 
-    result = await _start(hass, entry, SOURCE_RECONFIGURE)
-    assert result["step_id"] == "reconfigure"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _reconfigure_keyring_kept(hass, entry)
     assert result["step_id"] == "manual"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
@@ -606,6 +630,9 @@ async def test_reconfigure_keyring(
             CONF_KEYRING_UPLOAD: await upload_file(KEYRING_BYTES),
             CONF_KEYRING_PASSWORD: KEYRING_PASSWORD,
         },
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: CONNECTION_TUNNEL_SECURE}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
@@ -795,8 +822,7 @@ async def test_subentry_confirm_warns_not_sender(
 
         # Automatic connects to 5.0.1, a sender of 0/4/0, but may end up on 5.0.2 after a
         # reconnect: the warning names 5.0.2.
-        result = await _start(hass, entry, SOURCE_RECONFIGURE)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        result = await _reconfigure_keyring_kept(hass, entry)
         host, port = virtual.address
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
@@ -965,8 +991,7 @@ async def test_reconfigure_onto_another_entrys_gateway(hass: HomeAssistant, setu
     )
     other.add_to_hass(hass)
     host, port = setup.gateway.address
-    result = await _start(hass, other, SOURCE_RECONFIGURE)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _reconfigure_keyring_kept(hass, other)
     assert result["step_id"] == "manual"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
@@ -982,8 +1007,7 @@ async def test_reconfigure_keeps_current_tunnel_as_default(
     entry = setup.entry
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_TUNNEL: "1.1.252"})
     host, port = setup.gateway.address
-    result = await _start(hass, entry, SOURCE_RECONFIGURE)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _reconfigure_keyring_kept(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: host, CONF_PORT: port}
     )

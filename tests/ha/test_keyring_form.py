@@ -24,10 +24,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.knx_secure.const import (
+    CONF_CONNECTION,
     CONF_KEYRING_FILE,
     CONF_KEYRING_PASSWORD,
     CONF_KEYRING_UPLOAD,
     CONF_TUNNEL,
+    CONNECTION_TUNNEL_SECURE,
     DOMAIN,
     TUNNEL_AUTOMATIC,
 )
@@ -80,6 +82,10 @@ async def test_user_retry_with_only_the_password(
     assert _fields(result) == {CONF_KEYRING_UPLOAD: False, CONF_KEYRING_PASSWORD: True}
 
     result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
+    assert result["step_id"] == "connection"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: CONNECTION_TUNNEL_SECURE}
+    )
     assert result["step_id"] == "manual"
     host, port = gateway.address
     result = await hass.config_entries.flow.async_configure(
@@ -109,6 +115,10 @@ async def test_file_error_keeps_the_file_until_another_replaces_it(
     assert result["errors"] == {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
     result = await _submit(
         hass, result["flow_id"], KEYRING_PASSWORD, await upload_file(KEYRING_BYTES)
+    )
+    assert result["step_id"] == "connection"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: CONNECTION_TUNNEL_SECURE}
     )
     assert result["step_id"] == "manual"
     hass.config_entries.flow.async_abort(result["flow_id"])
@@ -166,6 +176,10 @@ async def test_reconfigure_retry_with_only_the_password(
     assert result["errors"] == {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
     assert result["description_placeholders"]["project"] == "Secure Test"
     result = await _submit(hass, result["flow_id"], KEYRING_PASSWORD)
+    assert result["step_id"] == "connection"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CONNECTION: CONNECTION_TUNNEL_SECURE}
+    )
     assert result["step_id"] == "manual"
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()

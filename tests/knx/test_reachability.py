@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from custom_components.knx_secure.knx.errors import GatewayUnreachableError, KNXSecureError
-from custom_components.knx_secure.knx.reachability import probe_tcp
+from custom_components.knx_secure.knx.reachability import check_local_interface, probe_tcp
 
 from ..helpers import free_port
 
@@ -78,3 +78,23 @@ async def test_silent_host_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(asyncio, "open_connection", hang)
     with pytest.raises(GatewayUnreachableError, match=r"within 0\.01 s"):
         await probe_tcp("192.0.2.1", 3671, timeout=0.01)
+
+
+# --- the local interface check of routing -----------------------------------------------------
+
+
+def test_a_local_address_is_an_interface() -> None:
+    check_local_interface("127.0.0.1")  # returns: loopback is on every host
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("198.51.100.77", "198.51.100.77 is not an address of this host"),  # TEST-NET-2
+        ("eth0", "'eth0' is not an IPv4 address"),
+        ("::1", "'::1' is not an IPv4 address"),
+    ],
+)
+def test_an_address_of_no_interface_is_named(address: str, reason: str) -> None:
+    with pytest.raises(GatewayUnreachableError, match=f"^{reason}"):
+        check_local_interface(address)

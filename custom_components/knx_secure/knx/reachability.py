@@ -9,7 +9,9 @@ session to clean up and every tunnel stays free.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 
 from .errors import GatewayUnreachableError
 
@@ -54,3 +56,22 @@ async def probe_tcp(
         await writer.wait_closed()
     except OSError:  # the peer reset the connection first: it was reachable all the same
         _LOGGER.debug("Error closing the probe of %s:%s", host, port, exc_info=True)
+
+
+def check_local_interface(address: str) -> None:
+    """Return when ``address`` is an IPv4 address of this host (a routing interface).
+
+    Raises GatewayUnreachableError naming the address otherwise: not IPv4 text, or no
+    interface of this host has it (a bind to it is refused). Nothing is sent.
+    """
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise GatewayUnreachableError(f"{address!r} is not an IPv4 address") from None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError as err:
+            raise GatewayUnreachableError(
+                f"{address} is not an address of this host ({err.strerror or err})"
+            ) from None

@@ -25,10 +25,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 
 from ..const import (
+    CONF_CONNECTION,
     CONF_GATEWAY_ADDRESS,
+    CONF_INDIVIDUAL_ADDRESS,
     CONF_KEYRING_FILE,
     CONF_KEYRING_PASSWORD,
     CONF_TUNNEL,
+    ROUTING_CONNECTIONS,
     TUNNEL_AUTOMATIC,
 )
 from ..knx.address import GroupAddress, IndividualAddress
@@ -175,8 +178,7 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
         keyring = await self._async_keyring(entry)
         if keyring is None:
             return "keyring_unavailable", placeholders
-        gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-        tunnels = _tunnels_in_use(entry, keyring, gateway)
+        tunnels = _tunnels_in_use(entry, keyring)
         secure = [a for a in addresses if keyring.group_key(a) is not None]
         plain = [a for a in addresses if keyring.group_key(a) is None]
         sent = [a for a in self._sent_addresses(addresses) if a in secure]
@@ -220,14 +222,16 @@ def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
     return ", ".join(str(address) for address in addresses) or EMPTY_LIST
 
 
-def _tunnels_in_use(
-    entry: ConfigEntry, keyring: Keyring, gateway: IndividualAddress
-) -> list[IndividualAddress]:
-    """The entry's configured tunnel; with automatic, every tunnel it may end up on.
+def _tunnels_in_use(entry: ConfigEntry, keyring: Keyring) -> list[IndividualAddress]:
+    """The addresses the entry may send from: its configured tunnel; with automatic, every
+    tunnel it may end up on; when routing, Home Assistant's own individual address.
 
     Automatic takes the first free tunnel at each connect, so any of them can be the one
     that sends after a reconnect.
     """
+    if entry.data.get(CONF_CONNECTION) in ROUTING_CONNECTIONS:
+        return [IndividualAddress.parse(entry.data[CONF_INDIVIDUAL_ADDRESS])]
+    gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
     tunnel = entry.data[CONF_TUNNEL]
     if tunnel != TUNNEL_AUTOMATIC:
         return [IndividualAddress.parse(tunnel)]
