@@ -8,7 +8,13 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "knx_secure"
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.COVER, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CLIMATE,
+    Platform.COVER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 DEFAULT_PORT: Final = 3671
 
@@ -56,6 +62,27 @@ CONF_VALUE_TYPE: Final = "value_type"  # the datapoint type's id, e.g. "9.001"
 CONF_STATE_CLASS: Final = "state_class"
 CONF_ALWAYS_RECORD: Final = "always_record"  # write the state even when it is unchanged
 
+# Climate subentry (CONF_INVERT inverts its on/off).
+SUBENTRY_CLIMATE: Final = "climate"
+CONF_TEMPERATURE_ADDRESS: Final = "temperature_address"
+CONF_TARGET_TEMPERATURE_ADDRESS: Final = "target_temperature_address"
+CONF_TARGET_TEMPERATURE_STATE_ADDRESS: Final = "target_temperature_state_address"
+CONF_SETPOINT_SHIFT_ADDRESS: Final = "setpoint_shift_address"
+CONF_SETPOINT_SHIFT_STATE_ADDRESS: Final = "setpoint_shift_state_address"
+CONF_SETPOINT_SHIFT_DPT: Final = "setpoint_shift_dpt"  # "6.010" (counts of the step) or "9.002"
+CONF_OPERATION_MODE_ADDRESS: Final = "operation_mode_address"
+CONF_OPERATION_MODE_STATE_ADDRESS: Final = "operation_mode_state_address"
+CONF_CONTROLLER_MODE_ADDRESS: Final = "controller_mode_address"
+CONF_CONTROLLER_MODE_STATE_ADDRESS: Final = "controller_mode_state_address"
+CONF_CONTROLLER_MODES: Final = "controller_modes"  # the HVAC modes offered
+CONF_ON_OFF_ADDRESS: Final = "on_off_address"
+CONF_ON_OFF_STATE_ADDRESS: Final = "on_off_state_address"
+CONF_HEAT_COOL_ADDRESS: Final = "heat_cool_address"
+CONF_HEAT_COOL_STATE_ADDRESS: Final = "heat_cool_state_address"
+CONF_MIN_TEMP: Final = "min_temp"
+CONF_MAX_TEMP: Final = "max_temp"
+CONF_TEMPERATURE_STEP: Final = "temperature_step"
+
 # Cover subentry (cover.py, subentries/cover.py).
 SUBENTRY_COVER: Final = "cover"
 CONF_UP_DOWN_ADDRESS: Final = "up_down_address"  # DPT 1.008, long-time movement
@@ -75,9 +102,12 @@ DEFAULT_TRAVEL_TIME: Final = 25.0
 # Services.
 SERVICE_SEND: Final = "send"
 SERVICE_READ: Final = "read"
+SERVICE_EVENT_REGISTER: Final = "event_register"
 ATTR_ADDRESS: Final = "address"
 ATTR_VALUE: Final = "value"
 ATTR_PAYLOAD: Final = "payload"
+ATTR_TYPE: Final = "type"
+ATTR_REMOVE: Final = "remove"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 # Files and storage.
@@ -88,8 +118,8 @@ STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter writes
 
 # Runtime behaviour.
+STATS_INTERVAL: Final = 5.0  # seconds: the telegram counter sensors update at most this often
 STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
-MAC_FAILURE_ISSUE_THRESHOLD: Final = 3  # MAC failures on a used GA before a repair issue
-ISSUE_MAC_FAILURES: Final = "data_secure_mac_failures"
 ISSUE_ROUTING_MAC_FAILURES: Final = "routing_mac_failures"  # backbone key does not match
+ROUTING_MAC_ISSUE_THRESHOLD: Final = 3  # routing frames failing the backbone key's MAC
 ROUTING_COUNTER_INTERVAL: Final = 30.0  # seconds between two looks at the routing drop counters

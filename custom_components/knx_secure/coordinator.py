@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -30,6 +30,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ADDRESS_SUFFIX,
@@ -45,11 +46,11 @@ from .const import (
     CONNECTION_TUNNEL_TCP,
     CONNECTION_TUNNEL_UDP,
     DOMAIN,
-    ISSUE_MAC_FAILURES,
     ISSUE_ROUTING_MAC_FAILURES,
-    MAC_FAILURE_ISSUE_THRESHOLD,
     ROUTING_CONNECTIONS,
     ROUTING_COUNTER_INTERVAL,
+    ROUTING_MAC_ISSUE_THRESHOLD,
+    STATS_INTERVAL,
     STATUS_READ_STAGGER,
     TUNNEL_AUTOMATIC,
 )
@@ -75,7 +76,15 @@ from .knx.errors import (
 from .knx.keyring import Keyring, KeyringInterface
 from .knx.routing_client import RoutingClient
 from .knx.security_store import SecurityStore
-from .knx.telegram import GroupValue, Telegram, TelegramDropped, group_value_as_bool
+from .knx.telegram import (
+    GroupService,
+    GroupValue,
+    Telegram,
+    TelegramDropped,
+    group_value_as_bool,
+)
+from .monitor import TelegramMonitor
+from .repairs import RejectionIssues
 
 if TYPE_CHECKING:
     from .store import HassSecurityStore
@@ -293,6 +302,12 @@ class KNXSecureCoordinator:
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
+        # Telegram counters and the connection's start, for the connection sensors.
+        self.connected_since: datetime | None = None
+        self.telegrams_received = 0
+        self.telegrams_sent = 0
+        self._stats_listeners: list[CALLBACK_TYPE] = []
+        self._stats_update: asyncio.TimerHandle | None = None
         self._status_addresses: dict[GroupAddress, int] = {}
         self._pending_reads: dict[GroupAddress, None] = {}
         self._read_task: asyncio.Task[None] | None = None
@@ -303,6 +318,12 @@ class KNXSecureCoordinator:
         self.subentries_snapshot: dict[str, object] = {}
         # The gateway's device registry id (set by async_setup_entry).
         self.gateway_device_id: str | None = None
+        # Every telegram in and out, and every rejected one, for the group monitor panel.
+        self.monitor = TelegramMonitor(hass, entry, keyring)
+        # Repairs for telegrams that keep being rejected, by cause, sender and address.
+        self.rejections = RejectionIssues(
+            hass, entry, lambda: configured_addresses(entry), self.monitor.address_name
+        )
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -369,6 +390,9 @@ class KNXSecureCoordinator:
         if self._read_task is not None:
             self._read_task.cancel()
             self._read_task = None
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
         self._pending_reads.clear()
         try:
             await self.client.close()
@@ -376,6 +400,7 @@ class KNXSecureCoordinator:
             _LOGGER.debug("Error while closing the tunnel", exc_info=True)
         self._set_connected(False)
         await self.store.flush()
+        await self.monitor.async_save()
 
     # --- connection state ---------------------------------------------------------------
 
@@ -397,6 +422,7 @@ class KNXSecureCoordinator:
         if connected == self.connected:
             return
         self.connected = connected
+        self.connected_since = dt_util.utcnow() if connected else None
         if connected:
             _LOGGER.debug("Tunnel to %s is up", self.host)
             self.last_error = None
@@ -410,6 +436,7 @@ class KNXSecureCoordinator:
             self._pending_reads.clear()
         for listener in list(self._availability_listeners):
             listener()
+        self._notify_stats_listeners()
 
     @callback
     def async_add_availability_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -485,6 +512,9 @@ class KNXSecureCoordinator:
     @callback
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Dispatch the value of a write or response to the group address's listeners."""
+        self.monitor.record_received(telegram)
+        self.telegrams_received += 1
+        self._schedule_stats_update()
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
@@ -520,6 +550,7 @@ class KNXSecureCoordinator:
             del self._pending_reads[address]
             try:
                 # The answer reaches the listeners through the client's subscription.
+                self._record_sent(address, GroupService.READ, None)
                 await self.client.read(address)
             except (KNXSecureError, OSError, TimeoutError) as err:
                 _LOGGER.debug("No answer to the status read of %s: %s", address, err)
@@ -548,7 +579,20 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         # Our own telegram does not come back from the bus: tell the entities bound to it.
+        self._record_sent(address, GroupService.WRITE, payload)
         self._dispatch(address, payload)
+
+    @callback
+    def _record_sent(
+        self, address: GroupAddress, service: GroupService, value: GroupValue | None
+    ) -> None:
+        """Show a telegram Home Assistant sent in the group monitor."""
+        self.telegrams_sent += 1
+        self._schedule_stats_update()
+        source = self.client.individual_address
+        if source is not None:
+            secure = self.keyring.group_key(address) is not None
+            self.monitor.record_sent(source, address, service, value, secure=secure)
 
     async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
         """Encode value as dpt and send it (see async_write); a value the type cannot
@@ -565,6 +609,7 @@ class KNXSecureCoordinator:
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""
+        self._record_sent(address, GroupService.READ, None)
         try:
             return await self.client.read(address)
         except NotConnectedError as err:
@@ -602,7 +647,7 @@ class KNXSecureCoordinator:
         self._routing_drops_seen = drops
         self._notify_counter_listeners()
         macs = drops.get(f"routing_{DropReason.MAC}", 0)
-        if macs >= MAC_FAILURE_ISSUE_THRESHOLD:
+        if macs >= ROUTING_MAC_ISSUE_THRESHOLD:
             self._async_raise_issue(
                 routing_issue_id(self.entry.entry_id),
                 ISSUE_ROUTING_MAC_FAILURES,
@@ -620,11 +665,32 @@ class KNXSecureCoordinator:
         return _add_listener(self._counter_listeners, listener)
 
     @callback
+    def async_add_stats_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener when the telegram counters or the connection changed (the
+        counters at most once per STATS_INTERVAL)."""
+        return _add_listener(self._stats_listeners, listener)
+
+    @callback
+    def _schedule_stats_update(self) -> None:
+        if self._stats_update is None and self._stats_listeners:
+            self._stats_update = self.hass.loop.call_later(
+                STATS_INTERVAL, self._notify_stats_listeners
+            )
+
+    @callback
+    def _notify_stats_listeners(self) -> None:
+        if self._stats_update is not None:
+            self._stats_update.cancel()
+            self._stats_update = None
+        for listener in list(self._stats_listeners):
+            listener()
+
+    @callback
     def _handle_drop(self, event: TelegramDropped) -> None:
-        """The client dropped a telegram: raise an issue for a MAC failure on a used group
-        address, and tell the listeners once per burst (a loop iteration), not per drop."""
-        if event.reason is DropReason.MAC:
-            self._async_update_issues({event.address: self.client.mac_failures[event.address]})
+        """The client dropped a telegram: show it in the monitor, count it for the repairs,
+        and tell the listeners once per burst (a loop iteration), not per drop."""
+        self.monitor.record_drop(event)
+        self.rejections.record(event)
         if not self._counters_changed:
             self._counters_changed = True
             self.hass.loop.call_soon(self._notify_counter_listeners)
@@ -634,19 +700,6 @@ class KNXSecureCoordinator:
         self._counters_changed = False
         for listener in list(self._counter_listeners):
             listener()
-
-    @callback
-    def _async_update_issues(self, mac_failures: dict[GroupAddress, int]) -> None:
-        """Raise a repair issue for each used group address that keeps failing its MAC."""
-        used = configured_addresses(self.entry)
-        for address, count in mac_failures.items():
-            if address not in used or count < MAC_FAILURE_ISSUE_THRESHOLD:
-                continue
-            self._async_raise_issue(
-                mac_issue_id(self.entry.entry_id, address),
-                ISSUE_MAC_FAILURES,
-                {"address": str(address), "count": str(count)},
-            )
 
     @callback
     def _async_raise_issue(
@@ -665,22 +718,7 @@ class KNXSecureCoordinator:
         )
 
 
-def mac_issue_id(entry_id: str, address: GroupAddress) -> str:
-    """Return the repair issue id for MAC failures on address."""
-    return f"{ISSUE_MAC_FAILURES}_{entry_id}_{address.raw}"
-
-
 def routing_issue_id(entry_id: str) -> str:
-    """Return the repair issue id for routing frames failing the backbone key's MAC."""
-    return f"{ISSUE_ROUTING_MAC_FAILURES}_{entry_id}"
-
-
-@callback
-def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the repair issues of an entry."""
-    prefix = f"{ISSUE_MAC_FAILURES}_{entry_id}_"
-    routing = routing_issue_id(entry_id)
-    registry = ir.async_get(hass)
-    for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and (issue_id.startswith(prefix) or issue_id == routing):
-            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    """Return the repair issue id for routing frames failing the backbone key's MAC (it
+    starts with the entry id: repairs.async_delete_issues removes it with the others)."""
+    return f"{entry_id}_{ISSUE_ROUTING_MAC_FAILURES}"

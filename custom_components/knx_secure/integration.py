@@ -35,8 +35,16 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services (they work on whichever entries are loaded)."""
+    """Register the services, the group monitor's websocket API and its panel (they work on
+    whichever entries are loaded)."""
     async_setup_services(hass)
+    from .events import async_setup_events  # noqa: PLC0415
+    from .panel import async_register_panel  # noqa: PLC0415
+    from .websocket_api import async_register_commands  # noqa: PLC0415
+
+    async_register_commands(hass)
+    await async_register_panel(hass)
+    async_setup_events(hass)
     return True
 
 
@@ -59,7 +67,8 @@ async def async_migrate_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) 
 
 async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
     """Load the keyring, open the secure tunnel and set up the platforms."""
-    from .coordinator import KNXSecureCoordinator, async_delete_issues  # noqa: PLC0415
+    from .coordinator import KNXSecureCoordinator  # noqa: PLC0415
+    from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
         adopt_and_load_keyring,
@@ -104,6 +113,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     store = HassSecurityStore(hass, entry.entry_id)
     await store.async_load()  # before the client exists: it reads the counters at once
     coordinator = KNXSecureCoordinator(hass, entry, keyring, store)
+    await coordinator.monitor.async_load()  # the history first: the panel shows it, then live
     await coordinator.async_start()
     try:
         entry.runtime_data = coordinator
@@ -153,7 +163,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -
 
 async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> None:
     """Remove the entry's keyring file, its stored counters and its repair issues."""
-    from .coordinator import async_delete_issues  # noqa: PLC0415
+    from .monitor import async_remove_telegram_history  # noqa: PLC0415
+    from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
         keyring_directory,
@@ -166,4 +177,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -
         remove_keyring_files, keyring_directory(hass), [name for name in names if name]
     )
     await HassSecurityStore(hass, entry.entry_id).async_remove()
+    await async_remove_telegram_history(hass, entry.entry_id)
     async_delete_issues(hass, entry.entry_id)

@@ -11,6 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .connection_sensors import connection_sensors
 from .const import (
     CONF_ALWAYS_RECORD,
     CONF_STATE_ADDRESS,
@@ -32,8 +33,11 @@ async def async_setup_entry(
     entry: KNXSecureConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the diagnostic sensor of the gateway and one sensor per sensor subentry."""
-    async_add_entities([KNXSecureRejectedTelegramsSensor(entry.runtime_data)])
+    """Add the diagnostic sensors of the gateway and one sensor per sensor subentry."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [KNXSecureRejectedTelegramsSensor(coordinator), *connection_sensors(coordinator)]
+    )
     async_add_subentry_entities(entry, async_add_entities, SUBENTRY_SENSOR, KNXSecureSensor)
 
 

@@ -1,4 +1,4 @@
-"""Services: send a group value, read a group value."""
+"""Services: send a group value, read a group value, register addresses for events."""
 
 from __future__ import annotations
 
@@ -20,13 +20,18 @@ from .const import (
     ATTR_ADDRESS,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_PAYLOAD,
+    ATTR_REMOVE,
+    ATTR_TYPE,
     ATTR_VALUE,
     DOMAIN,
+    SERVICE_EVENT_REGISTER,
     SERVICE_READ,
     SERVICE_SEND,
 )
+from .events import async_register_addresses
 from .knx.address import GroupAddress
-from .knx.errors import AddressError, FrameError
+from .knx.dpt import get_dpt
+from .knx.errors import AddressError, DPTError, FrameError
 from .knx.telegram import MAX_SMALL_VALUE, GroupValue, group_value_from_hex
 
 if TYPE_CHECKING:
@@ -54,9 +59,21 @@ READ_SCHEMA = vol.Schema(
 )
 
 
+EVENT_REGISTER_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ADDRESS): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_TYPE): cv.string,
+        vol.Optional(ATTR_REMOVE, default=False): cv.boolean,
+    }
+)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's services."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_EVENT_REGISTER, _async_event_register, schema=EVENT_REGISTER_SCHEMA
+    )
     hass.services.async_register(DOMAIN, SERVICE_SEND, _async_send, schema=SEND_SCHEMA)
     hass.services.async_register(
         DOMAIN,
@@ -69,8 +86,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 def _coordinator(call: ServiceCall) -> KNXSecureCoordinator:
     """Return the coordinator of the entry the call names, or of the only loaded entry."""
-    hass = call.hass
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
+    return coordinator_of(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+
+
+def coordinator_of(hass: HomeAssistant, entry_id: str | None) -> KNXSecureCoordinator:
+    """The coordinator of the loaded entry ``entry_id``, or of the only loaded entry when
+    None; ServiceValidationError saying what is wrong otherwise."""
+    if entry_id:
         entry: KNXSecureConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             raise ServiceValidationError(
@@ -118,6 +140,31 @@ def _value(call: ServiceCall) -> bool | GroupValue:
             translation_key="invalid_payload",
             translation_placeholders={"payload": text},
         ) from err
+
+
+async def _async_event_register(call: ServiceCall) -> None:
+    """Fire knx_secure_event for telegrams on these addresses (or stop, with remove)."""
+    addresses = []
+    for text in call.data[ATTR_ADDRESS]:
+        try:
+            addresses.append(str(GroupAddress.parse(text)))
+        except AddressError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_group_address",
+                translation_placeholders={"address": text},
+            ) from err
+    dpt_id = None
+    if type_text := call.data.get(ATTR_TYPE):
+        try:
+            dpt_id = get_dpt(type_text).id
+        except DPTError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_type",
+                translation_placeholders={"type": type_text},
+            ) from err
+    async_register_addresses(call.hass, addresses, dpt_id, remove=call.data[ATTR_REMOVE])
 
 
 async def _async_send(call: ServiceCall) -> None:

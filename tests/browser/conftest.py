@@ -189,6 +189,7 @@ CONFIGURATION = """\
 # Written by tests/browser: the UI and nothing else.
 frontend:
 config:
+automation: !include automations.yaml
 
 logger:
   default: warning
@@ -209,6 +210,7 @@ class HomeAssistant:
     config_dir: Path
     log: Path
     token: str = field(default="", repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -250,10 +252,14 @@ class HomeAssistant:
 
 
 def answers_http(url: str) -> bool:
+    """Whether Home Assistant's HTTP server answers (any status: after onboarding the
+    onboarding view is gone and answers 404)."""
     try:
         with real_sockets(), urllib.request.urlopen(url + "/api/onboarding", timeout=5):
             return True
-    except OSError:  # refused while starting, or URLError/HTTPError
+    except urllib.error.HTTPError:
+        return True
+    except OSError:  # refused while starting
         return False
 
 
@@ -290,6 +296,34 @@ def onboard(home_assistant: HomeAssistant) -> None:
     )
 
 
+def start_home_assistant(instance: HomeAssistant) -> subprocess.Popen[bytes]:
+    """Start Home Assistant on the instance's folder and port; return once it answers."""
+    command = [
+        *(sys.executable, "-m", "homeassistant", "--config", str(instance.config_dir)),
+        "--skip-pip",
+    ]
+    with instance.log.open("ab") as output:
+        process = subprocess.Popen(
+            command, cwd=instance.config_dir, stdout=output, stderr=subprocess.STDOUT
+        )
+    wait_until(
+        lambda: process.poll() is not None or answers_http(instance.url),
+        START_TIMEOUT,
+        f"Home Assistant to answer on {instance.url}; log {instance.log}",
+    )
+    if process.poll() is not None:
+        pytest.fail(f"Home Assistant exited with {process.returncode}:\n{log_tail(instance.log)}")
+    instance.process = process
+    return process
+
+
+def restart_home_assistant(instance: HomeAssistant) -> None:
+    """Stop Home Assistant (as at a shutdown: it writes its storage) and start it again."""
+    assert instance.process is not None
+    stop_process(instance.process, "Home Assistant", instance.log)
+    start_home_assistant(instance)
+
+
 @pytest.fixture(scope="module")
 def installation(gateway: Gateway) -> object:
     """The virtual installation Home Assistant connects to (a module may override this):
@@ -305,24 +339,16 @@ def home_assistant(
     config_dir = tmp_path_factory.mktemp("home-assistant")
     port = free_port()
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config_dir / "automations.yaml").write_text("[]\n")  # the automation editor writes here
     (config_dir / "custom_components").symlink_to(REPO / "custom_components")
-    log = config_dir / "hass.log"
-    command = [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=config_dir, stdout=output, stderr=subprocess.STDOUT)
-    instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, log)
+    instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, config_dir / "hass.log")
     try:
-        wait_until(
-            lambda: process.poll() is not None or answers_http(instance.url),
-            START_TIMEOUT,
-            f"Home Assistant to answer on {instance.url}; log {log}",
-        )
-        if process.poll() is not None:
-            pytest.fail(f"Home Assistant exited with {process.returncode}:\n{log_tail(log)}")
+        start_home_assistant(instance)
         onboard(instance)
         yield instance
     finally:
-        stop_process(process, "Home Assistant", log)
+        if instance.process is not None:
+            stop_process(instance.process, "Home Assistant", instance.log)
     assert not is_listening(port), f"Home Assistant's port {port} is still open after its stop"
 
 

@@ -145,6 +145,10 @@ async def upload_file(
     (tmp_path / "tmp").mkdir()
     assert await async_setup_component(hass, "file_upload", {})
     assert await async_setup_component(hass, "diagnostics", {})
+    # The integration registers its panel's files and websocket API at setup: before the
+    # client, which freezes the router.
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert await async_setup_component(hass, "repairs", {})
     client = await hass_client()
 
     async def _upload(content: bytes) -> str:

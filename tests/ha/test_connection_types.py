@@ -57,8 +57,8 @@ from custom_components.knx_secure.const import (
     CONNECTION_TUNNEL_TCP,
     CONNECTION_TUNNEL_UDP,
     DOMAIN,
-    MAC_FAILURE_ISSUE_THRESHOLD,
     ROUTING_COUNTER_INTERVAL,
+    ROUTING_MAC_ISSUE_THRESHOLD,
     SUBENTRY_SWITCH,
     TUNNEL_AUTOMATIC,
 )
@@ -279,6 +279,14 @@ async def test_secure_routing_entry_switches(
     assert device.model_id == SENDER
     await _toggle_switch(hass, entry, secure_router.gateway)
     assert not any(entry.runtime_data.dropped.values()), entry.runtime_data.dropped
+    # the connection sensors say what this is: secure routing, its timer in step
+    registry = er.async_get(hass)
+    kind = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.entry_id}_connection_type")
+    timer = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.entry_id}_routing_timer")
+    assert kind is not None
+    assert timer is not None
+    assert state_of(hass, kind) == CONNECTION_ROUTING_SECURE
+    assert state_of(hass, timer) in ("synchronised", "timekeeper")
 
 
 async def test_plain_routing_entry_switches(
@@ -556,10 +564,10 @@ async def test_routing_drops_are_counted_and_a_wrong_key_raises_an_issue(
     )
     await intruder.start()
     try:
-        for _ in range(MAC_FAILURE_ISSUE_THRESHOLD):
+        for _ in range(ROUTING_MAC_ISSUE_THRESHOLD):
             intruder.send_busy(0)
         await wait_for(
-            lambda: coordinator.dropped.get("routing_mac", 0) >= MAC_FAILURE_ISSUE_THRESHOLD
+            lambda: coordinator.dropped.get("routing_mac", 0) >= ROUTING_MAC_ISSUE_THRESHOLD
         )
     finally:
         await intruder.stop()
@@ -579,8 +587,8 @@ async def test_routing_drops_are_counted_and_a_wrong_key_raises_an_issue(
     assert sensor is not None
     state = hass.states.get(sensor)
     assert state is not None
-    assert int(state.state) >= MAC_FAILURE_ISSUE_THRESHOLD
-    assert state.attributes["routing_mac"] >= MAC_FAILURE_ISSUE_THRESHOLD
+    assert int(state.state) >= ROUTING_MAC_ISSUE_THRESHOLD
+    assert state.attributes["routing_mac"] >= ROUTING_MAC_ISSUE_THRESHOLD
 
     # Any other refused frame shows at the next look too (here: not KNXnet/IP at all).
     with multicast_socket(GROUP, secure_router.routing.port, "127.0.0.1") as raw:

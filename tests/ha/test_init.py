@@ -15,10 +15,12 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from custom_components.knx_secure.const import DOMAIN, ISSUE_MAC_FAILURES, SUBENTRY_SWITCH
-from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.const import DOMAIN, SUBENTRY_SWITCH
+from custom_components.knx_secure.knx.address import IndividualAddress
+from custom_components.knx_secure.knx.drops import DropReason
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.repairs import issue_id as rejected_issue_id
 
 from ..helpers import STATUS, SWITCH, client_sockets, virtual_gateway, wait_for
 from .conftest import (
@@ -190,10 +192,15 @@ async def test_mac_failures_raise_repair_issue(
         await wait_for(lambda: coordinator.mac_failures.get(STATUS, 0) >= 3)
         # no time passes: the client tells the coordinator about each drop (no polling)
         await hass.async_block_till_done()
-        issue_id = f"{ISSUE_MAC_FAILURES}_{setup.entry.entry_id}_{STATUS.raw}"
+        issue_id = rejected_issue_id(
+            setup.entry.entry_id, DropReason.MAC, IndividualAddress.parse("1.1.1"), STATUS
+        )
         issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
         assert issue is not None
-        assert issue.translation_placeholders["address"] == "1/1/2"
+        placeholders = issue.translation_placeholders
+        assert placeholders["address"] == "1/1/2 (Light · state, Light status · state)"
+        assert placeholders["sender"] == "1.1.1"
+        assert issue.is_fixable
 
         sensor_id = er.async_get(hass).async_get_entity_id(
             "sensor", DOMAIN, f"{setup.entry.entry_id}_rejected_telegrams"
@@ -210,15 +217,6 @@ async def test_mac_failures_raise_repair_issue(
         assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     finally:
         await forger.stop()
-
-
-async def test_no_issue_for_unused_address(hass: HomeAssistant, setup: Setup) -> None:
-    """MAC failures on a group address no entity uses are only counted."""
-    coordinator = setup.entry.runtime_data
-    coordinator._async_update_issues({GroupAddress.parse("7/7/7"): 10})
-    assert not [
-        issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN
-    ]
 
 
 async def test_config_entry_only(hass: HomeAssistant) -> None:

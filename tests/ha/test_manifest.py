@@ -28,7 +28,7 @@ def test_manifest_keys_in_hassfest_order() -> None:
     assert manifest["domain"] == "knx_secure"
     assert manifest["name"] == "KNX Secure"
     assert manifest["config_flow"] is True
-    assert manifest["dependencies"] == ["file_upload"]
+    assert manifest["dependencies"] == ["file_upload", "http", "websocket_api"]
     assert manifest["integration_type"] == "hub"
     assert manifest["iot_class"] == "local_push"
     # cryptography ships with Home Assistant; pinning it could fight core's pin.

@@ -11,8 +11,15 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_COVER, SUBENTRY_SENSOR, SUBENTRY_SWITCH
+from ..const import (
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_CLIMATE,
+    SUBENTRY_COVER,
+    SUBENTRY_SENSOR,
+    SUBENTRY_SWITCH,
+)
 from .binary_sensor import BinarySensorSubentryFlowHandler
+from .climate import ClimateSubentryFlowHandler
 from .cover import CoverSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
@@ -21,5 +28,6 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
     SUBENTRY_SENSOR: SensorSubentryFlowHandler,
+    SUBENTRY_CLIMATE: ClimateSubentryFlowHandler,
     SUBENTRY_COVER: CoverSubentryFlowHandler,
 }

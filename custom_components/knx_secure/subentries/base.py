@@ -108,6 +108,8 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
                 data[key] = text
             if not str(data.get(CONF_NAME) or "").strip():
                 errors[CONF_NAME] = "name_required"
+            for key, error in self._validate(data).items():
+                errors.setdefault(key, error)
             if not errors:
                 data[CONF_NAME] = data[CONF_NAME].strip()
                 self._data = data
@@ -123,6 +125,11 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
             data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
             errors=errors,
         )
+
+    def _validate(self, data: dict[str, Any]) -> dict[str, str]:
+        """A platform's own checks of the form (fields taken together, types): form errors by
+        field. It may normalise ``data`` in place (what is saved)."""
+        return {}
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None

@@ -15,7 +15,6 @@ from homeassistant.components.sensor.const import (
     DEVICE_CLASS_UNITS,
     SensorStateClass,
 )
-from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.const import CONF_DEVICE_CLASS, CONF_NAME, CONF_UNIT_OF_MEASUREMENT
 from homeassistant.helpers import selector
 
@@ -145,29 +144,22 @@ class SensorSubentryFlowHandler(GroupAddressSubentryFlow):
             }
         )
 
-    async def _async_step_form(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        """Check the type and the overrides first; the base checks the addresses."""
-        if user_input is None:
-            return await super()._async_step_form(step_id, user_input)
-        data = {
-            key: value.strip() if isinstance(value, str) else value
-            for key, value in user_input.items()
-            if not (key in _OVERRIDES and not str(value or "").strip())
-        }
+    def _validate(self, data: dict[str, Any]) -> dict[str, str]:
+        """The type and the overrides (the base checks the address); saves the type's id
+        and drops empty overrides (the type's defaults then apply)."""
+        for key in _OVERRIDES:
+            value = data.get(key)
+            if isinstance(value, str):
+                value = value.strip()
+            if value in (None, ""):
+                data.pop(key, None)
+            else:
+                data[key] = value
         dpt = sensor_type(data.get(CONF_VALUE_TYPE))
-        errors = (
-            {CONF_VALUE_TYPE: "invalid_value_type"} if dpt is None else override_errors(dpt, data)
-        )
-        if dpt is None or errors:
-            return self.async_show_form(
-                step_id=step_id,
-                data_schema=self.add_suggested_values_to_schema(self._schema(), user_input),
-                errors=errors,
-            )
+        if dpt is None:
+            return {CONF_VALUE_TYPE: "invalid_value_type"}
         data[CONF_VALUE_TYPE] = dpt.id
-        return await super()._async_step_form(step_id, data)
+        return override_errors(dpt, data)
 
     async def _async_security_check(self) -> tuple[str | None, dict[str, str]]:
         """The base's check, and how the sensor will show its values (type and overrides)."""

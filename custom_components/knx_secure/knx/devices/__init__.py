@@ -12,16 +12,28 @@ from typing import Final
 
 from .base import SimulatedDevice
 from .blind import BlindActuator, BlindSpec, blind_from_spec
+from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
 
-__all__ = ["DEVICE_KINDS", "DeviceFactory", "SimulatedDevice", "SwitchActuator", "SwitchSpec"]
-__all__ += ["SensorDevice", "SensorValueSpec"]
-__all__ += ["BlindActuator", "BlindSpec"]
+__all__ = [
+    "DEVICE_KINDS",
+    "BlindActuator",
+    "BlindSpec",
+    "DeviceFactory",
+    "RoomController",
+    "RoomControllerSpec",
+    "SensorDevice",
+    "SensorValueSpec",
+    "SimulatedDevice",
+    "SwitchActuator",
+    "SwitchSpec",
+]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "switch": switch_from_spec,
     "sensor": sensor_from_spec,
+    "room_controller": room_controller_from_spec,
     "blind": blind_from_spec,
 }

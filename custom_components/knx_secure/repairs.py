@@ -1,0 +1,211 @@
+"""Repairs for rejected telegrams, grouped by cause and sender, and their fix flow.
+
+The coordinator tells ``RejectionIssues`` about each telegram the library rejected (its
+reason is the cause that happened: a failed check, a replay, a plain telegram on a secured
+address, a secure one without a key). Once telegrams from one sender on one address used by
+an entity keep failing for the same cause, a repair issue says so, with the ETS step that
+fixes it. Causes a new keyring fixes have a fix flow that takes the new keyring right there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant import data_entry_flow
+from homeassistant.components.file_upload import process_uploaded_file
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import selector
+
+from .const import (
+    CONF_GATEWAY_ADDRESS,
+    CONF_KEYRING_FILE,
+    CONF_KEYRING_PASSWORD,
+    CONF_KEYRING_UPLOAD,
+    CONF_PROJECT,
+    DOMAIN,
+)
+from .knx import keyring as keyring_file
+from .knx.address import GroupAddress, IndividualAddress
+from .knx.drops import DropReason
+from .knx.errors import KeyringError, KeyringPasswordError
+from .knx.keyring import load_keyring
+from .knx.telegram import TelegramDropped
+from .store import keyring_directory, write_pending_keyring
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Cause:
+    """How one drop reason becomes a repair issue."""
+
+    def __init__(self, translation_key: str, threshold: int, *, new_keyring_fixes: bool) -> None:
+        self.translation_key = translation_key
+        self.threshold = threshold  # rejected telegrams before the issue is raised
+        self.new_keyring_fixes = new_keyring_fixes
+
+
+#: Replays are normal now and then (a repeated frame): only many of them are an issue.
+CAUSES: Final[Mapping[DropReason, Cause]] = {
+    DropReason.MAC: Cause("rejected_mac", 3, new_keyring_fixes=True),
+    DropReason.PLAIN: Cause("rejected_plain", 3, new_keyring_fixes=True),
+    DropReason.NO_KEY: Cause("rejected_no_key", 3, new_keyring_fixes=True),
+    DropReason.REPLAY: Cause("rejected_replay", 10, new_keyring_fixes=False),
+}
+
+
+def issue_id(
+    entry_id: str, reason: DropReason, sender: IndividualAddress, address: GroupAddress
+) -> str:
+    """The repair issue of one cause, sender and group address of an entry."""
+    return f"{entry_id}_rejected_{reason}_{sender.raw}_{address.raw}"
+
+
+class RejectionIssues:
+    """Counts rejected telegrams per cause, sender and address; raises the repair issues."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        used: Callable[[], set[GroupAddress]],
+        names: Callable[[GroupAddress], str | None],
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self._used = used
+        self._names = names
+        self.counts: Counter[tuple[DropReason, IndividualAddress, GroupAddress]] = Counter()
+
+    @callback
+    def record(self, dropped: TelegramDropped) -> None:
+        """Count a rejected telegram; raise (or update) its issue past the threshold."""
+        cause = CAUSES.get(dropped.reason)
+        if cause is None or dropped.address not in self._used():
+            return
+        key = (dropped.reason, dropped.source, dropped.address)
+        self.counts[key] += 1
+        count = self.counts[key]
+        if count < cause.threshold:
+            return
+        name = self._names(dropped.address)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(self.entry.entry_id, *key),
+            is_fixable=cause.new_keyring_fixes,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=cause.translation_key,
+            translation_placeholders={
+                "sender": str(dropped.source),
+                "address": f"{dropped.address} ({name})" if name else str(dropped.address),
+                "count": str(count),
+                "gateway": self.entry.title,
+            },
+            data={"entry_id": self.entry.entry_id},
+        )
+
+
+@callback
+def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the repair issues of an entry (set-up again, or removed)."""
+    registry = ir.async_get(hass)
+    for domain, issue in list(registry.issues):
+        if domain == DOMAIN and issue.startswith(f"{entry_id}_"):
+            ir.async_delete_issue(hass, DOMAIN, issue)
+
+
+# --- the fix flow: a new keyring from the repair -------------------------------------------------
+
+
+def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
+    with process_uploaded_file(hass, file_id) as path:
+        return keyring_file.read_keyring_file(path)
+
+
+class NewKeyringFlow(RepairsFlow):
+    """Upload the keyring exported after the last download; the entry reloads with it."""
+
+    def __init__(self, entry_id: str) -> None:
+        self._entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """The flow starts with the issue's data: go to the keyring form."""
+        return await self.async_step_keyring()
+
+    async def async_step_keyring(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Ask for the new keyring and its password; store it and reload the entry."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await self._async_take(entry, user_input)
+            if not errors:
+                return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="keyring",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_KEYRING_UPLOAD): selector.FileSelector(
+                        selector.FileSelectorConfig(accept=".knxkeys")
+                    ),
+                    vol.Required(CONF_KEYRING_PASSWORD): selector.TextSelector(
+                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                    ),
+                }
+            ),
+            errors=errors,
+            description_placeholders={"gateway": entry.title},
+        )
+
+    async def _async_take(self, entry: ConfigEntry, user_input: dict[str, str]) -> dict[str, str]:
+        """Check the new keyring, store it for the entry and reload; form errors else."""
+        try:
+            content = await self.hass.async_add_executor_job(
+                _read_upload, self.hass, user_input[CONF_KEYRING_UPLOAD]
+            )
+            keyring = await self.hass.async_add_executor_job(
+                load_keyring, content, user_input[CONF_KEYRING_PASSWORD]
+            )
+        except KeyringPasswordError:
+            return {CONF_KEYRING_PASSWORD: "invalid_keyring_password"}
+        except (KeyringError, OSError, ValueError) as err:
+            _LOGGER.debug("Keyring from the repair rejected: %s", err)
+            return {CONF_KEYRING_UPLOAD: "invalid_keyring_file"}
+        if keyring.project != entry.data[CONF_PROJECT]:
+            return {"base": "other_project"}
+        if IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS]) not in keyring.hosts():
+            return {"base": "host_not_in_keyring"}
+        name = await self.hass.async_add_executor_job(
+            write_pending_keyring, keyring_directory(self.hass), content
+        )
+        self.hass.config_entries.async_update_entry(
+            entry,
+            data={
+                **entry.data,
+                CONF_KEYRING_FILE: name,
+                CONF_KEYRING_PASSWORD: user_input[CONF_KEYRING_PASSWORD],
+            },
+        )
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return {}
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """The fix flow of a rejected-telegram issue: a new keyring."""
+    assert data is not None
+    return NewKeyringFlow(str(data["entry_id"]))
