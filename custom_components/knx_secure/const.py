@@ -11,6 +11,7 @@ DOMAIN: Final = "knx_secure"
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,
     Platform.CLIMATE,
+    Platform.COVER,
     Platform.DATE,
     Platform.DATETIME,
     Platform.FAN,
@@ -132,6 +133,21 @@ CONF_HUMIDITY_ADDRESS: Final = "humidity_address"
 CONF_AIR_PRESSURE_ADDRESS: Final = "air_pressure_address"
 # Notify subentry (write_address, value_type: "16.000" or "16.001").
 SUBENTRY_NOTIFY: Final = "notify"
+# Cover subentry (cover.py, subentries/cover.py).
+SUBENTRY_COVER: Final = "cover"
+CONF_UP_DOWN_ADDRESS: Final = "up_down_address"  # DPT 1.008, long-time movement
+CONF_STOP_ADDRESS: Final = "stop_address"  # DPT 1.017 stop or 1.007 step (CONF_STOP_DPT)
+CONF_STOP_DPT: Final = "stop_dpt"
+CONF_POSITION_ADDRESS: Final = "position_address"  # DPT 5.001, 0 % = open on the bus
+CONF_POSITION_STATE_ADDRESS: Final = "position_state_address"
+CONF_ANGLE_ADDRESS: Final = "angle_address"  # DPT 5.001 slat angle
+CONF_ANGLE_STATE_ADDRESS: Final = "angle_state_address"
+CONF_TRAVEL_TIME_DOWN: Final = "travel_time_down"  # s for a full travel down
+CONF_TRAVEL_TIME_UP: Final = "travel_time_up"
+CONF_INVERT_UP_DOWN: Final = "invert_up_down"
+CONF_INVERT_POSITION: Final = "invert_position"
+CONF_INVERT_ANGLE: Final = "invert_angle"
+DEFAULT_TRAVEL_TIME: Final = 25.0
 
 # Services.
 SERVICE_SEND: Final = "send"

@@ -14,6 +14,7 @@ from homeassistant.config_entries import ConfigSubentryFlow
 from ..const import (
     SUBENTRY_BINARY_SENSOR,
     SUBENTRY_CLIMATE,
+    SUBENTRY_COVER,
     SUBENTRY_DATE,
     SUBENTRY_DATETIME,
     SUBENTRY_FAN,
@@ -27,6 +28,7 @@ from ..const import (
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
 from .clock import ClockSubentryFlowHandler
+from .cover import CoverSubentryFlowHandler
 from .fan import FanSubentryFlowHandler
 from .light import LightSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
@@ -46,4 +48,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_NOTIFY: NotifySubentryFlowHandler,
     SUBENTRY_FAN: FanSubentryFlowHandler,
     SUBENTRY_WEATHER: WeatherSubentryFlowHandler,
+    SUBENTRY_COVER: CoverSubentryFlowHandler,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from .base import SimulatedDevice
+from .blind import BlindActuator, BlindSpec, blind_from_spec
 from .clock import (
     ClockDevice,
     ClockObjectSpec,
@@ -29,6 +30,8 @@ from .weather_station import WEATHER_STATION_TYPES, weather_station_from_spec
 __all__ = [
     "DEVICE_KINDS",
     "WEATHER_STATION_TYPES",
+    "BlindActuator",
+    "BlindSpec",
     "ClockDevice",
     "ClockObjectSpec",
     "ColourLight",
@@ -56,4 +59,5 @@ DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "display": display_from_spec,
     "fan": fan_from_spec,
     "weather_station": weather_station_from_spec,
+    "blind": blind_from_spec,
 }
