@@ -37,6 +37,12 @@ WEATHER_STATION_TYPES: Final = {
 }
 
 
+class WeatherStation(SensorDevice):
+    """A KNX weather station: a sensor device whose values have the station's fixed types."""
+
+    kind = "weather_station"
+
+
 def weather_station_from_spec(
     address: IndividualAddress,
     keyring: Keyring,
@@ -44,7 +50,7 @@ def weather_station_from_spec(
     spec: Spec,
     *,
     status_delay: float,
-) -> SensorDevice:
+) -> WeatherStation:
     """A weather station from ``{"temperature": {"address": GA, "value": V, "period": s,
     "variation": x}, "rain_alarm": {...}, ...}`` (any of ``WEATHER_STATION_TYPES``)."""
     unknown = sorted(
@@ -52,7 +58,7 @@ def weather_station_from_spec(
     )
     if unknown:
         raise InstallationError(f"{unknown[0]}: not a weather station value")
-    device = SensorDevice(address, keyring, bus, status_delay=status_delay)
+    device = WeatherStation(address, keyring, bus, status_delay=status_delay)
     for key, dpt_id in WEATHER_STATION_TYPES.items():
         if (value := spec.get(key)) is None:
             continue
@@ -64,7 +70,8 @@ def weather_station_from_spec(
             raise InstallationError(f"{key}: {err}") from None
     if not device.values:
         raise InstallationError("a weather station needs at least one value")
-    return started(device)
+    started(device)
+    return device
 
 
 # The fields every installation file entry has besides its kind's own.
