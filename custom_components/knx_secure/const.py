@@ -8,7 +8,17 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "knx_secure"
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CLIMATE,
+    Platform.NUMBER,
+    Platform.SCENE,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+]
 
 DEFAULT_PORT: Final = 3671
 
@@ -76,6 +86,23 @@ CONF_HEAT_COOL_STATE_ADDRESS: Final = "heat_cool_state_address"
 CONF_MIN_TEMP: Final = "min_temp"
 CONF_MAX_TEMP: Final = "max_temp"
 CONF_TEMPERATURE_STEP: Final = "temperature_step"
+
+# Number, select, scene, button and text subentries (CONF_WRITE_ADDRESS, CONF_STATE_ADDRESS
+# and CONF_VALUE_TYPE as above).
+SUBENTRY_NUMBER: Final = "number"
+SUBENTRY_SELECT: Final = "select"
+SUBENTRY_SCENE: Final = "scene"
+SUBENTRY_BUTTON: Final = "button"
+SUBENTRY_TEXT: Final = "text"
+CONF_RESPOND_TO_READ: Final = "respond_to_read"  # the entity answers GroupValueRead
+CONF_MIN: Final = "min"
+CONF_MAX: Final = "max"
+CONF_STEP: Final = "step"
+CONF_MODE: Final = "mode"  # number: "box" or "slider"
+CONF_OPTIONS: Final = "options"  # select: one "label = value" per line
+CONF_SCENE_ADDRESS: Final = "scene_address"
+CONF_SCENE_NUMBER: Final = "scene_number"  # 1..64 (DPT 17.001)
+CONF_PAYLOAD: Final = "payload"  # button: the value it sends, as text ("on", "42")
 
 # Services.
 SERVICE_SEND: Final = "send"

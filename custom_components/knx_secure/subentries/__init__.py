@@ -11,15 +11,35 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_CLIMATE, SUBENTRY_SENSOR, SUBENTRY_SWITCH
+from ..const import (
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_BUTTON,
+    SUBENTRY_CLIMATE,
+    SUBENTRY_NUMBER,
+    SUBENTRY_SCENE,
+    SUBENTRY_SELECT,
+    SUBENTRY_SENSOR,
+    SUBENTRY_SWITCH,
+    SUBENTRY_TEXT,
+)
 from .binary_sensor import BinarySensorSubentryFlowHandler
+from .button import ButtonSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
+from .number import NumberSubentryFlowHandler
+from .scene import SceneSubentryFlowHandler
+from .select import SelectSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
+from .text import TextSubentryFlowHandler
 
 SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SWITCH: SwitchSubentryFlowHandler,
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
     SUBENTRY_SENSOR: SensorSubentryFlowHandler,
     SUBENTRY_CLIMATE: ClimateSubentryFlowHandler,
+    SUBENTRY_NUMBER: NumberSubentryFlowHandler,
+    SUBENTRY_SELECT: SelectSubentryFlowHandler,
+    SUBENTRY_SCENE: SceneSubentryFlowHandler,
+    SUBENTRY_BUTTON: ButtonSubentryFlowHandler,
+    SUBENTRY_TEXT: TextSubentryFlowHandler,
 }

@@ -86,6 +86,14 @@ class SimulatedDevice:
         """The value to answer a GroupValueRead with; None: the device does not answer."""
         return None
 
+    def on_response(self, address: GroupAddress, value: GroupValue) -> None:
+        """A GroupValueResponse on a watched address (an answer to ``send_read``)."""
+
+    def send_read(self, address: GroupAddress) -> None:
+        """Send a GroupValueRead (a device asking for a value at start); the answer comes to
+        ``on_response`` when the address is watched."""
+        self._send(address, cemi.group_value_read())
+
     def send_write(
         self, address: GroupAddress, value: GroupValue, *, delayed: bool = False
     ) -> None:
@@ -136,6 +144,8 @@ class SimulatedDevice:
             self.on_write(dst, apdu.value)
         elif apdu.apci is APCI.GROUP_VALUE_READ and (value := self.on_read(dst)) is not None:
             self.send_response(dst, value)
+        elif apdu.apci is APCI.GROUP_VALUE_RESPONSE and apdu.value is not None:
+            self.on_response(dst, apdu.value)
 
     def _open(self, frame: LData) -> LData | None:
         """The plain frame, or None when the device refuses it (counted)."""
