@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
-from .const import ADDRESS_SUFFIX, DOMAIN
+from .const import ADDRESS_SUFFIX, CONF_VALUE_TYPE, DOMAIN
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.dpt import DPT, get_dpt
 from .knx.drops import DropReason
@@ -154,6 +154,7 @@ def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
             dpt = (
                 data.get(f"{key.removesuffix(ADDRESS_SUFFIX)}_dpt")
                 or data.get("dpt")
+                or data.get(CONF_VALUE_TYPE)
                 or ROLE_TYPES.get(subentry.subentry_type, {}).get(key)
             )
             known = book.get(address)

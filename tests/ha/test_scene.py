@@ -13,9 +13,14 @@ from homeassistant.data_entry_flow import InvalidData
 from custom_components.knx_secure.const import (
     CONF_SCENE_ADDRESS,
     CONF_SCENE_NUMBER,
+    CONF_STATE_ADDRESS,
     CONF_VALUE_TYPE,
+    CONF_WRITE_ADDRESS,
+    SUBENTRY_NUMBER,
     SUBENTRY_SCENE,
 )
+from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.monitor import address_book
 
 from ..helpers import wait_for
 from .conftest import UploadFile, assert_gateway_dropped_nothing
@@ -105,3 +110,25 @@ async def test_reconfigure_keeps_the_entity(
     await reconfigure(hass, entry, SUBENTRY_SCENE, subentry_id, _data(12))
     await _activate(hass, entity_id)
     await wait_for(lambda: device.scenes == [12])
+
+
+async def test_the_group_monitor_names_and_types_the_addresses(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """Scenes, numbers, selects, texts and buttons save their type where the monitor looks."""
+    entry = await demo_entry(hass, demo_gateway, upload_file)
+    await add_entity(hass, entry, SUBENTRY_SCENE, _data(3))
+    await add_entity(
+        hass,
+        entry,
+        SUBENTRY_NUMBER,
+        {
+            CONF_NAME: "Level",
+            CONF_WRITE_ADDRESS: "1/6/1",
+            CONF_STATE_ADDRESS: "1/6/2",
+            CONF_VALUE_TYPE: "5.001",
+        },
+    )
+    book = address_book(entry)
+    assert book[GroupAddress.parse("1/6/21")] == {"name": "Evening · scene", "dpt": "17.001"}
+    assert book[GroupAddress.parse("1/6/2")] == {"name": "Level · state", "dpt": "5.001"}
