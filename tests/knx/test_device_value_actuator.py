@@ -12,15 +12,21 @@ from custom_components.knx_secure.knx import cemi
 from custom_components.knx_secure.knx.address import GroupAddress, IndividualAddress
 from custom_components.knx_secure.knx.bus import Bus
 from custom_components.knx_secure.knx.cemi import APCI, LData, MessageCode
+from custom_components.knx_secure.knx.client import SecureTunnelClient
 from custom_components.knx_secure.knx.devices import DEVICE_KINDS, SceneActuator, ValueActuator
 from custom_components.knx_secure.knx.dpt import get_dpt
 from custom_components.knx_secure.knx.errors import InstallationError
+from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.telegram import GroupService, Telegram
+
+from ..helpers import FAST, wait_for
 
 LEVEL = GroupAddress.parse("5/6/1")  # no key in the keyring: plain
 LEVEL_STATUS = GroupAddress.parse("5/6/2")
 TEXT = GroupAddress.parse("5/6/3")
 SCENE = GroupAddress.parse("5/6/9")
+PLAIN_GA = GroupAddress.parse("2/2/2")  # no key in the keyring either
 SENDER = IndividualAddress.parse("1.1.250")
 DEVICE = IndividualAddress.parse("1.1.200")
 
@@ -176,3 +182,32 @@ def test_a_bad_scene_actuator_entry_names_its_field(
 ) -> None:
     with pytest.raises(InstallationError, match=error):
         DEVICE_KINDS["scene_actuator"](DEVICE, keyring, Bus(Counter()), spec, status_delay=0)
+
+
+async def test_a_client_answers_the_read_of_a_device_on_the_gateway(
+    keyring: Keyring, gateway: VirtualGateway
+) -> None:
+    """A device reads at start; a client hears the read and answers with ``respond``."""
+    device = DEVICE_KINDS["value_actuator"](
+        DEVICE,
+        keyring,
+        gateway.bus,
+        {"objects": [{"address": "2/2/2", "dpt": "9.001"}]},
+        status_delay=0,
+    )
+    assert isinstance(device, ValueActuator)
+    gateway.add_device(device)
+    host, port = gateway.address
+    client = SecureTunnelClient(keyring, host, port, timeouts=FAST)
+    await client.connect()
+    try:
+        reads: list[Telegram] = []
+        client.subscribe(reads.append)
+        device.read_at_start(PLAIN_GA)
+        await wait_for(lambda: bool(reads), message="the read did not reach the client")
+        assert (reads[0].source, reads[0].service) == (DEVICE, GroupService.READ)
+        await client.respond(PLAIN_GA, get_dpt("9.001").encode(21.5))
+        await wait_for(lambda: device.value(PLAIN_GA) == 21.5)
+        assert device.received(PLAIN_GA) == [21.5]
+    finally:
+        await client.close()
