@@ -95,10 +95,29 @@ ADDRESSES: Final = (
     ("1/6/60", "Weather station air pressure", "9.006", "1.1.14"),
     ("2/6/10", "Garage display text (plain)", "16.000", "1.1.12"),
     ("2/6/11", "Garage clock time (plain)", "10.001", "1.1.12"),
+    # number, select, scene, button, text (issue 12): value actuators 1.1.9 and 1.1.11
+    # (plain), scene actuator 1.1.10
+    ("1/6/1", "Ventilation level", "5.001", "1.1.9"),
+    ("1/6/2", "Ventilation level status", "5.001", "1.1.9"),
+    ("1/6/3", "Boiler setpoint", "9.001", "1.1.9"),
+    ("1/6/4", "Boiler setpoint status", "9.001", "1.1.9"),
+    ("1/6/5", "Hot water mode", "20.102", "1.1.9"),
+    ("1/6/6", "Hot water mode status", "20.102", "1.1.9"),
+    ("1/6/7", "Fan program", "5.010", "1.1.9"),
+    ("1/6/8", "Fan program status", "5.010", "1.1.9"),
+    ("1/6/9", "Hall display text", "16.000", "1.1.9"),
+    ("1/6/10", "Hall display text status", "16.000", "1.1.9"),
+    ("1/6/11", "Door chime", "1.001", "1.1.9"),
+    ("1/6/21", "Living room scenes", "17.001", "1.1.10"),
+    ("2/6/1", "Garden pump level (plain)", "5.001", "1.1.11"),
+    ("2/6/2", "Garden pump level status (plain)", "5.001", "1.1.11"),
+    ("2/6/3", "Garden message (plain)", "16.000", "1.1.11"),
 )
 DEVICES: Final = (
     *("1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8"),
     *("1.1.12", "1.1.13", "1.1.14"),  # issue 12: display with clock, fan, weather station
+    # issue 12: number, select, scene, button, text
+    *("1.1.9", "1.1.10", "1.1.11"),
 )
 
 

@@ -10,6 +10,7 @@ DOMAIN: Final = "knx_secure"
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.CLIMATE,
     Platform.COVER,
     Platform.DATE,
@@ -17,8 +18,12 @@ PLATFORMS: Final = [
     Platform.FAN,
     Platform.LIGHT,
     Platform.NOTIFY,
+    Platform.NUMBER,
+    Platform.SCENE,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TEXT,
     Platform.TIME,
     Platform.WEATHER,
 ]
@@ -148,6 +153,22 @@ CONF_INVERT_UP_DOWN: Final = "invert_up_down"
 CONF_INVERT_POSITION: Final = "invert_position"
 CONF_INVERT_ANGLE: Final = "invert_angle"
 DEFAULT_TRAVEL_TIME: Final = 25.0
+# Number, select, scene, button and text subentries (CONF_WRITE_ADDRESS, CONF_STATE_ADDRESS
+# and CONF_VALUE_TYPE as above).
+SUBENTRY_NUMBER: Final = "number"
+SUBENTRY_SELECT: Final = "select"
+SUBENTRY_SCENE: Final = "scene"
+SUBENTRY_BUTTON: Final = "button"
+SUBENTRY_TEXT: Final = "text"
+CONF_RESPOND_TO_READ: Final = "respond_to_read"  # the entity answers GroupValueRead
+CONF_MIN: Final = "min"
+CONF_MAX: Final = "max"
+CONF_STEP: Final = "step"
+CONF_MODE: Final = "mode"  # number: "box" or "slider"
+CONF_OPTIONS: Final = "options"  # select: one "label = value" per line
+CONF_SCENE_ADDRESS: Final = "scene_address"
+CONF_SCENE_NUMBER: Final = "scene_number"  # 1..64 (DPT 17.001)
+CONF_PAYLOAD: Final = "payload"  # button: the value it sends, as text ("on", "42")
 
 # Services.
 SERVICE_SEND: Final = "send"

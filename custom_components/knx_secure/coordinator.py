@@ -301,6 +301,7 @@ class KNXSecureCoordinator:
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
+        self._read_listeners: dict[GroupAddress, list[CALLBACK_TYPE]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
         # Telegram counters and the connection's start, for the connection sensors.
@@ -488,6 +489,23 @@ class KNXSecureCoordinator:
         return remove
 
     @callback
+    def async_add_read_listener(
+        self, address: GroupAddress, listener: CALLBACK_TYPE
+    ) -> CALLBACK_TYPE:
+        """Call listener for every GroupValueRead of address on the bus (an entity that
+        answers reads responds with ``async_respond``)."""
+        listeners = self._read_listeners.setdefault(address, [])
+        remove_listener = _add_listener(listeners, listener)
+
+        @callback
+        def remove() -> None:
+            remove_listener()
+            if not listeners:
+                self._read_listeners.pop(address, None)
+
+        return remove
+
+    @callback
     def async_add_status_address(self, address: GroupAddress) -> CALLBACK_TYPE:
         """Read address now (if connected) and after every reconnect."""
         self._status_addresses[address] = self._status_addresses.get(address, 0) + 1
@@ -513,6 +531,9 @@ class KNXSecureCoordinator:
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
+        elif telegram.service is GroupService.READ:
+            for listener in list(self._read_listeners.get(telegram.address, ())):
+                listener()
 
     @callback
     def _dispatch(self, address: GroupAddress, value: GroupValue) -> None:
@@ -571,8 +592,24 @@ class KNXSecureCoordinator:
     async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
         """Send a GroupValueWrite; returns once the gateway confirmed it."""
         payload = encode_dpt1(value) if isinstance(value, bool) else value
+        await self._async_send(address, GroupService.WRITE, payload)
+        # Our own telegram does not come back from the bus: tell the entities bound to it.
+        self._dispatch(address, payload)
+
+    async def async_respond(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
+        """Answer a GroupValueRead of address with value encoded as dpt (a value the type
+        cannot carry is the caller's error, as in async_write_dpt)."""
+        await self._async_send(address, GroupService.RESPONSE, self._encode(address, dpt, value))
+
+    async def _async_send(
+        self, address: GroupAddress, service: GroupService, payload: GroupValue
+    ) -> None:
+        """Send a write or a response; returns once the gateway confirmed it."""
         try:
-            await self.client.write(address, payload)
+            if service is GroupService.RESPONSE:
+                await self.client.respond(address, payload)
+            else:
+                await self.client.write(address, payload)
         except NotConnectedError as err:
             raise self._not_connected_error() from err
         except (KNXSecureError, OSError, TimeoutError) as err:
@@ -581,9 +618,7 @@ class KNXSecureCoordinator:
                 translation_key="write_failed",
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
-        # Our own telegram does not come back from the bus: tell the entities bound to it.
-        self._record_sent(address, GroupService.WRITE, payload)
-        self._dispatch(address, payload)
+        self._record_sent(address, service, payload)
 
     @callback
     def _record_sent(
@@ -600,15 +635,19 @@ class KNXSecureCoordinator:
     async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
         """Encode value as dpt and send it (see async_write); a value the type cannot
         carry is the caller's error, named with the type and the reason."""
+        await self.async_write(address, self._encode(address, dpt, value))
+
+    @staticmethod
+    def _encode(address: GroupAddress, dpt: DPT, value: DPTValue) -> GroupValue:
+        """The payload of value as dpt; a value the type cannot carry is the caller's error."""
         try:
-            payload = dpt.encode(value)
+            return dpt.encode(value)
         except DPTError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_value",
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
-        await self.async_write(address, payload)
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""

@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
-from .const import ADDRESS_SUFFIX, DOMAIN
+from .const import ADDRESS_SUFFIX, CONF_VALUE_TYPE, DOMAIN
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.dpt import DPT, get_dpt
 from .knx.drops import DropReason
@@ -187,6 +187,7 @@ def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
                 or data.get(f"{role_key.removesuffix('_state')}_dpt")
                 or data.get("value_type")
                 or data.get("dpt")
+                or data.get(CONF_VALUE_TYPE)
                 or ROLE_TYPES.get(subentry.subentry_type, {}).get(key)
             )
             known = book.get(address)

@@ -13,6 +13,7 @@ from homeassistant.config_entries import ConfigSubentryFlow
 
 from ..const import (
     SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_BUTTON,
     SUBENTRY_CLIMATE,
     SUBENTRY_COVER,
     SUBENTRY_DATE,
@@ -20,20 +21,29 @@ from ..const import (
     SUBENTRY_FAN,
     SUBENTRY_LIGHT,
     SUBENTRY_NOTIFY,
+    SUBENTRY_NUMBER,
+    SUBENTRY_SCENE,
+    SUBENTRY_SELECT,
     SUBENTRY_SENSOR,
     SUBENTRY_SWITCH,
+    SUBENTRY_TEXT,
     SUBENTRY_TIME,
     SUBENTRY_WEATHER,
 )
 from .binary_sensor import BinarySensorSubentryFlowHandler
+from .button import ButtonSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
 from .clock import ClockSubentryFlowHandler
 from .cover import CoverSubentryFlowHandler
 from .fan import FanSubentryFlowHandler
 from .light import LightSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
+from .number import NumberSubentryFlowHandler
+from .scene import SceneSubentryFlowHandler
+from .select import SelectSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
+from .text import TextSubentryFlowHandler
 from .weather import WeatherSubentryFlowHandler
 
 SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
@@ -49,4 +59,9 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_FAN: FanSubentryFlowHandler,
     SUBENTRY_WEATHER: WeatherSubentryFlowHandler,
     SUBENTRY_COVER: CoverSubentryFlowHandler,
+    SUBENTRY_NUMBER: NumberSubentryFlowHandler,
+    SUBENTRY_SELECT: SelectSubentryFlowHandler,
+    SUBENTRY_SCENE: SceneSubentryFlowHandler,
+    SUBENTRY_BUTTON: ButtonSubentryFlowHandler,
+    SUBENTRY_TEXT: TextSubentryFlowHandler,
 }

@@ -22,9 +22,11 @@ from .clock import (
 from .dimmer import ColourLight, Dimmer, colour_light_from_spec, dimmer_from_spec
 from .fan import FanActuator, FanSpec, fan_from_spec
 from .room_controller import RoomController, RoomControllerSpec, room_controller_from_spec
+from .scene_actuator import SceneActuator, scene_actuator_from_spec
 from .sensor import SensorDevice, SensorValueSpec, sensor_from_spec
 from .spec import DeviceFactory
 from .switch import SwitchActuator, SwitchSpec, switch_from_spec
+from .value_actuator import ValueActuator, ValueObjectSpec, value_actuator_from_spec
 from .weather_station import WEATHER_STATION_TYPES, weather_station_from_spec
 
 __all__ = [
@@ -42,11 +44,14 @@ __all__ = [
     "FanSpec",
     "RoomController",
     "RoomControllerSpec",
+    "SceneActuator",
     "SensorDevice",
     "SensorValueSpec",
     "SimulatedDevice",
     "SwitchActuator",
     "SwitchSpec",
+    "ValueActuator",
+    "ValueObjectSpec",
 ]
 
 DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
@@ -60,4 +65,6 @@ DEVICE_KINDS: Final[dict[str, DeviceFactory]] = {
     "fan": fan_from_spec,
     "weather_station": weather_station_from_spec,
     "blind": blind_from_spec,
+    "value_actuator": value_actuator_from_spec,
+    "scene_actuator": scene_actuator_from_spec,
 }

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..address import GroupAddress, IndividualAddress
-from ..dpt import DPT, DPTValue, get_dpt
+from ..dpt import DPT, DPTValue
 from ..errors import DPTError, InstallationError
 from ..keyring import Keyring
 from ..telegram import GroupValue
 from .base import SimulatedDevice
-from .spec import Spec, group_address, number
+from .spec import Spec, datapoint_type, group_address, number
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -210,13 +210,7 @@ def value_spec(value: object) -> SensorValueSpec:
     """One entry of ``values``."""
     if not isinstance(value, dict):
         raise InstallationError(f"an object, not {value!r}")
-    dpt_id = value.get("dpt")
-    if not isinstance(dpt_id, str):
-        raise InstallationError(f'dpt: a datapoint type such as "9.001", not {dpt_id!r}')
-    try:
-        dpt = get_dpt(dpt_id)
-    except DPTError as err:
-        raise InstallationError(f"dpt: {err}") from None
+    dpt = datapoint_type(value)
     if "value" not in value:
         raise InstallationError("value: missing (the value to start with)")
     try:

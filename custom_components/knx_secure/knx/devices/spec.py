@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from ..address import GroupAddress, IndividualAddress
-from ..errors import AddressError, InstallationError
+from ..dpt import DPT, get_dpt
+from ..errors import AddressError, DPTError, InstallationError
 from ..keyring import Keyring
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DeviceFactory",
     "Spec",
+    "datapoint_type",
     "group_address",
     "group_address_value",
     "number",
@@ -82,3 +84,14 @@ def number(
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise InstallationError(f"{key}: {value} is outside {minimum}..{maximum}")
     return float(value)
+
+
+def datapoint_type(spec: Spec, key: str = "dpt") -> DPT:
+    """The datapoint type named in the required field ``key`` ("9.001")."""
+    dpt_id = spec.get(key)
+    if not isinstance(dpt_id, str):
+        raise InstallationError(f'{key}: a datapoint type such as "9.001", not {dpt_id!r}')
+    try:
+        return get_dpt(dpt_id)
+    except DPTError as err:
+        raise InstallationError(f"{key}: {err}") from None
