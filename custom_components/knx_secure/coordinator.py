@@ -114,6 +114,8 @@ ANY_INTERFACE = "0.0.0.0"  # noqa: S104 - a multicast membership, not a listenin
 type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
 type DPTListener = Callable[[DPTValue], None]
+# What a read listener gets: the individual address of the device asking.
+type ReadListener = Callable[[IndividualAddress], None]
 # What a group address's listeners get: the group value of a write or response.
 type _GroupValueListener = Callable[[GroupValue], None]
 
@@ -300,6 +302,7 @@ class KNXSecureCoordinator:
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
+        self._read_listeners: dict[GroupAddress, list[ReadListener]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
         # Telegram counters and the connection's start, for the connection sensors.
@@ -493,6 +496,24 @@ class KNXSecureCoordinator:
         return remove
 
     @callback
+    def async_add_read_listener(
+        self, address: GroupAddress, listener: ReadListener
+    ) -> CALLBACK_TYPE:
+        """Call listener with the sender of every GroupValueRead of address (it may answer
+        with async_respond)."""
+        self._read_listeners.setdefault(address, []).append(listener)
+
+        @callback
+        def remove() -> None:
+            listeners = self._read_listeners.get(address, [])
+            if listener in listeners:
+                listeners.remove(listener)
+            if not listeners:
+                self._read_listeners.pop(address, None)
+
+        return remove
+
+    @callback
     def async_add_status_address(self, address: GroupAddress) -> CALLBACK_TYPE:
         """Read address now (if connected) and after every reconnect."""
         self._status_addresses[address] = self._status_addresses.get(address, 0) + 1
@@ -518,6 +539,9 @@ class KNXSecureCoordinator:
         if telegram.carries_value:
             assert telegram.value is not None
             self._dispatch(telegram.address, telegram.value)
+        elif telegram.service is GroupService.READ:
+            for listener in list(self._read_listeners.get(telegram.address, ())):
+                listener(telegram.source)
 
     @callback
     def _dispatch(self, address: GroupAddress, value: GroupValue) -> None:
@@ -568,8 +592,25 @@ class KNXSecureCoordinator:
     async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
         """Send a GroupValueWrite; returns once the gateway confirmed it."""
         payload = encode_dpt1(value) if isinstance(value, bool) else value
+        await self._async_send_value(address, GroupService.WRITE, payload)
+
+    async def async_respond(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
+        """Answer a GroupValueRead of address with value encoded as dpt (errors as
+        async_write_dpt)."""
+        await self._async_send_value(
+            address, GroupService.RESPONSE, self._encode(address, dpt, value)
+        )
+
+    async def _async_send_value(
+        self, address: GroupAddress, service: GroupService, payload: GroupValue
+    ) -> None:
+        """Send a write or response (Data Secure when the address has a key) and tell the
+        entities bound to address: our own telegram does not come back from the bus."""
         try:
-            await self.client.write(address, payload)
+            if service is GroupService.RESPONSE:
+                await self.client.respond(address, payload)
+            else:
+                await self.client.write(address, payload)
         except NotConnectedError as err:
             raise self._not_connected_error() from err
         except (KNXSecureError, OSError, TimeoutError) as err:
@@ -578,8 +619,7 @@ class KNXSecureCoordinator:
                 translation_key="write_failed",
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
-        # Our own telegram does not come back from the bus: tell the entities bound to it.
-        self._record_sent(address, GroupService.WRITE, payload)
+        self._record_sent(address, service, payload)
         self._dispatch(address, payload)
 
     @callback
@@ -597,15 +637,19 @@ class KNXSecureCoordinator:
     async def async_write_dpt(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
         """Encode value as dpt and send it (see async_write); a value the type cannot
         carry is the caller's error, named with the type and the reason."""
+        await self.async_write(address, self._encode(address, dpt, value))
+
+    @staticmethod
+    def _encode(address: GroupAddress, dpt: DPT, value: DPTValue) -> GroupValue:
+        """value as dpt's payload; a value the type cannot carry is the caller's error."""
         try:
-            payload = dpt.encode(value)
+            return dpt.encode(value)
         except DPTError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_value",
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
-        await self.async_write(address, payload)
 
     async def async_read(self, address: GroupAddress) -> Telegram:
         """Send a GroupValueRead and return the response (listeners get it too)."""

@@ -375,6 +375,11 @@ class SecureTunnelClient:
         """GroupValueWrite (Data Secure if the GA has a key); returns on L_Data.con."""
         await self.send(ga, APCI.GROUP_VALUE_WRITE, value)
 
+    async def respond(self, ga: GroupAddress, value: int | bytes) -> None:
+        """GroupValueResponse (Data Secure if the GA has a key): the answer to a read of a
+        value this client owns (an expose); returns like ``write``."""
+        await self.send(ga, APCI.GROUP_VALUE_RESPONSE, value)
+
     async def send(
         self,
         ga: GroupAddress,

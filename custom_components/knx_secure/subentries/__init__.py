@@ -11,9 +11,16 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BINARY_SENSOR, SUBENTRY_CLIMATE, SUBENTRY_SENSOR, SUBENTRY_SWITCH
+from ..const import (
+    SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_CLIMATE,
+    SUBENTRY_EXPOSE,
+    SUBENTRY_SENSOR,
+    SUBENTRY_SWITCH,
+)
 from .binary_sensor import BinarySensorSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
+from .expose import ExposeSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
 from .switch import SwitchSubentryFlowHandler
 
@@ -22,4 +29,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_BINARY_SENSOR: BinarySensorSubentryFlowHandler,
     SUBENTRY_SENSOR: SensorSubentryFlowHandler,
     SUBENTRY_CLIMATE: ClimateSubentryFlowHandler,
+    SUBENTRY_EXPOSE: ExposeSubentryFlowHandler,
 }
