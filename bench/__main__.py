@@ -1,6 +1,6 @@
 """Benchmarks: our library next to xknx, same inputs, one run, reported as ratios.
 
-Run with `scripts/bench` (all sections) or `scripts/bench library network ha`.
+Run with `scripts/bench` (all sections) or `scripts/bench library network routing ha`.
 Numbers are throughput (ops/s, higher is better) or latency (ms, lower is better);
 the ratio column is always "how many times better ours is" (> 1 means ours wins).
 """
@@ -29,13 +29,19 @@ def _network() -> list[Result]:
     return asyncio.run(network.run())
 
 
+def _routing() -> list[Result]:
+    from bench import routing  # noqa: PLC0415
+
+    return asyncio.run(routing.run())
+
+
 def _ha() -> list[Result]:
     from bench import ha  # noqa: PLC0415
 
     return ha.run()
 
 
-SECTIONS.update(library=_library, network=_network, ha=_ha)
+SECTIONS.update(library=_library, network=_network, routing=_routing, ha=_ha)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,8 @@
 """End-to-end benchmarks through a real secure tunnel: our client next to xknx.
 
+The same round trips then run through plain UDP tunnels of a ``--plain`` gateway (tunnelling
+acks and sequence counters, no IP Secure; Data Secure still end to end).
+
 One VirtualGateway runs in this process on 127.0.0.1 (the actuator 1/1/1 -> 1/1/2 answers
 at once: status_delay=0), and both clients talk to it over TCP with KNX IP Secure and
 KNX Data Secure (1/1/1 and 1/1/2 have keys in the keyring). They take turns, never run
@@ -41,6 +44,7 @@ from custom_components.knx_secure.knx import crypto
 from custom_components.knx_secure.knx.address import GroupAddress
 from custom_components.knx_secure.knx.cemi import APCI
 from custom_components.knx_secure.knx.client import (
+    Connection,
     SecureTunnelClient,
     SecurityState,
     Telegram,
@@ -192,6 +196,8 @@ class Bench:
     # actuator's freshness table (a replay): every client continues the previous one's.
     ours_counter: CarriedCounter = field(default_factory=CarriedCounter)
     xknx_sequence_number: int = 0
+    #: Secure TCP tunnels, or plain UDP tunnels of ``gateway --plain`` (Data Secure on both).
+    connection: Connection = Connection.TUNNEL_SECURE
 
     @property
     def port(self) -> int:
@@ -209,6 +215,7 @@ class Bench:
                 host=self.gateway.host,
             ),
             store=self.ours_counter,
+            connection=self.connection,
         )
         peer = OurPeer(client)
         async with asyncio.timeout(STEP_TIMEOUT):
@@ -218,8 +225,18 @@ class Bench:
     async def connect_xknx(self) -> XknxPeer:
         tunnel = self.xknx_tunnel
         peer = XknxPeer()
-        xknx = XKNX(
-            connection_config=ConnectionConfig(
+        if self.connection is Connection.TUNNEL_UDP:
+            config = ConnectionConfig(
+                connection_type=ConnectionType.TUNNELING,
+                gateway_ip="127.0.0.1",
+                gateway_port=self.port,
+                local_ip="127.0.0.1",
+                auto_reconnect=False,
+                individual_address=str(tunnel.individual_address),
+                secure_config=SecureConfig(keyring=self.xknx_keyring),  # Data Secure only
+            )
+        else:
+            config = ConnectionConfig(
                 connection_type=ConnectionType.TUNNELING_TCP_SECURE,
                 gateway_ip="127.0.0.1",
                 gateway_port=self.port,
@@ -230,9 +247,8 @@ class Bench:
                     device_authentication_password=tunnel.device_authentication,
                     keyring=self.xknx_keyring,  # Data Secure keys, decrypted once
                 ),
-            ),
-            telegram_received_cb=peer.on_telegram,
-        )
+            )
+        xknx = XKNX(connection_config=config, telegram_received_cb=peer.on_telegram)
         peer.xknx = xknx
         try:
             async with asyncio.timeout(STEP_TIMEOUT):
@@ -255,10 +271,12 @@ class Bench:
         try:
             yield peer
         finally:
-            if isinstance(peer, OurPeer):
-                self.ours_counter.state = SecurityState(peer.sequence_number)
-            elif isinstance(peer, XknxPeer):
-                self.xknx_sequence_number = peer.sequence_number
+            # a plain UDP tunnel is the gateway's first free one: both may send from the
+            # same individual address, so each continues above the other's last number too
+            if isinstance(peer, OurPeer | XknxPeer):
+                last = max(self.xknx_sequence_number, peer.sequence_number)
+                self.xknx_sequence_number = last
+                self.ours_counter.state = SecurityState(last)
             await peer.close()
             await self.released()
 
@@ -369,12 +387,17 @@ async def _traffic(bench: Bench, peer: Peer, label: str) -> None:
     bench.samples.setdefault(f"{label} rate", []).append(count / (now - start))
 
 
-async def traffic_results(bench: Bench) -> list[Result]:
+async def _take_turns(bench: Bench) -> None:
+    """ROUNDS of traffic, ours and xknx in turn, each on a fresh connection."""
     for _ in range(ROUNDS):
         async with bench.connected(bench.connect_ours) as peer:
             await _traffic(bench, peer, "ours")
         async with bench.connected(bench.connect_xknx) as peer:
             await _traffic(bench, peer, "xknx")
+
+
+async def traffic_results(bench: Bench) -> list[Result]:
+    await _take_turns(bench)
     ours, theirs = bench.samples["ours rtt"], bench.samples["xknx rtt"]
     return [
         Result(
@@ -396,7 +419,7 @@ async def traffic_results(bench: Bench) -> list[Result]:
 
 
 @contextlib.contextmanager
-def _quiet_xknx() -> Iterator[None]:
+def quiet_xknx() -> Iterator[None]:
     logger = logging.getLogger("xknx")
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.CRITICAL + 1)
@@ -408,24 +431,74 @@ def _quiet_xknx() -> Iterator[None]:
         logger.propagate = propagate
 
 
+async def udp_tunnel_results(bench: Bench) -> list[Result]:
+    """Write -> status round trips through plain UDP tunnels of ``gateway --plain``."""
+    await _take_turns(bench)
+    ours, theirs = bench.samples["ours rtt"], bench.samples["xknx rtt"]
+    return [
+        Result(
+            "plain UDP tunnel: write -> status round trip p50 (Data Secure both ways)",
+            "us",
+            percentile(ours, 0.5),
+            percentile(theirs, 0.5),
+        ),
+        Result(
+            "plain UDP tunnel: write -> status round trip p99",
+            "us",
+            percentile(ours, 0.99),
+            percentile(theirs, 0.99),
+        ),
+    ]
+
+
+async def _bench_gateway(
+    keyring: Keyring,
+    xknx_keyring: XknxKeyring,
+    measure: Callable[[Bench], Awaitable[list[Result]]],
+    connection: Connection,
+) -> list[Result]:
+    """One gateway (``--plain`` for plain tunnels) and the measurements on it."""
+    gateway = VirtualGateway(
+        keyring,
+        switches=[SwitchSpec(WRITE_GA, STATUS_GA)],
+        status_delay=0,
+        port=0,
+        plain=not connection.secure,
+    )
+    by_user = {t.user_id: t for t in gateway.tunnels}
+    bench = Bench(
+        gateway,
+        keyring,
+        xknx_keyring,
+        ours_tunnel=by_user[2],
+        xknx_tunnel=by_user[3],
+        connection=connection,
+    )
+    async with asyncio.timeout(SECTION_TIMEOUT):
+        await gateway.start()
+        try:
+            results = await measure(bench)
+        finally:
+            await gateway.stop()
+    assert not any(gateway.dropped.values()), dict(gateway.dropped)
+    assert not any(gateway.replays_rejected.values()), dict(gateway.replays_rejected)
+    return results
+
+
+async def _secure_tunnel_results(bench: Bench) -> list[Result]:
+    return await connect_results(bench) + await traffic_results(bench)
+
+
 async def run() -> list[Result]:
     password = KEYRINGS[KEYRING_NAME]
     path = FIXTURES / KEYRING_NAME
     keyring = load_keyring(path, password)
     xknx_keyring = sync_load_keyring(path, password)
-    gateway = VirtualGateway(
-        keyring, switches=[SwitchSpec(WRITE_GA, STATUS_GA)], status_delay=0, port=0
-    )
-    by_user = {t.user_id: t for t in gateway.tunnels}
-    bench = Bench(gateway, keyring, xknx_keyring, ours_tunnel=by_user[2], xknx_tunnel=by_user[3])
-    with _quiet_xknx():
-        async with asyncio.timeout(SECTION_TIMEOUT):
-            await gateway.start()
-            try:
-                results = await connect_results(bench)
-                results += await traffic_results(bench)
-            finally:
-                await gateway.stop()
-    assert not any(gateway.dropped.values()), dict(gateway.dropped)
-    assert not any(gateway.replays_rejected.values()), dict(gateway.replays_rejected)
+    with quiet_xknx():
+        results = await _bench_gateway(
+            keyring, xknx_keyring, _secure_tunnel_results, Connection.TUNNEL_SECURE
+        )
+        results += await _bench_gateway(
+            keyring, xknx_keyring, udp_tunnel_results, Connection.TUNNEL_UDP
+        )
     return results

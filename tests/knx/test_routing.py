@@ -23,6 +23,7 @@ from custom_components.knx_secure.knx.routing import (
     ROUTING_INDICATION_INTERVAL,
     NotifyDelays,
     PlainRouting,
+    PresenceMonitor,
     RoutingDropped,
     RoutingEvent,
     RoutingFlowControl,
@@ -158,6 +159,83 @@ def test_frames_flow_both_ways_and_replays_are_dropped() -> None:
     assert frames(group.nodes[1].receive(replayed, group.now))
     assert drops(group.nodes[1].receive(replayed, group.now)) == [DropReason.REPLAY]
     assert group.nodes[1].dropped == {DropReason.REPLAY: 1}
+
+
+def test_the_replay_memory_holds_only_frames_inside_the_tolerance() -> None:
+    """A frame leaves the memory once its timer is outside the latency tolerance (it fails
+    the timer check from then on), so the memory stays small and costs O(1) per frame."""
+    group = Group([node(1), node(2)])
+    group.start(0)
+    group.run_until(4.0)
+    group.start(1)
+    group.run_until(8.0)
+    receiver = group.nodes[1]
+    interval = 0.01
+    most = 0
+    for step in range(300):  # 3 s of frames 10 ms apart
+        group.now = 8.0 + step * interval
+        replayed = group.nodes[0].send(INDICATION, group.now)
+        assert frames(receiver.receive(replayed, group.now))
+        assert drops(receiver.receive(replayed, group.now)) == [DropReason.REPLAY]
+        most = max(most, receiver.remembered)
+    assert most <= LATENCY / 1000 / interval + 1
+
+
+def test_a_probe_is_answered_by_the_group_and_its_echo_ignored() -> None:
+    group = Group([node(1, initial_timer=3_600_000), node(2, initial_timer=5)])
+    group.start(0)
+    group.run_until(4.0)
+    group.start(1)
+    group.run_until(4.5)
+    keeper, prober = group.nodes
+    assert prober.last_heard is not None
+    before = prober.last_heard
+    group.run_until(6.0)
+    (probe,) = sends(prober.probe(group.now))
+    due = prober.next_deadline()
+    assert prober.receive(probe, group.now) == []  # its own probe, looped back
+    assert prober.next_deadline() == due  # owes itself nothing
+    assert keeper.receive(probe, group.now) == []
+    answer_due = keeper.next_deadline()
+    assert answer_due is not None
+    assert answer_due <= group.now + NotifyDelays.for_latency(LATENCY).keeper_update[1]
+    group.run_until(answer_due)
+    assert prober.last_heard == answer_due > before  # the keeper's answer under the probe's tag
+    assert prober.synchronised
+    assert not prober.timekeeper
+
+
+def test_a_probe_before_synchronisation_sends_nothing() -> None:
+    assert node(1).probe(0.0) == []
+    assert PlainRouting().probe(0.0) == []
+
+
+def test_presence_probes_after_silence_and_reports_absence_and_return() -> None:
+    presence = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=True)
+    assert presence.tick(5.0) == (False, False)
+    assert presence.heard(5.0) is False  # already present: no change
+    assert presence.next_deadline() == 15.0
+    assert presence.tick(15.0) == (True, False)  # probe
+    assert presence.tick(18.0) == (False, True)  # unanswered: gone
+    assert not presence.present
+    assert presence.tick(28.0) == (True, False)  # probes again while absent
+    assert presence.tick(31.0) == (False, False)  # still gone: no second report
+    assert presence.heard(32.0) is True  # back
+    assert presence.present
+    assert presence.next_deadline() == 42.0
+
+
+def test_presence_of_a_group_nobody_answered_is_probed_at_once() -> None:
+    presence = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=None)
+    assert presence.tick(0.0) == (True, False)
+    assert presence.tick(3.0) == (False, True)  # nobody there: reported once
+    assert presence.tick(13.0) == (True, False)
+    assert presence.tick(16.0) == (False, False)
+    assert presence.heard(17.0) is True
+    answered = PresenceMonitor(interval=10.0, answer_window=3.0, now=0.0, present=None)
+    assert answered.heard(1.0) is True  # known from now on: present
+    with pytest.raises(ValueError, match="positive"):
+        PresenceMonitor(interval=0, answer_window=3.0, now=0.0, present=True)
 
 
 def test_stale_forged_foreign_and_plain_frames_are_dropped() -> None:

@@ -18,15 +18,20 @@ from xknx.telegram import Telegram
 from xknx.telegram.apci import GroupValueWrite
 from xknx.tools import read_group_value
 
+from custom_components.knx_secure.knx.address import IndividualAddress
 from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.routing import SYNC_LATENCY_FRACTION, SecureRouting
+from custom_components.knx_secure.knx.routing_client import RoutingClient
 
 from ..helpers import STATUS, SWITCH
 from .conftest import SECURE_TEST
+from .test_plain_xknx import Received
 from .test_routing_edge import WAIT, Installation, start_installation, until
 
 pytestmark = pytest.mark.timeout(60)
 
 LOOPBACK = "127.0.0.1"
+XKNX_ADDRESS = "15.15.249"
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +68,7 @@ def xknx_routing(installation: Installation, received: Callable[[Telegram], None
     return XKNX(
         connection_config=ConnectionConfig(
             connection_type=ConnectionType.ROUTING_SECURE,
-            individual_address="15.15.249",
+            individual_address=XKNX_ADDRESS,
             local_ip="127.0.0.1",
             multicast_group=installation.group,
             multicast_port=installation.port,
@@ -112,3 +117,64 @@ def reported(telegrams: list[Telegram], on: bool) -> bool:
     return any(
         str(t.destination_address) == str(STATUS) and t.payload == expected for t in telegrams
     )
+
+
+def xknx_timer(xknx: XKNX) -> int:
+    """xknx's view of the group's timer (its SecureGroup's SecureSequenceTimer)."""
+    transport = xknx.knxip_interface._interface.transport  # type: ignore[union-attr]
+    return int(transport.secure_timer.current_timer_value())
+
+
+async def test_our_client_and_xknx_exchange_telegrams_on_one_timer(secure: Installation) -> None:
+    """Our routing client and xknx on the group of our router: Data Secure group telegrams
+    from each reach the other, and the three nodes keep one timer (two of ours and xknx)."""
+    received = Received()
+    xknx = xknx_routing(secure, received.append)
+    await asyncio.wait_for(xknx.start(), WAIT + 10)
+    # xknx opens Data Secure only from the keyring's individual addresses: ours is one
+    client = RoutingClient(
+        secure.gateway.keyring,
+        group=secure.group,
+        port=secure.port,
+        interface=LOOPBACK,
+        individual_address=IndividualAddress.parse("1.1.254"),
+    )
+    await client.connect()
+    try:
+        ours = client.telegrams()
+        # ours -> xknx: secure routing and Data Secure opened by xknx
+        await client.write(SWITCH, 1)
+        from_ours = await received.wait_for(
+            lambda t: (
+                str(t.source_address) == str(client.individual_address)
+                and str(t.destination_address) == str(SWITCH)
+            )
+        )
+        assert from_ours.data_secure
+        assert from_ours.payload == GroupValueWrite(DPTBinary(1))
+        # xknx -> ours
+        off = Telegram(
+            destination_address=XknxGroupAddress(str(SWITCH)),
+            payload=GroupValueWrite(DPTBinary(0)),
+        )
+        await xknx.cemi_handler.send_telegram(off)
+        async with asyncio.timeout(WAIT):
+            async for telegram in ours:
+                if str(telegram.src) == XKNX_ADDRESS and telegram.dst == SWITCH:
+                    assert telegram.value == 0
+                    assert telegram.secure
+                    break
+        assert not any(client.dropped.values())
+        assert not any(
+            count for reason, count in client.routing_dropped.items() if reason != "reflected"
+        )
+        # one timer: the router's, our client's and xknx's agree within the sync tolerance
+        router, node = secure.router.endpoint.node, client.endpoint.node  # type: ignore[union-attr]
+        assert isinstance(router, SecureRouting)
+        assert isinstance(node, SecureRouting)
+        now = asyncio.get_running_loop().time()
+        timers = [router.timer(now), node.timer(now), xknx_timer(xknx)]
+        assert max(timers) - min(timers) <= router.latency_ms * SYNC_LATENCY_FRACTION
+    finally:
+        await client.close()
+        await xknx.stop()

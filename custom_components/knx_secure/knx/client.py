@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Final
+from typing import Any, Final, Protocol
 
 from . import knxip
 from .address import GroupAddress, IndividualAddress
@@ -88,6 +88,16 @@ _DEFAULT_TIMEOUTS: Final = Timeouts()
 
 
 # --- the client --------------------------------------------------------------------------------
+
+
+class OpenConnection(Protocol):
+    """An open connection as the supervisor of ``start()`` watches it (a link, a socket)."""
+
+    @property
+    def closed(self) -> asyncio.Future[Any]: ...
+
+    @property
+    def connected_at(self) -> float | None: ...
 
 
 class SecureTunnelClient:
@@ -305,10 +315,10 @@ class SecureTunnelClient:
         backoff = self.timeouts.backoff_initial
         loop = asyncio.get_running_loop()
         while not self._closing:
-            link = self._link
-            if link is not None and link.is_open:
-                await asyncio.wait([link.closed])
-                connected_at = link.connected_at
+            connection = self._open_connection()
+            if connection is not None:
+                await asyncio.wait([connection.closed])
+                connected_at = connection.connected_at
                 if connected_at is not None and loop.time() - connected_at >= max(
                     self.timeouts.backoff_max, self.timeouts.heartbeat
                 ):
@@ -331,17 +341,16 @@ class SecureTunnelClient:
             except KNXSecureError as err:
                 _LOGGER.debug("Reconnect to %s failed: %s", self.address_text, err)
 
+    def _open_connection(self) -> OpenConnection | None:
+        """What the supervisor watches: the open link (routing: its socket), or None."""
+        link = self._link
+        return link if link is not None and link.is_open else None
+
     # --- closing -------------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Disconnect cleanly and stop everything this client started (idempotent)."""
-        self._closing = True
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None and not supervisor.done():
-            supervisor.cancel()
-        if supervisor is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+        await self._stop_supervisor()
         self._connector.abort_attempts()
         link, self._link = self._link, None
         if link is not None:
@@ -350,6 +359,16 @@ class SecureTunnelClient:
         self._inbox.end_streams()
         if self._state is not ConnectionState.DISCONNECTED:
             self._set_state(ConnectionState.DISCONNECTED)
+
+    async def _stop_supervisor(self) -> None:
+        """From now on closing: end the supervisor of ``start()``, if any."""
+        self._closing = True
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+        if supervisor is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
 
     def _on_link_closed(self, link: Link, error: KNXSecureError | None) -> None:
         if link is not self._link:

@@ -6,6 +6,12 @@ every ROUTING_INDICATION from the group goes onto the bus. With the keyring's ba
 routes securely (SECURE_WRAPPER, multicast timer; ``routing.SecureRouting``), without one in
 plain (``routing.PlainRouting``); Data Secure stays the devices' business either way. The
 router starts the group's time itself: it is the installation's first node.
+
+Like a real router, it cannot put frames onto its KNX subnetwork as fast as the group can
+send them: frames from the group wait in a bounded queue (``routing.RouterQueue``) that the
+simulated bus takes at ``service_time`` per frame (TP1 carries about 50 telegrams a second).
+When the queue backs up the router announces ROUTING_BUSY, and what a full queue loses it
+counts and reports with ROUTING_LOST_MESSAGE.
 """
 
 from __future__ import annotations
@@ -14,25 +20,28 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping
+from typing import Final
 
 from . import cemi
 from .address import IndividualAddress
 from .cemi import LData, MessageCode
 from .data_secure import unix_ms
-from .driver import Driver
+from .driver import DeadlineTimer, Driver
 from .drops import DropReason
 from .gateway import VirtualGateway
 from .knxip import RoutingBusy
 from .multicast import DEFAULT_MULTICAST_GROUP, DEFAULT_MULTICAST_PORT
-from .routing import RoutingNode
+from .routing import DEVICE_STATE_OK, Announce, RouterQueue, RoutingNode, Served
 from .routing_edge import RoutingEndpoint, open_routing, routing_node
 
-__all__ = ["VirtualRouter"]
+__all__ = ["DEFAULT_QUEUE_CAPACITY", "DEFAULT_SERVICE_TIME", "VirtualRouter"]
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Device state of our ROUTING_BUSY frames: no fault.
-_DEVICE_STATE_OK = 0
+#: The simulated subnetwork takes one frame every 20 ms (TP1: about 50 telegrams a second).
+DEFAULT_SERVICE_TIME: Final = 0.02
+#: Frames from the group a router holds for its subnetwork before it loses them.
+DEFAULT_QUEUE_CAPACITY: Final = 32
 
 
 class VirtualRouter:
@@ -45,8 +54,11 @@ class VirtualRouter:
         group: str | None = None,
         port: int = DEFAULT_MULTICAST_PORT,
         interface: str = "127.0.0.1",
+        service_time: float = DEFAULT_SERVICE_TIME,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
     ) -> None:
-        """``group`` defaults to the keyring's Backbone multicast address (224.0.23.12)."""
+        """``group`` defaults to the keyring's Backbone multicast address (224.0.23.12);
+        ``service_time`` per frame and ``queue_capacity`` shape the queue toward the bus."""
         backbone = gateway.keyring.backbone
         self._gateway = gateway
         self._group = group or (backbone.multicast_address if backbone else DEFAULT_MULTICAST_GROUP)
@@ -54,6 +66,11 @@ class VirtualRouter:
         self._interface = interface
         self._driver: Driver | None = None
         self._endpoint: RoutingEndpoint | None = None
+        #: Frames from the group on their way to the bus.
+        self.queue: RouterQueue[LData] = RouterQueue(
+            capacity=queue_capacity, service_time=service_time
+        )
+        self._queue_timer: DeadlineTimer | None = None
 
     def __repr__(self) -> str:
         return f"VirtualRouter({self.address}, secure={self.secure})"
@@ -91,6 +108,7 @@ class VirtualRouter:
         if self._driver is not None:
             raise RuntimeError("the virtual router is already running")
         endpoint = RoutingEndpoint(self._node(), self._from_group, keep_time=True)
+        self._queue_timer = DeadlineTimer(asyncio.get_running_loop(), self._serve)
         self._driver = await open_routing(endpoint, self._group, self._port, self._interface)
         self._endpoint = endpoint
         self._gateway.bus.attach(self)
@@ -100,6 +118,9 @@ class VirtualRouter:
     async def stop(self) -> None:
         driver, self._driver = self._driver, None
         self._gateway.bus.detach(self)
+        if self._queue_timer is not None:
+            self._queue_timer.cancel()
+            self._queue_timer = None
         if driver is not None:
             driver.close()
             await driver.closed
@@ -120,7 +141,7 @@ class VirtualRouter:
     def send_busy(self, wait_ms: int) -> None:
         """Tell the group to pause ``wait_ms`` (flow control, as a congested router does)."""
         if self._endpoint is not None and self._driver is not None:
-            busy = RoutingBusy(device_state=_DEVICE_STATE_OK, wait_time_ms=wait_ms)
+            busy = RoutingBusy(device_state=DEVICE_STATE_OK, wait_time_ms=wait_ms)
             self._endpoint.send_frame(busy, self._driver.loop.time())
 
     # --- bus and group ------------------------------------------------------------------
@@ -134,8 +155,26 @@ class VirtualRouter:
         future.add_done_callback(_report_lost)
 
     def _from_group(self, data: bytes) -> None:
-        """A ROUTING_INDICATION's cEMI frame: onto the bus (FrameError: counted by the edge)."""
-        self._gateway.bus.transmit(cemi.parse(data), origin=self)
+        """A ROUTING_INDICATION's cEMI frame: into the queue toward the bus (FrameError:
+        counted by the edge)."""
+        frame = cemi.parse(data)
+        if self._driver is not None:
+            self._act(self.queue.offer(frame, self._driver.loop.time()))
+
+    def _serve(self, now: float) -> None:
+        self._act(self.queue.tick(now))
+
+    def _act(self, events: list[Served[LData] | Announce]) -> None:
+        for event in events:
+            match event:
+                case Served(item):
+                    self._gateway.bus.transmit(item, origin=self)
+                case Announce(frame) if self._endpoint is not None and self._driver is not None:
+                    self._endpoint.send_frame(frame, self._driver.loop.time())
+                case Announce():
+                    pass  # stopped: nobody to tell
+        if self._queue_timer is not None:
+            self._queue_timer.follow(self.queue.next_deadline())
 
 
 def _report_lost(future: asyncio.Future[None]) -> None:

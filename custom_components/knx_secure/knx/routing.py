@@ -52,8 +52,16 @@ BUSY_RANDOM_WAIT: Final = 0.05
 BUSY_SLOW_DURATION: Final = 0.1
 BUSY_COUNT_DECAY: Final = 0.005
 
+#: A router's queue toward its KNX subnetwork (03.08.05 §2.3.5): ROUTING_BUSY once what is
+#: queued may take at least 100 ms to send, asking every node to pause for the time that
+#: empties the queue, which the specification bounds to 20..100 ms: from that threshold on
+#: always the 100 ms.
+BUSY_QUEUE_TIME: Final = 0.1
+BUSY_WAIT_MS: Final = 100
+#: The device state of our ROUTING_BUSY and ROUTING_LOST_MESSAGE frames: no fault.
+DEVICE_STATE_OK: Final = 0
+
 _ROUTING_SESSION_ID: Final = 0
-_SEEN_PRUNE_SIZE: Final = 256
 #: How many of its own recent datagrams a plain node recognises when the group loops them back.
 _PLAIN_ECHO_MEMORY: Final = 64
 
@@ -172,6 +180,130 @@ class RoutingFlowControl:
         self._decay_start = self._pause_end + count * BUSY_SLOW_DURATION
 
 
+@dataclass(frozen=True, slots=True)
+class Served[T]:
+    """The head of a router's queue goes onto the KNX subnetwork now."""
+
+    item: T
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """A flow-control frame (ROUTING_BUSY, ROUTING_LOST_MESSAGE) for the group, at once."""
+
+    frame: knxip.RoutingBusy | knxip.RoutingLostMessage
+
+
+class RouterQueue[T]:
+    """A router's bounded queue from the group toward its KNX subnetwork, sans-I/O.
+
+    The subnetwork takes one frame per ``service_time``. When what is queued would take at
+    least ``BUSY_QUEUE_TIME`` to send, the router announces ROUTING_BUSY (``BUSY_WAIT_MS``),
+    again at the next arrival that finds it so once that wait is over; a
+    frame that finds the queue full is lost, and ROUTING_LOST_MESSAGE tells the group how
+    many with the next frame served (one report per burst of losses, not one per frame).
+    """
+
+    def __init__(self, *, capacity: int, service_time: float) -> None:
+        if capacity < 1:
+            raise ValueError(f"a router queue holds at least one frame, not {capacity}")
+        if service_time < 0:
+            raise ValueError(f"service time must not be negative, got {service_time}")
+        self._capacity = capacity
+        self._service_time = service_time
+        self._queue: deque[T] = deque()
+        self._free_at = 0.0  # when the subnetwork takes the next frame
+        self._busy_until = 0.0  # the wait of our last ROUTING_BUSY
+        self._unreported = 0  # lost since the last ROUTING_LOST_MESSAGE
+        #: Frames lost to a full queue, and ROUTING_BUSY frames announced, since the start.
+        self.lost = 0
+        self.busy_announced = 0
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def offer(self, item: T, now: float) -> list[Served[T] | Announce]:
+        """A frame from the group for the subnetwork."""
+        if len(self._queue) >= self._capacity:
+            self.lost += 1
+            self._unreported += 1
+            return self.tick(now)
+        self._queue.append(item)
+        events = self.tick(now)
+        backlog = self._backlog(now)
+        if backlog >= BUSY_QUEUE_TIME and now >= self._busy_until:
+            self._busy_until = now + BUSY_WAIT_MS / 1000
+            self.busy_announced += 1
+            busy = knxip.RoutingBusy(device_state=DEVICE_STATE_OK, wait_time_ms=BUSY_WAIT_MS)
+            events.append(Announce(busy))
+        return events
+
+    def tick(self, now: float) -> list[Served[T] | Announce]:
+        """Serve what the subnetwork has taken by ``now``."""
+        events: list[Served[T] | Announce] = []
+        while self._queue and now >= self._free_at:
+            events.append(Served(self._queue.popleft()))
+            self._free_at = max(self._free_at, now) + self._service_time
+            if self._unreported:
+                lost, self._unreported = self._unreported, 0
+                report = knxip.RoutingLostMessage(device_state=DEVICE_STATE_OK, lost_messages=lost)
+                events.append(Announce(report))
+        return events
+
+    def next_deadline(self) -> float | None:
+        return self._free_at if self._queue else None
+
+    def _backlog(self, now: float) -> float:
+        """How long until the subnetwork has sent everything queued now."""
+        return max(self._free_at - now, 0.0) + len(self._queue) * self._service_time
+
+
+class PresenceMonitor:
+    """Whether any other node is on the group, from what a node hears, sans-I/O.
+
+    Routing has no connection to lose: a router that goes away just falls silent. After
+    ``interval`` without hearing another node, the node probes (``SecureRouting.probe``);
+    no answer within ``answer_window`` means nobody is there (``present`` turns False), and
+    it probes again every ``interval`` until someone is heard (``present`` turns True).
+    ``present`` None: not known yet (nobody answered the node's synchronisation), probed at
+    once.
+    """
+
+    def __init__(
+        self, *, interval: float, answer_window: float, now: float, present: bool | None
+    ) -> None:
+        if interval <= 0 or answer_window <= 0:
+            raise ValueError("presence interval and answer window must be positive")
+        self._interval = interval
+        self._window = answer_window
+        self.present = present
+        self._probing = False
+        self._due = now + interval if present else now
+
+    def heard(self, now: float) -> bool:
+        """Another node spoke; True when that makes the group present (again)."""
+        self._probing = False
+        self._due = now + self._interval
+        back, self.present = self.present is not True, True
+        return back
+
+    def tick(self, now: float) -> tuple[bool, bool]:
+        """``(probe now, the group is found absent)``: each change reported once."""
+        if now < self._due:
+            return False, False
+        if not self._probing:
+            self._probing = True
+            self._due = now + self._window
+            return True, False
+        self._probing = False  # unanswered
+        self._due = now + self._interval
+        gone, self.present = self.present is not False, False
+        return False, gone
+
+    def next_deadline(self) -> float:
+        return self._due
+
+
 class _Phase(Enum):
     SYNCHRONISING = "synchronising"
     RUNNING = "running"
@@ -209,10 +341,16 @@ class PlainRouting(_CountsDrops):
         super().__init__()
         # plain frames carry no sender tag: our own come back from the group byte for byte
         self._sent: deque[bytes] = deque(maxlen=_PLAIN_ECHO_MEMORY)
+        #: When a frame from another node last arrived (None: never).
+        self.last_heard: float | None = None
 
     @property
     def synchronised(self) -> bool:
         return True
+
+    def probe(self, now: float) -> list[RoutingEvent]:
+        """Nothing in plain routing makes another node answer."""
+        return []
 
     def start(self, now: float, *, keep_time: bool = False) -> list[RoutingEvent]:
         return [TimerSynchronised(timekeeper=keep_time)]
@@ -232,6 +370,7 @@ class PlainRouting(_CountsDrops):
         if isinstance(parsed, knxip.SecureWrapper | knxip.TimerNotify):
             # a secure router on the same group: nothing here can open it
             return [self._drop(DropReason.UNEXPECTED, f"{parsed.SERVICE.name} on a plain node")]
+        self.last_heard = now
         return [RoutingFrame(frame=bytes(data), secure=False)]
 
     def tick(self, now: float) -> list[RoutingEvent]:
@@ -273,12 +412,16 @@ class SecureRouting(_CountsDrops):
         self._phase = _Phase.SYNCHRONISING
         self._sync_tag = 0
         self._sync_request = -1  # the timer of our TIMER_NOTIFY asking for the group's
+        self._probe: tuple[int, int] | None = None  # (tag, timer) of our last probe
+        #: When an authentic, fresh frame from another node last arrived (None: never).
+        self.last_heard: float | None = None
         self._sync_deadline: float | None = None
         self._timekeeper = False
         self._notify_at: float | None = None
         self._update: _Update | None = None
         # (serial, tag, timer) of accepted wrappers still inside the tolerance: replays of them
         self._seen: set[tuple[bytes, int, int]] = set()
+        self._seen_order: deque[tuple[bytes, int, int]] = deque()  # the same, as they came
 
     def __repr__(self) -> str:
         return (
@@ -307,6 +450,11 @@ class SecureRouting(_CountsDrops):
     @property
     def timekeeper(self) -> bool:
         return self._timekeeper
+
+    @property
+    def remembered(self) -> int:
+        """Accepted frames held for the replay check (those still inside the tolerance)."""
+        return len(self._seen)
 
     def timer(self, now: float) -> int:
         """The group's timer as this node sees it (ms)."""
@@ -337,6 +485,22 @@ class SecureRouting(_CountsDrops):
         self._sync_deadline = now + self._delays.synchronise
         self._sync_request = self.timer(now)
         return [RoutingSend(self._timer_notify(self._sync_request, self._serial, self._sync_tag))]
+
+    def probe(self, now: float) -> list[RoutingEvent]:
+        """Ask whoever is on the group to answer, without leaving the running phase.
+
+        A TIMER_NOTIFY under a fresh tag whose timer is older than the latency tolerance:
+        every node in step owes such a node its timer (E4) and answers under that tag, as
+        it answers a node that has just joined; the answer sets ``last_heard``.
+        """
+        if self._phase is not _Phase.RUNNING:
+            return []
+        tag = self._rng.getrandbits(16)
+        while tag == self._tag:
+            tag = self._rng.getrandbits(16)
+        timer = max(self.timer(now) - 2 * self._latency, 0)
+        self._probe = (tag, timer)
+        return [RoutingSend(self._timer_notify(timer, self._serial, tag))]
 
     def send(self, frame: bytes, now: float) -> bytes:
         """The SECURE_WRAPPER datagram carrying ``frame`` (a whole KNXnet/IP frame)."""
@@ -396,9 +560,13 @@ class SecureRouting(_CountsDrops):
                     return []  # our own request, looped back by the multicast socket
                 return self._synchronised(notify.timer, now)  # E11: the answer to our request
             return []  # only the answer bound to our fresh tag may set a new node's timer
-        if notify.serial == self._serial and notify.tag == self._tag:
-            return []  # our own notify, looped back by the multicast socket
+        if notify.serial == self._serial and (
+            notify.tag == self._tag or (notify.tag, notify.timer) == self._probe
+        ):
+            return []  # our own notify or probe, looped back by the multicast socket
         local = self.timer(now)
+        if notify.timer > local - self._latency:
+            self.last_heard = now  # another node, in step (an answer to a probe among them)
         if notify.timer > local - self._sync_tolerance:  # E1-E2: someone else keeps the time
             self._offset += max(notify.timer - local, 0)
             self._timekeeper = False
@@ -431,10 +599,12 @@ class SecureRouting(_CountsDrops):
             if self._update is None:
                 self._schedule(now, periodic=True)
         self._remember(key, self.timer(now))
+        self.last_heard = now
         return [RoutingFrame(frame=inner, secure=True)]
 
     def _synchronised(self, timer: int, now: float) -> list[RoutingEvent]:
         self._offset = timer - int(now * 1000)
+        self.last_heard = now
         self._phase = _Phase.RUNNING
         self._sync_deadline = None
         self._timekeeper = False
@@ -455,10 +625,17 @@ class SecureRouting(_CountsDrops):
         return timer
 
     def _remember(self, key: tuple[bytes, int, int], local: int) -> None:
+        """Keep ``key`` for the replay check while it is inside the latency tolerance.
+
+        Older ones fail the timer check anyway; they leave roughly in the order they came
+        (timers of one group differ by less than the tolerance), so forgetting costs O(1)
+        per frame at any rate."""
         self._seen.add(key)
-        if len(self._seen) > _SEEN_PRUNE_SIZE:  # older ones fail the timer check anyway
-            horizon = local - self._latency
-            self._seen = {seen for seen in self._seen if seen[2] > horizon}
+        order = self._seen_order
+        order.append(key)
+        horizon = local - self._latency
+        while order and order[0][2] <= horizon:
+            self._seen.discard(order.popleft())
 
     def _owe_update(self, serial: bytes, tag: int, now: float) -> None:
         if self._update is None:

@@ -6,6 +6,13 @@ tunnel: telegrams leave as ROUTING_INDICATIONs (L_Data.ind from our individual a
 every ROUTING_INDICATION of the group is a telegram in. Secure routing uses the keyring's
 backbone key and latency; a keyring without a backbone key routes in plain. There is no
 L_Data.con in routing: ``send`` returns once the frame is on the wire (after the flow control).
+
+Routing has no connection to lose, so the state says what the client can tell: CONNECTED
+once joined; with secure routing DISCONNECTED (GatewayUnreachableError) while probes of the
+group go unanswered (``timeouts.heartbeat`` of silence, then the synchronisation's answer
+window: a router that went away), CONNECTED again when another node is heard. A socket that
+dies (or fails to send) is DISCONNECTED at once, and ``start()`` opens a new one with
+backoff as the tunnel client reconnects: a fresh node, which synchronises its timer again.
 """
 
 from __future__ import annotations
@@ -20,13 +27,17 @@ from .address import GroupAddress, IndividualAddress
 from .cemi import APCI, MessageCode
 from .client import SecureTunnelClient
 from .client_types import ConnectionState, Timeouts
-from .driver import Driver
 from .drops import DropReason
-from .errors import ConfirmationTimeoutError, KNXSecureError, NotConnectedError
+from .errors import (
+    ConfirmationTimeoutError,
+    GatewayUnreachableError,
+    KNXSecureError,
+    NotConnectedError,
+)
 from .keyring import Keyring
 from .multicast import DEFAULT_MULTICAST_GROUP, DEFAULT_MULTICAST_PORT
 from .routing import DEFAULT_LATENCY_MS, NotifyDelays, RoutingNode, SecureRouting
-from .routing_edge import RoutingEndpoint, open_routing, routing_node
+from .routing_edge import RoutingDriver, RoutingEndpoint, open_routing, routing_node
 from .security_store import SecurityStore
 
 __all__ = ["DEFAULT_ROUTING_ADDRESS", "RoutingClient"]
@@ -67,7 +78,7 @@ class RoutingClient(SecureTunnelClient):
         self._routing_address = individual_address
         self._data_secure.individual_address = individual_address
         self._endpoint: RoutingEndpoint | None = None
-        self._driver: Driver | None = None
+        self._driver: RoutingDriver | None = None
 
     def __repr__(self) -> str:
         return f"RoutingClient({self.address_text}, secure={self._secure_routing})"
@@ -117,7 +128,13 @@ class RoutingClient(SecureTunnelClient):
 
     async def _join(self) -> None:
         node = self._node()
-        endpoint = RoutingEndpoint(node, self._on_cemi)
+        endpoint = RoutingEndpoint(
+            node,
+            self._on_cemi,
+            presence_interval=self.timeouts.heartbeat,
+            on_presence=self._on_presence,
+            on_lost=lambda error: self._on_lost(endpoint, error),
+        )
         driver = await open_routing(endpoint, self._host, self._port, self._routing_interface)
         latency = node.latency_ms if isinstance(node, SecureRouting) else DEFAULT_LATENCY_MS
         wait = NotifyDelays.for_latency(latency).synchronise + _SYNC_GRACE
@@ -129,13 +146,39 @@ class RoutingClient(SecureTunnelClient):
             raise
         self._endpoint, self._driver = endpoint, driver
 
-    async def start(self) -> None:
-        """Join the group (a multicast socket has no connection to keep up)."""
-        await self.connect()
+    def _open_connection(self) -> RoutingDriver | None:
+        """What ``start()``'s supervisor watches: the socket on the group (a new one after it
+        died, with backoff, as the tunnel client reconnects)."""
+        driver = self._driver
+        return driver if driver is not None and not driver.is_closing else None
+
+    def _on_presence(self, present: bool) -> None:
+        if self._closing or self._driver is None:
+            return
+        if present:
+            if self._state is not ConnectionState.CONNECTED:
+                _LOGGER.info("Routing group %s answers again", self.address_text)
+                self._set_state(ConnectionState.CONNECTED)
+            return
+        error = GatewayUnreachableError(
+            f"nobody on the routing group {self.address_text} answered for "
+            f"{self.timeouts.heartbeat:g} s (is the KNX IP router there?)"
+        )
+        _LOGGER.warning("%s", error)
+        self._set_state(ConnectionState.DISCONNECTED, error)
+
+    def _on_lost(self, endpoint: RoutingEndpoint, error: NotConnectedError) -> None:
+        if endpoint is not self._endpoint or self._driver is None:
+            return  # a join that did not finish (connect() reports it), or closed
+        self._driver = None  # the endpoint stays: its counters are still worth reading
+        self._inbox.fail_reads(NotConnectedError(f"routing socket lost: {error}"))
+        if not self._closing:
+            _LOGGER.warning("Routing socket on %s lost: %s", self.address_text, error)
+            self._set_state(ConnectionState.DISCONNECTED, error)
 
     async def close(self) -> None:
         """Leave the group and end every pending read and stream (idempotent)."""
-        self._closing = True
+        await self._stop_supervisor()
         driver, self._driver = self._driver, None
         if driver is not None:
             driver.close()

@@ -6,9 +6,12 @@ ROUTING_INDICATIONs go to ``on_cemi`` as cEMI bytes (a FrameError it raises is c
 malformed), ROUTING_BUSY pauses the sender
 (``routing.RoutingFlowControl``) and ROUTING_LOST_MESSAGE is counted. Outgoing cEMI frames
 wait in a bounded queue for the flow control (at most one per 20 ms, none while a router
-is busy) and for the node's timer synchronisation. ``open_routing`` puts an endpoint on a
-``Driver`` with a ``DatagramFramer`` over ``multicast.multicast_socket``: the framing,
-timer and write paths are the driver's, as for every other transport.
+is busy) and for the node's timer synchronisation. With ``presence_interval`` a secure node
+watches whether anybody else is on the group (``routing.PresenceMonitor``: probes after
+that long in silence) and reports changes to ``on_presence``. ``open_routing`` puts an
+endpoint on a ``Driver`` with a ``DatagramFramer`` over ``multicast.multicast_socket``: the
+framing, timer and write paths are the driver's, as for every other transport; a send that
+fails closes the socket (``on_lost`` hears why), for its owner to open a new one.
 
 Both our virtual router (``router.py``) and our routing client (``routing_client.py``) are
 such an endpoint.
@@ -30,7 +33,9 @@ from .keyring import Backbone
 from .multicast import multicast_socket
 from .routing import (
     DEFAULT_LATENCY_MS,
+    NotifyDelays,
     PlainRouting,
+    PresenceMonitor,
     RoutingDropped,
     RoutingEvent,
     RoutingFlowControl,
@@ -41,7 +46,7 @@ from .routing import (
     TimerSynchronised,
 )
 
-__all__ = ["MAX_QUEUED_FRAMES", "RoutingEndpoint", "open_routing", "routing_node"]
+__all__ = ["MAX_QUEUED_FRAMES", "RoutingDriver", "RoutingEndpoint", "open_routing", "routing_node"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,10 +65,22 @@ class RoutingEndpoint:
         flow: RoutingFlowControl | None = None,
         max_queued: int = MAX_QUEUED_FRAMES,
         keep_time: bool = False,
+        presence_interval: float | None = None,
+        on_presence: Callable[[bool], None] = lambda present: None,
+        on_lost: Callable[[NotConnectedError], None] = lambda error: None,
     ) -> None:
-        """``keep_time``: the node starts the group's time (``SecureRouting.start``)."""
+        """``keep_time``: the node starts the group's time (``SecureRouting.start``);
+        ``presence_interval``: a secure node probes the group after that long without
+        hearing anybody and calls ``on_presence`` when the group empties or fills again;
+        ``on_lost``: the socket closed (the last call)."""
         self.node = node
         self._keep_time = keep_time
+        self._presence_interval = presence_interval if isinstance(node, SecureRouting) else None
+        self._on_presence = on_presence
+        self._on_lost = on_lost
+        #: Whether another node is on the group (None: not watched, or not yet known).
+        self.presence: PresenceMonitor | None = None
+        self._send_error: OSError | None = None
         self.flow = flow if flow is not None else RoutingFlowControl()
         self._on_cemi = on_cemi
         self._max_queued = max_queued
@@ -131,7 +148,14 @@ class RoutingEndpoint:
                 continue
             self._write(self.node.send(frame, now))
             self.flow.sent(now)
+            if self._send_error is not None:  # that frame never left: the socket is closing
+                future.set_exception(NotConnectedError(f"routing: {self._send_error}"))
+                return
             future.set_result(None)
+
+    def send_failed(self, error: OSError) -> None:
+        """The socket could not send (the driver closes it; ``lost`` follows)."""
+        self._send_error = error
 
     # --- driver endpoint ----------------------------------------------------------------
 
@@ -139,18 +163,34 @@ class RoutingEndpoint:
         self._handle(self.node.start(now, keep_time=self._keep_time), now)
 
     def frame_received(self, frame: bytes, now: float) -> None:
+        heard = self.node.last_heard
         self._handle(self.node.receive(frame, now), now)
+        presence = self.presence
+        if presence is not None and self.node.last_heard != heard and presence.heard(now):
+            self._on_presence(True)
         self._flush(now)
 
     def tick(self, now: float) -> None:
         self._handle(self.node.tick(now), now)
+        if self.presence is not None:
+            probe, gone = self.presence.tick(now)
+            if probe:
+                self._handle(self.node.probe(now), now)
+            if gone:
+                self._on_presence(False)
         self._flush(now)
 
     def next_deadline(self) -> float | None:
-        node = self.node.next_deadline()
-        if self._send_at is None:
-            return node
-        return self._send_at if node is None else min(node, self._send_at)
+        due = [
+            t
+            for t in (
+                self.node.next_deadline(),
+                self._send_at,
+                self.presence.next_deadline() if self.presence is not None else None,
+            )
+            if t is not None
+        ]
+        return min(due) if due else None
 
     def stream_error(self, error: FrameError) -> None:
         self._count(DropReason.MALFORMED, str(error))
@@ -169,6 +209,8 @@ class RoutingEndpoint:
             self.synchronised.set_exception(error)
             self.synchronised.exception()
         self._write, self._update = _nowhere, _still
+        self.presence = None
+        self._on_lost(error)
 
     # --- events -------------------------------------------------------------------------
 
@@ -182,6 +224,7 @@ class RoutingEndpoint:
                 case RoutingDropped(reason, detail):
                     _LOGGER.debug("routing: dropped a datagram: %s (%s)", reason, detail)
                 case TimerSynchronised(timekeeper):
+                    self._watch_presence(timekeeper, now)
                     if not self.synchronised.done():
                         self.synchronised.set_result(timekeeper)
 
@@ -204,6 +247,18 @@ class RoutingEndpoint:
                 self.lost_messages += lost
             case _:
                 pass  # search requests and the like share the group: not routing's business
+
+    def _watch_presence(self, alone: bool, now: float) -> None:
+        """From the synchronisation on (``alone``: nobody answered it)."""
+        node = self.node
+        if self._presence_interval is None or not isinstance(node, SecureRouting):
+            return
+        self.presence = PresenceMonitor(
+            interval=self._presence_interval,
+            answer_window=NotifyDelays.for_latency(node.latency_ms).synchronise,
+            now=now,
+            present=None if alone else True,
+        )
 
     def _count(self, reason: DropReason, detail: str) -> None:
         self._dropped[reason] += 1
@@ -232,11 +287,42 @@ def _still() -> None:
     """No driver, no timer to move."""
 
 
-async def open_routing(endpoint: RoutingEndpoint, group: str, port: int, interface: str) -> Driver:
+class RoutingDriver(Driver):
+    """The driver of a multicast socket: a send that fails closes it.
+
+    A datagram socket reports a failed ``sendto`` (the interface went away, a firewall, no
+    route) through ``error_received`` and stays open; for routing such a socket is of no use
+    any more, so it closes, and ``connection_lost`` carries the error to the endpoint.
+    """
+
+    def __init__(self, endpoint: RoutingEndpoint, destination: tuple[str, int]) -> None:
+        super().__init__(endpoint, framer=knxip.DatagramFramer(), destination=destination)
+        self._send_error: Exception | None = None
+        #: When the socket was opened (the client's supervisor resets its backoff by it).
+        self.connected_at: float | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.connected_at = self.loop.time()
+        super().connection_made(transport)
+
+    def error_received(self, exc: Exception) -> None:
+        _LOGGER.warning("routing: sending to %s failed: %s", self.peer, exc)
+        self._send_error = exc
+        if isinstance(exc, OSError) and isinstance(self.endpoint, RoutingEndpoint):
+            self.endpoint.send_failed(exc)
+        self.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc or self._send_error)
+
+
+async def open_routing(
+    endpoint: RoutingEndpoint, group: str, port: int, interface: str
+) -> RoutingDriver:
     """Join ``group:port`` on ``interface`` and drive ``endpoint`` there (raises
     GatewayUnreachableError when the group cannot be joined)."""
     sock = multicast_socket(group, port, interface)
-    driver = Driver(endpoint, framer=knxip.DatagramFramer(), destination=(group, port))
+    driver = RoutingDriver(endpoint, (group, port))
     endpoint.attach(driver.write, driver.update)
     try:
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: driver, sock=sock)
