@@ -114,8 +114,6 @@ ANY_INTERFACE = "0.0.0.0"  # noqa: S104 - a multicast membership, not a listenin
 type KNXSecureConfigEntry = ConfigEntry[KNXSecureCoordinator]
 type ValueListener = Callable[[bool], None]
 type DPTListener = Callable[[DPTValue], None]
-# What a read listener gets: the individual address of the device asking.
-type ReadListener = Callable[[IndividualAddress], None]
 # What a group address's listeners get: the group value of a write or response.
 type _GroupValueListener = Callable[[GroupValue], None]
 
@@ -302,7 +300,7 @@ class KNXSecureCoordinator:
         self.connected = False
         self.last_error: str | None = None
         self._value_listeners: dict[GroupAddress, list[_GroupValueListener]] = {}
-        self._read_listeners: dict[GroupAddress, list[ReadListener]] = {}
+        self._read_listeners: dict[GroupAddress, list[CALLBACK_TYPE]] = {}
         self._availability_listeners: list[CALLBACK_TYPE] = []
         self._counter_listeners: list[CALLBACK_TYPE] = []
         # Telegram counters and the connection's start, for the connection sensors.
@@ -497,17 +495,16 @@ class KNXSecureCoordinator:
 
     @callback
     def async_add_read_listener(
-        self, address: GroupAddress, listener: ReadListener
+        self, address: GroupAddress, listener: CALLBACK_TYPE
     ) -> CALLBACK_TYPE:
-        """Call listener with the sender of every GroupValueRead of address (it may answer
-        with async_respond)."""
-        self._read_listeners.setdefault(address, []).append(listener)
+        """Call listener for every GroupValueRead of address on the bus (an expose, or an
+        entity that answers reads, responds with async_respond)."""
+        listeners = self._read_listeners.setdefault(address, [])
+        remove_listener = _add_listener(listeners, listener)
 
         @callback
         def remove() -> None:
-            listeners = self._read_listeners.get(address, [])
-            if listener in listeners:
-                listeners.remove(listener)
+            remove_listener()
             if not listeners:
                 self._read_listeners.pop(address, None)
 
@@ -541,7 +538,7 @@ class KNXSecureCoordinator:
             self._dispatch(telegram.address, telegram.value)
         elif telegram.service is GroupService.READ:
             for listener in list(self._read_listeners.get(telegram.address, ())):
-                listener(telegram.source)
+                listener()
 
     @callback
     def _dispatch(self, address: GroupAddress, value: GroupValue) -> None:

@@ -46,7 +46,7 @@ from .const import (
     SUBENTRY_EXPOSE,
 )
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
-from .knx.address import GroupAddress, IndividualAddress
+from .knx.address import GroupAddress
 from .knx.dpt import DPT, REGISTRY, DPTValue, FieldValue, get_dpt
 from .knx.errors import DPTError
 
@@ -256,7 +256,7 @@ class Expose:
     # --- triggers ---------------------------------------------------------------------------
 
     @callback
-    def _handle_read(self, _sender: IndividualAddress) -> None:
+    def _handle_read(self) -> None:
         """A device asks for the value: answer with the current one (if there is one)."""
         if (value := self.current_value()) is None:
             return
