@@ -1,6 +1,6 @@
 """Benchmarks: our library next to xknx, same inputs, one run, reported as ratios.
 
-Run with `scripts/bench` (all sections) or `scripts/bench library network routing ha`.
+Run with `scripts/bench` (all sections) or `scripts/bench library network routing ha scale`.
 Numbers are throughput (ops/s, higher is better) or latency (ms, lower is better);
 the ratio column is always "how many times better ours is" (> 1 means ours wins).
 """
@@ -41,7 +41,13 @@ def _ha() -> list[Result]:
     return ha.run()
 
 
-SECTIONS.update(library=_library, network=_network, routing=_routing, ha=_ha)
+def _scale() -> list[Result]:
+    from bench import scale_bench  # noqa: PLC0415
+
+    return scale_bench.run()
+
+
+SECTIONS.update(library=_library, network=_network, routing=_routing, ha=_ha, scale=_scale)
 
 
 def main(argv: list[str] | None = None) -> int:

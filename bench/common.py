@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 
 # Keyring file -> password (tests/fixtures/INDEX.md).
 KEYRINGS = {
@@ -108,3 +112,45 @@ class StallMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def run_pytest_bench(
+    bench_file: Path,
+    environment: dict[str, str],
+    *,
+    timeout: float,
+    python: Path | None = None,
+) -> None:
+    """Run a pytest benchmark file (bench/ha_*.py) in a child process: the Home Assistant test
+    plugin patches sockets, the event loop policy and more, kept out of this process. The
+    file writes what it measured where ``environment`` tells it; RuntimeError if it fails."""
+    command = [
+        str(python or sys.executable),
+        "-m",
+        "pytest",
+        str(bench_file),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        "-o",
+        "addopts=",
+        "-o",
+        "asyncio_mode=auto",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+        "-W",
+        "ignore::DeprecationWarning",
+    ]
+    completed = subprocess.run(  # noqa: S603 - an interpreter and file of ours
+        command,
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
+        raise RuntimeError(f"{bench_file.name} failed ({completed.returncode})")

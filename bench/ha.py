@@ -8,13 +8,11 @@ fresh Home Assistant per setup, and reads back what each setup measured.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import Result, median
+from bench.common import Result, median, run_pytest_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_FILE = Path(__file__).resolve().parent / "ha_setup_bench.py"
@@ -25,42 +23,15 @@ STALL_GOAL_MS = 50.0
 
 
 def _measure(out: Path) -> list[dict[str, float]]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(BENCH_FILE),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--no-header",
-        "-o",
-        "addopts=",
-        "-o",
-        "asyncio_mode=auto",
-        "-o",
-        "asyncio_default_fixture_loop_scope=function",
-        "-W",
-        "ignore::DeprecationWarning",
-    ]
-    environment = {
-        **os.environ,
-        "BENCH_HA_OUT": str(out),
-        "BENCH_HA_RUNS": str(RUNS),
-        "BENCH_HA_WARM_RUNS": str(WARM_RUNS),
-    }
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and file
-        command,
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
+    run_pytest_bench(
+        BENCH_FILE,
+        {
+            "BENCH_HA_OUT": str(out),
+            "BENCH_HA_RUNS": str(RUNS),
+            "BENCH_HA_WARM_RUNS": str(WARM_RUNS),
+        },
         timeout=TIMEOUT,
-        check=False,
     )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
-        raise RuntimeError(f"the Home Assistant setup benchmark failed ({completed.returncode})")
     runs = [json.loads(path.read_text()) for path in out.glob("*.json")]
     return sorted(runs, key=lambda run: run["run"])
 

@@ -106,7 +106,7 @@ STORAGE_SAVE_DELAY: Final = 1.0  # seconds: debounce of the Data Secure counter 
 
 # Runtime behaviour.
 STATS_INTERVAL: Final = 5.0  # seconds: the telegram counter sensors update at most this often
-STATUS_READ_STAGGER: Final = 0.1  # seconds between two status reads after a (re)connect
+STATUS_READS_IN_FLIGHT: Final = 2  # status reads awaiting their answer at once (as xknx)
 ISSUE_ROUTING_MAC_FAILURES: Final = "routing_mac_failures"  # backbone key does not match
 ROUTING_MAC_ISSUE_THRESHOLD: Final = 3  # routing frames failing the backbone key's MAC
 ROUTING_COUNTER_INTERVAL: Final = 30.0  # seconds between two looks at the routing drop counters

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -51,7 +52,7 @@ from .const import (
     ROUTING_COUNTER_INTERVAL,
     ROUTING_MAC_ISSUE_THRESHOLD,
     STATS_INTERVAL,
-    STATUS_READ_STAGGER,
+    STATUS_READS_IN_FLIGHT,
     TUNNEL_AUTOMATIC,
 )
 from .knx.address import GroupAddress, IndividualAddress
@@ -311,7 +312,7 @@ class KNXSecureCoordinator:
         self._stats_update: asyncio.TimerHandle | None = None
         self._status_addresses: dict[GroupAddress, int] = {}
         self._pending_reads: dict[GroupAddress, None] = {}
-        self._read_task: asyncio.Task[None] | None = None
+        self._readers: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._counters_changed = False
         self._reauth_started = False
@@ -328,7 +329,7 @@ class KNXSecureCoordinator:
 
     # --- life cycle ------------------------------------------------------------------
 
-    @property
+    @cached_property
     def device_info(self) -> DeviceInfo:
         """Return the gateway device every entity of the entry belongs to: the gateway of
         a tunnel, or the routing group (model id: Home Assistant's address on it)."""
@@ -388,13 +389,10 @@ class KNXSecureCoordinator:
         """Close the tunnel and write the Data Secure counters (idempotent)."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
-        if self._read_task is not None:
-            self._read_task.cancel()
-            self._read_task = None
+        self._stop_reads()
         if self._stats_update is not None:
             self._stats_update.cancel()
             self._stats_update = None
-        self._pending_reads.clear()
         try:
             await self.client.close()
         except (KNXSecureError, OSError):
@@ -431,10 +429,7 @@ class KNXSecureCoordinator:
             self._queue_reads(self._status_addresses)
         else:
             _LOGGER.debug("Tunnel to %s is down", self.host)
-            if self._read_task is not None:
-                self._read_task.cancel()
-                self._read_task = None
-            self._pending_reads.clear()
+            self._stop_reads()
         for listener in list(self._availability_listeners):
             listener()
         self._notify_stats_listeners()
@@ -549,24 +544,32 @@ class KNXSecureCoordinator:
 
     @callback
     def _queue_reads(self, addresses: Mapping[GroupAddress, int] | list[GroupAddress]) -> None:
-        """Read addresses one after the other, a little apart, while connected."""
+        """Read addresses while connected, at most STATUS_READS_IN_FLIGHT at a time.
+
+        Each reader sends its next read once the last one was answered (or timed out): the
+        bus's pace sets the rate, and an address nobody answers holds up one reader only.
+        """
         if not self.connected:
             return
         for address in addresses:
             self._pending_reads[address] = None
-        if self._pending_reads and (self._read_task is None or self._read_task.done()):
-            self._read_task = self.entry.async_create_background_task(
-                self.hass, self._async_read_pending(), f"{DOMAIN} status reads"
+        self._readers = {reader for reader in self._readers if not reader.done()}
+        while self._pending_reads and len(self._readers) < STATUS_READS_IN_FLIGHT:
+            self._readers.add(
+                self.entry.async_create_background_task(
+                    self.hass, self._async_read_pending(), f"{DOMAIN} status reads"
+                )
             )
 
+    @callback
+    def _stop_reads(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+        self._readers.clear()
+        self._pending_reads.clear()
+
     async def _async_read_pending(self) -> None:
-        first = True
         while self._pending_reads and self.connected:
-            if not first:
-                await asyncio.sleep(STATUS_READ_STAGGER)
-            first = False
-            if not self._pending_reads:
-                break
             address = next(iter(self._pending_reads))
             del self._pending_reads[address]
             try:

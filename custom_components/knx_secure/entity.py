@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from homeassistant.config_entries import ConfigSubentry
@@ -19,6 +20,9 @@ from .knx.address import GroupAddress
 # Home Assistant 2026.x links a device to its parent by registry id (via_device_id) and
 # deprecates via_device (the parent's identifiers) for 2027.8; 2025.x only knows via_device.
 _VIA_DEVICE_ID = "via_device_id" in (DeviceInfo.__required_keys__ | DeviceInfo.__optional_keys__)
+
+# Entities added in one loop iteration (see async_add_subentry_entities).
+ADD_BATCH = 10
 
 # The maker of a KNX device is not in the keyring: the devices are named after the standard.
 MANUFACTURER = "KNX"
@@ -39,13 +43,36 @@ def async_add_subentry_entities(
     subentry_type: str,
     entity_class: Callable[[KNXSecureCoordinator, ConfigSubentry], Entity],
 ) -> None:
-    """Add one entity per subentry of ``subentry_type``, each to its own subentry."""
+    """Add one entity per subentry of ``subentry_type``, each to its own subentry.
+
+    Home Assistant registers an added entity at once (registries, first state), ~1 ms
+    each: hundreds in one go would hold the event loop for a second. The first
+    ``ADD_BATCH`` are added now, the others in batches of that size by a task of the entry
+    that lets the loop run in between (``hass.async_block_till_done`` waits for it).
+    """
     coordinator = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == subentry_type:
+    subentries = [
+        (subentry_id, subentry)
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == subentry_type
+    ]
+
+    def add(batch: list[tuple[str, ConfigSubentry]]) -> None:
+        for subentry_id, subentry in batch:
             async_add_entities(
                 [entity_class(coordinator, subentry)], config_subentry_id=subentry_id
             )
+
+    async def add_the_rest() -> None:
+        for start in range(ADD_BATCH, len(subentries), ADD_BATCH):
+            await asyncio.sleep(0)  # one loop iteration for everything else
+            add(subentries[start : start + ADD_BATCH])
+
+    add(subentries[:ADD_BATCH])
+    if len(subentries) > ADD_BATCH:
+        entry.async_create_task(
+            coordinator.hass, add_the_rest(), f"{DOMAIN} {subentry_type} entities"
+        )
 
 
 class KNXSecureEntity(Entity):

@@ -69,7 +69,7 @@ def ha_test_setup(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Load custom integrations, give each test its own configuration folder (keyrings are
-    written there), shorten the client timeouts (FAST) and the spacing of status reads.
+    written there), shorten the client timeouts (FAST).
     """
     request.getfixturevalue("enable_custom_integrations")
     hass: HomeAssistant = request.getfixturevalue("hass")
@@ -77,7 +77,6 @@ def ha_test_setup(
     from custom_components.knx_secure import coordinator  # noqa: PLC0415
 
     monkeypatch.setattr(coordinator, "CLIENT_TIMEOUTS", FAST)
-    monkeypatch.setattr(coordinator, "STATUS_READ_STAGGER", 0.01)
 
 
 @pytest.fixture

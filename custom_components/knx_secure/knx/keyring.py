@@ -19,6 +19,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import NoReturn
@@ -397,11 +398,21 @@ def _group_address(element: _Element) -> GroupAddress:
 
 def _senders(element: _Element) -> tuple[IndividualAddress, ...]:
     try:
-        return tuple(
-            IndividualAddress.parse(s) for s in element.attributes.get("Senders", "").split()
-        )
+        return _sender_list(element.attributes.get("Senders", ""))
     except AddressError as exc:
         raise KeyringFormatError(f"{element.name}@Senders: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _sender_list(text: str) -> tuple[IndividualAddress, ...]:
+    """The senders of a Senders attribute; the same text gives the same tuple, made of the
+    same address objects (a keyring repeats them for every interface: shared, not copied)."""
+    return tuple(_shared_address(sender) for sender in text.split())
+
+
+@lru_cache(maxsize=65536)  # every individual address there is, at most
+def _shared_address(text: str) -> IndividualAddress:
+    return IndividualAddress.parse(text)
 
 
 def _blob(element: _Element, name: str) -> bytes | None:
