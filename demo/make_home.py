@@ -73,9 +73,39 @@ ADDRESSES: Final = (
     ("2/1/1", "Hall light switch (plain)", "1.001", "1.1.7"),
     ("2/1/2", "Hall light status (plain)", "1.001", "1.1.7"),
     ("2/5/1", "Garage temperature (plain)", "9.001", "1.1.8"),
+    # Issue 12: date, time, date-time, notify (display 1.1.12), fan (1.1.13), weather (1.1.14).
+    ("1/6/30", "Hall display date", "11.001", "1.1.12"),
+    ("1/6/31", "Hall display date status", "11.001", "1.1.12"),
+    ("1/6/32", "Hall display time", "10.001", "1.1.12"),
+    ("1/6/33", "Hall display time status", "10.001", "1.1.12"),
+    ("1/6/34", "Hall display date and time", "19.001", "1.1.12"),
+    ("1/6/35", "Hall display date and time status", "19.001", "1.1.12"),
+    ("1/6/36", "Hall display text", "16.001", "1.1.12"),
+    ("1/6/40", "Bathroom fan on/off", "1.001", "1.1.13"),
+    ("1/6/41", "Bathroom fan on/off status", "1.001", "1.1.13"),
+    ("1/6/42", "Bathroom fan speed", "5.001", "1.1.13"),
+    ("1/6/43", "Bathroom fan speed status", "5.001", "1.1.13"),
+    ("1/6/44", "Bathroom fan oscillation", "1.001", "1.1.13"),
+    ("1/6/45", "Bathroom fan oscillation status", "1.001", "1.1.13"),
+    ("1/6/46", "Kitchen hood fan step", "5.010", "1.1.13"),
+    ("1/6/47", "Kitchen hood fan step status", "5.010", "1.1.13"),
+    ("1/6/50", "Weather station temperature", "9.001", "1.1.14"),
+    ("1/6/51", "Weather station brightness south", "9.004", "1.1.14"),
+    ("1/6/52", "Weather station brightness west", "9.004", "1.1.14"),
+    ("1/6/53", "Weather station brightness east", "9.004", "1.1.14"),
+    ("1/6/54", "Weather station brightness north", "9.004", "1.1.14"),
+    ("1/6/55", "Weather station wind speed", "9.005", "1.1.14"),
+    ("1/6/56", "Weather station wind direction", "5.003", "1.1.14"),
+    ("1/6/57", "Weather station rain alarm", "1.005", "1.1.14"),
+    ("1/6/58", "Weather station frost alarm", "1.005", "1.1.14"),
+    ("1/6/59", "Weather station humidity", "9.007", "1.1.14"),
+    ("1/6/60", "Weather station air pressure", "9.006", "1.1.14"),
+    ("2/6/10", "Garage display text (plain)", "16.000", "1.1.12"),
+    ("2/6/11", "Garage clock time (plain)", "10.001", "1.1.12"),
 )
 DEVICES: Final = (
     *("1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8"),
+    *("1.1.12", "1.1.13", "1.1.14"),  # issue 12: display with clock, fan, weather station
     "1.1.30",  # the hall display reading the exposes (issue 12)
 )
 

@@ -8,7 +8,19 @@ from homeassistant.const import Platform
 
 DOMAIN: Final = "knx_secure"
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CLIMATE,
+    Platform.DATE,
+    Platform.DATETIME,
+    Platform.FAN,
+    Platform.LIGHT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+    Platform.WEATHER,
+]
 
 DEFAULT_PORT: Final = 3671
 
@@ -85,6 +97,49 @@ CONF_EXPOSE_ATTRIBUTE: Final = "attribute"  # empty: the entity's state
 CONF_EXPOSE_COOLDOWN: Final = "cooldown"  # seconds between two sends of a changing value
 CONF_EXPOSE_PERIOD: Final = "periodic_send"  # seconds between two resends; 0: on change only
 EXPOSE_CLOCK_PERIOD: Final = 3600  # seconds: a clock expose without a period is sent hourly
+# Light subentries: every value has a write address "<part>_address" and an optional status
+# address "<part>_state_address" (LIGHT_PARTS; the colour channels are "<colour>_brightness"
+# and "<colour>_switch" of LIGHT_CHANNELS).
+SUBENTRY_LIGHT: Final = "light"
+CONF_LIGHT_SWITCH: Final = "switch"
+CONF_LIGHT_BRIGHTNESS: Final = "brightness"
+CONF_LIGHT_COLOR_TEMPERATURE: Final = "color_temperature"
+CONF_LIGHT_COLOR: Final = "color"
+LIGHT_CHANNELS: Final = ("red", "green", "blue", "white")
+CONF_COLOR_TEMPERATURE_TYPE: Final = "color_temperature_type"  # "7.600" or "5.001"
+CONF_COLOR_TYPE: Final = "color_type"  # "232.600" RGB, "251.600" RGBW or "242.600" xyY
+CONF_MIN_KELVIN: Final = "min_kelvin"
+CONF_MAX_KELVIN: Final = "max_kelvin"
+DEFAULT_MIN_KELVIN: Final = 2700
+DEFAULT_MAX_KELVIN: Final = 6500
+# Date, time and date-time subentries (write_address, state_address, sync_state).
+SUBENTRY_DATE: Final = "date"
+SUBENTRY_TIME: Final = "time"
+SUBENTRY_DATETIME: Final = "datetime"
+# Fan subentry (speed_dpt: "5.001" percent or "5.010" steps up to max_step).
+SUBENTRY_FAN: Final = "fan"
+CONF_SWITCH_ADDRESS: Final = "switch_address"
+CONF_SWITCH_STATE_ADDRESS: Final = "switch_state_address"
+CONF_SPEED_ADDRESS: Final = "speed_address"
+CONF_SPEED_STATE_ADDRESS: Final = "speed_state_address"
+CONF_SPEED_DPT: Final = "speed_dpt"
+CONF_MAX_STEP: Final = "max_step"
+CONF_OSCILLATION_ADDRESS: Final = "oscillation_address"
+CONF_OSCILLATION_STATE_ADDRESS: Final = "oscillation_state_address"
+# Weather subentry: a weather station's values (their types are fixed: weather.WEATHER_TYPES).
+SUBENTRY_WEATHER: Final = "weather"
+CONF_BRIGHTNESS_SOUTH_ADDRESS: Final = "brightness_south_address"
+CONF_BRIGHTNESS_WEST_ADDRESS: Final = "brightness_west_address"
+CONF_BRIGHTNESS_EAST_ADDRESS: Final = "brightness_east_address"
+CONF_BRIGHTNESS_NORTH_ADDRESS: Final = "brightness_north_address"
+CONF_WIND_SPEED_ADDRESS: Final = "wind_speed_address"
+CONF_WIND_DIRECTION_ADDRESS: Final = "wind_direction_address"
+CONF_RAIN_ALARM_ADDRESS: Final = "rain_alarm_address"
+CONF_FROST_ALARM_ADDRESS: Final = "frost_alarm_address"
+CONF_HUMIDITY_ADDRESS: Final = "humidity_address"
+CONF_AIR_PRESSURE_ADDRESS: Final = "air_pressure_address"
+# Notify subentry (write_address, value_type: "16.000" or "16.001").
+SUBENTRY_NOTIFY: Final = "notify"
 
 # Services.
 SERVICE_SEND: Final = "send"

@@ -6,13 +6,18 @@ Commands:
                                                   write a signed, encrypted keyring from the
                                                   JSON that ``keyring FILE --show-secrets`` prints
   decode --keyring FILE [--password PW] [HEX ...]  one JSON object per cEMI / KNXnet/IP frame
-  gateway --keyring FILE [--password PW] [...]     a virtual KNX IP Secure gateway (gateway.py)
+  gateway --keyring FILE [--password PW] [--installation FILE] [...]
+                                                  a virtual KNX IP Secure gateway (gateway.py)
+                                                  with the simulated devices of an installation
+                                                  file (installation.py)
   scenario --gateway HOST:PORT --keyring FILE ...  end-to-end check of a gateway (scenario.py)
 
 Exit status: 0 on success, 1 when the command cannot run (bad keyring file or password:
 one line on stderr; ``scenario`` reports its failures as its last JSON line), 2 for a usage
 error (argparse: every argument is checked by its ``type=`` from cli_arguments.py, with a
-clear message).
+clear message). A bad installation file is a usage error too: ``gateway`` prints one
+``{"error": "devices[3] (1.1.4 blind): position: ..."}`` line on stdout (where the ready line
+would be) and exits with 2.
 Without --password the password comes from the environment variable KNX_KEYRING_PASSWORD or
 an interactive prompt.
 
@@ -72,6 +77,7 @@ from .errors import (
     DataSecureKeyMissingError,
     DataSecureMacError,
     FrameError,
+    InstallationError,
     KeyringFormatError,
     KNXSecureError,
     WrapperMacError,
@@ -83,6 +89,7 @@ from .gateway import (
     VirtualGateway,
     default_switches,
 )
+from .installation import install, read_installation
 from .keyring import MAX_KEYRING_SIZE, Keyring, load_keyring
 from .keyring_writer import keyring_from_summary, write_keyring
 from .multicast import DEFAULT_MULTICAST_GROUP, DEFAULT_MULTICAST_PORT
@@ -109,6 +116,7 @@ PROG = "python -m custom_components.knx_secure.knx"
 PASSWORD_ENVIRONMENT = "KNX_KEYRING_PASSWORD"  # noqa: S105 - a variable name, not a password
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2  # as argparse exits on a usage error
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 _MESSAGE_CODES = {
@@ -469,7 +477,16 @@ def add_gateway_command(subparsers: _SubParsers) -> None:
         action="append",
         default=[],
         metavar="WRITE_GA:STATUS_GA[@DEVICE_IA]",
-        help="a simulated switch actuator channel (repeatable; default: pairs of secure GAs)",
+        help=(
+            "a simulated switch actuator channel (repeatable; default without --installation:"
+            " pairs of secure GAs)"
+        ),
+    )
+    parser.add_argument(
+        "--installation",
+        type=existing_file,
+        metavar="FILE",
+        help="the simulated devices: an installation file (JSON, see docs/DEMO.md)",
     )
     parser.add_argument(
         "--status-delay",
@@ -497,13 +514,17 @@ def add_gateway_command(subparsers: _SubParsers) -> None:
 
 
 def gateway_from_arguments(args: argparse.Namespace) -> VirtualGateway:
-    """The gateway the parsed ``gateway`` arguments describe (not started)."""
+    """The gateway the parsed ``gateway`` arguments describe, with its devices (not started;
+    InstallationError for a bad installation file)."""
+    # the file first: a bad one is reported before a password is asked for
+    installation = read_installation(args.installation) if args.installation else None
     keyring = _load(args.keyring, args)
+    switches = args.switch or ([] if installation else default_switches(keyring))
     try:
-        return VirtualGateway(
+        gateway = VirtualGateway(
             keyring,
             host=args.host_ia,
-            switches=args.switch or default_switches(keyring),
+            switches=switches,
             status_delay=args.status_delay,
             bind=args.bind,
             port=args.port,
@@ -511,19 +532,32 @@ def gateway_from_arguments(args: argparse.Namespace) -> VirtualGateway:
         )
     except ValueError as err:  # switches that do not fit together or on the line
         raise CommandError(str(err)) from None
+    if installation is not None:
+        install(gateway, installation, status_delay=args.status_delay)
+    return gateway
 
 
 def run_gateway(args: argparse.Namespace) -> int:
-    """Run the gateway until SIGINT/SIGTERM: exit 0."""
+    """Run the gateway until SIGINT/SIGTERM: exit 0 (2 and an error line for a bad
+    installation file)."""
+    try:
+        return asyncio.run(_run_gateway(args))
+    except InstallationError as err:
+        _print_json({"error": str(err)}, sys.stdout)
+        return EXIT_USAGE
+
+
+async def _run_gateway(args: argparse.Namespace) -> int:
+    # built on the running loop: a device kind may schedule its behaviour as it is made
     gateway = gateway_from_arguments(args)
     _configure_logging()
     if args.routing:
         router = VirtualRouter(
             gateway, group=args.multicast_group, port=args.port, interface=args.interface
         )
-        asyncio.run(_serve(gateway, router))
+        await _serve(gateway, router)
     else:
-        asyncio.run(_serve(gateway))
+        await _serve(gateway)
     return EXIT_OK
 
 

@@ -204,6 +204,7 @@ class VirtualGateway:
         self._dropped: Counter[str] = Counter()
         self._bus = Bus(self._dropped)
         self._devices: dict[IndividualAddress, SimulatedDevice] = {}
+        self._bus_powered = False
         self._switches: dict[GroupAddress, SwitchActuator] = {}
         for spec in switches:
             self._add_switch(spec, status_delay)
@@ -258,6 +259,17 @@ class VirtualGateway:
             raise ValueError(f"there is already a device {device.address}")
         self._devices[device.address] = device
         self._bus.attach(device)
+        if self._bus_powered:
+            device.power_up()
+
+    def power_up_devices(self) -> None:
+        """The bus powers up, once (the gateway or its router starts): every device runs its
+        start (reads at start, its own timers); a device added later powers up as it joins."""
+        if self._bus_powered:
+            return
+        self._bus_powered = True
+        for device in tuple(self._devices.values()):
+            device.power_up()
 
     def device(self, address: IndividualAddress | str) -> SimulatedDevice:
         """The simulated device with this individual address (KeyError if none)."""
@@ -301,6 +313,7 @@ class VirtualGateway:
                 continue
             self._server, self._port, self._udp_closed = server, port, udp_closed
             break
+        self.power_up_devices()
         _LOGGER.info(
             "virtual KNX IP Secure gateway %s listening on %s:%s (TCP and UDP), %d tunnels",
             self._host,
@@ -434,7 +447,15 @@ class VirtualGateway:
                 {"individual_address": str(t.individual_address), "user_id": t.user_id}
                 for t in self._tunnels
             ],
+            "devices": self.device_list(),
         }
+
+    def device_list(self) -> list[dict[str, str | None]]:
+        """The simulated devices for a ready line: address, kind and name."""
+        return [
+            {"address": str(address), "kind": device.kind, "name": device.name}
+            for address, device in self._devices.items()
+        ]
 
     # --- for the connections and the discovery endpoint --------------------------------------
 

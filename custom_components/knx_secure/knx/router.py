@@ -113,6 +113,7 @@ class VirtualRouter:
         self._endpoint = endpoint
         self._gateway.bus.attach(self)
         await endpoint.synchronised
+        self._gateway.power_up_devices()
         _LOGGER.info("virtual KNX IP router %s on %s", self.individual_address, self.address)
 
     async def stop(self) -> None:
@@ -135,7 +136,7 @@ class VirtualRouter:
             "individual_address": str(self.individual_address),
             "interface": self._interface,
             "latency_ms": backbone.latency_ms if backbone and self.secure else None,
-            "devices": [str(device) for device in self._gateway.devices],
+            "devices": self._gateway.device_list(),
         }
 
     def send_busy(self, wait_ms: int) -> None:

@@ -7,6 +7,11 @@ schedules its own behaviour over time with ``call_later`` (cancelled when the ga
 stops). Values on the bus are raw group values; a device decodes them with the datapoint
 type of its group object (``knx.dpt``).
 
+``power_up`` runs when the bus powers up (the gateway or its router starts, or the device
+joins a running one): the device sends its reads at start there (``read_at_start``; the
+answers land in ``responses``), and a kind that changes by itself over time starts its timers
+there, so that building a device never needs a running event loop.
+
 Like a real device it keeps one Data Secure freshness table and one outgoing sequence
 counter for its whole life, checks every secure telegram it receives, and refuses plain
 telegrams to group addresses that have a key (counted in the bus's drop counter).
@@ -41,6 +46,8 @@ class SimulatedDevice:
 
     #: What the device is, for ``repr`` and the installation file ("switch", "dimmer").
     kind = "device"
+    #: A name from the installation file (None: unnamed), for the ready line and logs.
+    name: str | None = None
 
     def __init__(
         self,
@@ -56,6 +63,10 @@ class SimulatedDevice:
         self._bus = bus
         self._watched: set[GroupAddress] = set()
         self._pending: set[asyncio.TimerHandle] = set()
+        self._reads_at_start: dict[GroupAddress, None] = {}
+        self._read_period: float | None = None
+        #: The last GroupValueResponse heard on each watched address (answers to its reads).
+        self.responses: dict[GroupAddress, GroupValue] = {}
         # Sends above the keyring's SequenceNumber and above the clock (SequenceCounter);
         # accepts only fresher sequence numbers than the keyring / last telegram per sender.
         self._secure = DataSecure.from_keyring(
@@ -100,6 +111,41 @@ class SimulatedDevice:
     def send_response(self, address: GroupAddress, value: GroupValue) -> None:
         self._send(address, cemi.group_value_response(value))
 
+    def send_read(self, address: GroupAddress) -> None:
+        """Send a GroupValueRead (the answer lands in ``responses`` if the address is watched)."""
+        self._send(address, cemi.group_value_read())
+
+    def read_at_start(
+        self, addresses: Iterable[GroupAddress], *, period: float | None = None
+    ) -> None:
+        """Read these addresses when the bus powers up (``power_up``), like a device that asks
+        for the values it needs after a bus voltage return, and with ``period`` again every
+        ``period`` seconds until the gateway stops (a display that polls); the answers are
+        kept in ``responses``."""
+        addresses = tuple(addresses)
+        self._reads_at_start.update(dict.fromkeys(addresses))
+        self.watch(addresses)
+        if period is not None:
+            self._read_period = period
+
+    @property
+    def reads_at_start(self) -> tuple[GroupAddress, ...]:
+        return tuple(self._reads_at_start)
+
+    def power_up(self) -> None:
+        """The bus powers up: send the reads at start. A kind that changes by itself over
+        time extends it to start its timers (calling this too)."""
+        self._send_reads()
+
+    def _send_reads(self) -> None:
+        for address in self._reads_at_start:
+            self.send_read(address)
+        if self._read_period is not None:
+            self.call_later(self._read_period, self._send_reads)
+
+    def on_response(self, address: GroupAddress, value: GroupValue) -> None:
+        """A GroupValueResponse to a watched address (already kept in ``responses``)."""
+
     def call_later(self, delay: float, action: Callable[[], None]) -> asyncio.TimerHandle:
         """Run action after delay seconds on the running loop, unless the gateway stops
         first (``cancel_pending``)."""
@@ -136,6 +182,9 @@ class SimulatedDevice:
             self.on_write(dst, apdu.value)
         elif apdu.apci is APCI.GROUP_VALUE_READ and (value := self.on_read(dst)) is not None:
             self.send_response(dst, value)
+        elif apdu.apci is APCI.GROUP_VALUE_RESPONSE and apdu.value is not None:
+            self.responses[dst] = apdu.value
+            self.on_response(dst, apdu.value)
 
     def _open(self, frame: LData) -> LData | None:
         """The plain frame, or None when the device refuses it (counted)."""

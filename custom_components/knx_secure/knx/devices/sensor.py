@@ -26,7 +26,7 @@ from .spec import Spec, group_address, number
 if TYPE_CHECKING:
     from ..bus import Bus
 
-__all__ = ["SensorDevice", "SensorValueSpec", "sensor_from_spec"]
+__all__ = ["SensorDevice", "SensorValueSpec", "sensor_from_spec", "started", "value_spec"]
 
 # The value shapes (``DPT.describe()["value"]``) a random walk can move.
 _NUMERIC_SHAPES = frozenset({"integer", "number"})
@@ -112,6 +112,11 @@ class SensorDevice(SimulatedDevice):
         entry.current = carried
         self.send_write(address, entry.spec.dpt.encode(carried), delayed=True)
 
+    def power_up(self) -> None:
+        """The bus powers up: the reads at start, then the periodic values."""
+        super().power_up()
+        self.start()
+
     def start(self) -> None:
         """Start sending the periodic values (on the running loop); idempotent, and again
         after ``cancel_pending`` (the gateway stopped)."""
@@ -184,9 +189,15 @@ def sensor_from_spec(
     device = SensorDevice(address, keyring, bus, status_delay=status_delay)
     for index, value in enumerate(values, 1):
         try:
-            device.add_value(_value_spec(value))
+            device.add_value(value_spec(value))
         except ValueError as err:  # InstallationError and DPTError are ValueErrors too
             raise InstallationError(f"values[{index}]: {err}") from None
+    return started(device)
+
+
+def started(device: SensorDevice) -> SensorDevice:
+    """The device, sending its periodic values if built on a running loop (else ``start()``
+    does later)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -195,7 +206,7 @@ def sensor_from_spec(
     return device
 
 
-def _value_spec(value: object) -> SensorValueSpec:
+def value_spec(value: object) -> SensorValueSpec:
     """One entry of ``values``."""
     if not isinstance(value, dict):
         raise InstallationError(f"an object, not {value!r}")

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from ..bus import Bus
     from .base import SimulatedDevice
 
-__all__ = ["DeviceFactory", "Spec", "group_address", "number", "optional_group_address"]
+__all__ = [
+    "DeviceFactory",
+    "Spec",
+    "group_address",
+    "group_address_value",
+    "number",
+    "optional_group_address",
+]
 
 type Spec = Mapping[str, object]
 
@@ -39,14 +46,17 @@ class DeviceFactory(Protocol):
 def optional_group_address(spec: Spec, key: str) -> GroupAddress | None:
     """The group address in field ``key``, None when the field is absent or null."""
     value = spec.get(key)
-    if value is None:
-        return None
+    return None if value is None else group_address_value(value, key)
+
+
+def group_address_value(value: object, where: str) -> GroupAddress:
+    """``value`` (from the field or list item ``where``) as a group address."""
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InstallationError(f"{key}: a group address is text like 1/2/3, not {value!r}")
+        raise InstallationError(f"{where}: a group address is text like 1/2/3, not {value!r}")
     try:
         return GroupAddress.parse(str(value))
     except AddressError as err:
-        raise InstallationError(f"{key}: {err}") from None
+        raise InstallationError(f"{where}: {err}") from None
 
 
 def group_address(spec: Spec, key: str) -> GroupAddress:
