@@ -63,6 +63,13 @@ ADDRESSES: Final = (
     ("1/5/4", "Wind speed", "9.005", "1.1.6"),
     ("1/5/5", "House power", "14.056", "1.1.6"),
     ("1/5/6", "House energy", "13.013", "1.1.6"),
+    # Exposes (issue 12): Home Assistant sends on these (the tunnels are senders of every
+    # secure address); the hall display 1.1.30 reads them at start.
+    ("1/6/201", "Outdoor temperature for the display (expose)", "9.001", "1.1.30"),
+    ("1/6/202", "Time (expose)", "10.001", "1.1.30"),
+    ("1/6/203", "Date (expose)", "11.001", "1.1.30"),
+    ("1/6/204", "Date and time (expose)", "19.001", "1.1.30"),
+    ("2/6/201", "Presence for the display (expose, plain)", "1.001", "1.1.30"),
     ("2/1/1", "Hall light switch (plain)", "1.001", "1.1.7"),
     ("2/1/2", "Hall light status (plain)", "1.001", "1.1.7"),
     ("2/5/1", "Garage temperature (plain)", "9.001", "1.1.8"),
@@ -118,6 +125,7 @@ DEVICES: Final = (
     *("1.1.12", "1.1.13", "1.1.14"),  # issue 12: display with clock, fan, weather station
     # issue 12: number, select, scene, button, text
     *("1.1.9", "1.1.10", "1.1.11"),
+    "1.1.30",  # the hall display reading the exposes (issue 12)
 )
 
 

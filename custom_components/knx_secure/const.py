@@ -95,6 +95,14 @@ CONF_MIN_TEMP: Final = "min_temp"
 CONF_MAX_TEMP: Final = "max_temp"
 CONF_TEMPERATURE_STEP: Final = "temperature_step"
 
+# Expose subentry (also: value_type): a Home Assistant value sent to the bus, or the clock.
+SUBENTRY_EXPOSE: Final = "expose"
+CONF_EXPOSE_ADDRESS: Final = "expose_address"
+CONF_EXPOSE_ENTITY: Final = "entity_id"  # empty: the clock (value types 10.001, 11.001, 19.001)
+CONF_EXPOSE_ATTRIBUTE: Final = "attribute"  # empty: the entity's state
+CONF_EXPOSE_COOLDOWN: Final = "cooldown"  # seconds between two sends of a changing value
+CONF_EXPOSE_PERIOD: Final = "periodic_send"  # seconds between two resends; 0: on change only
+EXPOSE_CLOCK_PERIOD: Final = 3600  # seconds: a clock expose without a period is sent hourly
 # Light subentries: every value has a write address "<part>_address" and an optional status
 # address "<part>_state_address" (LIGHT_PARTS; the colour channels are "<colour>_brightness"
 # and "<colour>_switch" of LIGHT_CHANNELS).

@@ -492,8 +492,8 @@ class KNXSecureCoordinator:
     def async_add_read_listener(
         self, address: GroupAddress, listener: CALLBACK_TYPE
     ) -> CALLBACK_TYPE:
-        """Call listener for every GroupValueRead of address on the bus (an entity that
-        answers reads responds with ``async_respond``)."""
+        """Call listener for every GroupValueRead of address on the bus (an expose, or an
+        entity that answers reads, responds with async_respond)."""
         listeners = self._read_listeners.setdefault(address, [])
         remove_listener = _add_listener(listeners, listener)
 
@@ -592,19 +592,20 @@ class KNXSecureCoordinator:
     async def async_write(self, address: GroupAddress, value: bool | GroupValue) -> None:
         """Send a GroupValueWrite; returns once the gateway confirmed it."""
         payload = encode_dpt1(value) if isinstance(value, bool) else value
-        await self._async_send(address, GroupService.WRITE, payload)
-        # Our own telegram does not come back from the bus: tell the entities bound to it.
-        self._dispatch(address, payload)
+        await self._async_send_value(address, GroupService.WRITE, payload)
 
     async def async_respond(self, address: GroupAddress, dpt: DPT, value: DPTValue) -> None:
-        """Answer a GroupValueRead of address with value encoded as dpt (a value the type
-        cannot carry is the caller's error, as in async_write_dpt)."""
-        await self._async_send(address, GroupService.RESPONSE, self._encode(address, dpt, value))
+        """Answer a GroupValueRead of address with value encoded as dpt (errors as
+        async_write_dpt)."""
+        await self._async_send_value(
+            address, GroupService.RESPONSE, self._encode(address, dpt, value)
+        )
 
-    async def _async_send(
+    async def _async_send_value(
         self, address: GroupAddress, service: GroupService, payload: GroupValue
     ) -> None:
-        """Send a write or a response; returns once the gateway confirmed it."""
+        """Send a write or response (Data Secure when the address has a key) and tell the
+        entities bound to address: our own telegram does not come back from the bus."""
         try:
             if service is GroupService.RESPONSE:
                 await self.client.respond(address, payload)
@@ -619,6 +620,7 @@ class KNXSecureCoordinator:
                 translation_placeholders={"address": str(address), "error": str(err)},
             ) from err
         self._record_sent(address, service, payload)
+        self._dispatch(address, payload)
 
     @callback
     def _record_sent(
@@ -639,7 +641,7 @@ class KNXSecureCoordinator:
 
     @staticmethod
     def _encode(address: GroupAddress, dpt: DPT, value: DPTValue) -> GroupValue:
-        """The payload of value as dpt; a value the type cannot carry is the caller's error."""
+        """value as dpt's payload; a value the type cannot carry is the caller's error."""
         try:
             return dpt.encode(value)
         except DPTError as err:

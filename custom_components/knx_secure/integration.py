@@ -68,6 +68,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) 
 async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> bool:
     """Load the keyring, open the secure tunnel and set up the platforms."""
     from .coordinator import KNXSecureCoordinator  # noqa: PLC0415
+    from .expose import async_setup_exposes  # noqa: PLC0415
     from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
@@ -129,6 +130,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
             .id
         )
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        async_setup_exposes(hass, entry)
     except BaseException:
         await coordinator.async_shutdown()
         raise

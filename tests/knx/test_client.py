@@ -194,6 +194,23 @@ async def test_write_and_read_round_trip(
     assert sum(client.dropped.values()) == 0
 
 
+async def test_respond_sends_a_secure_group_value_response(make_client: ClientFactory) -> None:
+    """respond: a GroupValueResponse, Data Secure on a GA with a key; another tunnel gets it."""
+    listener, responder = make_client(), make_client()
+    await listener.connect()
+    await responder.connect()
+    received: list[Telegram] = []
+    listener.subscribe(received.append)
+    await responder.respond(SWITCH, 1)
+    source = responder.individual_address
+    assert source is not None
+    expected = Telegram(source, SWITCH, APCI.GROUP_VALUE_RESPONSE, 1, True)
+    await wait_for(lambda: expected in received, message=f"got {received}")
+    await responder.respond(PLAIN_GA, b"\x0c\x33")
+    plain = Telegram(source, PLAIN_GA, APCI.GROUP_VALUE_RESPONSE, b"\x0c\x33", False)
+    await wait_for(lambda: plain in received, message=f"got {received}")
+
+
 async def test_subscribe_and_iterator_deliver_the_status(make_client: ClientFactory) -> None:
     client = make_client()
     await client.connect()

@@ -18,6 +18,7 @@ from ..const import (
     SUBENTRY_COVER,
     SUBENTRY_DATE,
     SUBENTRY_DATETIME,
+    SUBENTRY_EXPOSE,
     SUBENTRY_FAN,
     SUBENTRY_LIGHT,
     SUBENTRY_NOTIFY,
@@ -35,6 +36,7 @@ from .button import ButtonSubentryFlowHandler
 from .climate import ClimateSubentryFlowHandler
 from .clock import ClockSubentryFlowHandler
 from .cover import CoverSubentryFlowHandler
+from .expose import ExposeSubentryFlowHandler
 from .fan import FanSubentryFlowHandler
 from .light import LightSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
@@ -64,4 +66,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_SCENE: SceneSubentryFlowHandler,
     SUBENTRY_BUTTON: ButtonSubentryFlowHandler,
     SUBENTRY_TEXT: TextSubentryFlowHandler,
+    SUBENTRY_EXPOSE: ExposeSubentryFlowHandler,
 }
