@@ -39,10 +39,10 @@ def test_a_value_written_as_text(dpt_id: str, text: str, value: object) -> None:
     [
         ("1.001", "maybe", "none of off, on"),
         ("5.001", "4.5", "not a whole number"),
-        ("5.001", "101", ""),
+        ("5.001", "101", "out of range 0..100"),
         ("9.001", "warm", "not a number"),
-        ("20.102", "boiling", ""),
-        ("16.000", "Grüße", ""),
+        ("20.102", "boiling", "needs one of auto, comfort"),
+        ("16.000", "Grüße", "not in the ascii character set"),
         ("232.600", "1,2,3", "cannot be written as text"),
     ],
 )
