@@ -186,7 +186,11 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(ui.UI_TIMEOUT_MS)
             page = context.new_page()
-            open_panel(page, instance, port, folder)
+            try:
+                open_panel(page, instance, port, folder)
+            except Exception:
+                page.screenshot(path=str(folder / "failed.png"))
+                raise
             result = measure(page, instance, port, args.rate, args.seconds)
             browser.close()
         print(json.dumps(result))
