@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
@@ -23,7 +22,7 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers import selector
 
 from . import coordinator as coordinator_module
@@ -54,7 +53,6 @@ from .const import (
 )
 from .coordinator import ConnectionSettings
 from .knx import discovery, reachability
-from .knx import keyring as keyring_file
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.discovery import GatewayDescriptor
 from .knx.drops import DropReason
@@ -72,7 +70,12 @@ from .knx.keyring import Keyring, load_keyring
 from .knx.multicast import DEFAULT_MULTICAST_GROUP
 from .knx.routing import SecureRouting
 from .knx.routing_client import RoutingClient
-from .store import keyring_directory, read_keyring_file, write_pending_keyring
+from .store import (
+    keyring_directory,
+    read_keyring_file,
+    read_keyring_upload,
+    write_pending_keyring,
+)
 from .subentries import SUBENTRY_FLOWS
 
 _LOGGER = logging.getLogger(__name__)
@@ -115,12 +118,6 @@ async def async_gateway_reachable(host: str, port: int) -> bool:
         _LOGGER.debug("%s", err)
         return False
     return True
-
-
-def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
-    """Return the content of an uploaded file (file_upload deletes it). Runs in the executor."""
-    with process_uploaded_file(hass, file_id) as path:
-        return keyring_file.read_keyring_file(path)  # bounded: no keyring is that large
 
 
 def _keyring_schema(*, file_required: bool, password_required: bool) -> vol.Schema:
@@ -304,7 +301,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         if file_id := user_input.get(CONF_KEYRING_UPLOAD):
             try:
                 self._upload = await self.hass.async_add_executor_job(
-                    _read_upload, self.hass, file_id
+                    read_keyring_upload, self.hass, file_id
                 )
             except (OSError, ValueError, KeyringError) as err:  # unknown id, expired, too large
                 _LOGGER.debug("Keyring upload not readable: %s", err)

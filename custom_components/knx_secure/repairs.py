@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant import data_entry_flow
-from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -31,13 +30,12 @@ from .const import (
     CONF_PROJECT,
     DOMAIN,
 )
-from .knx import keyring as keyring_file
 from .knx.address import GroupAddress, IndividualAddress
 from .knx.drops import DropReason
 from .knx.errors import KeyringError, KeyringPasswordError
 from .knx.keyring import load_keyring
 from .knx.telegram import TelegramDropped
-from .store import keyring_directory, write_pending_keyring
+from .store import keyring_directory, read_keyring_upload, write_pending_keyring
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -125,11 +123,6 @@ def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
 # --- the fix flow: a new keyring from the repair -------------------------------------------------
 
 
-def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
-    with process_uploaded_file(hass, file_id) as path:
-        return keyring_file.read_keyring_file(path)
-
-
 class NewKeyringFlow(RepairsFlow):
     """Upload the keyring exported after the last download; the entry reloads with it."""
 
@@ -174,7 +167,7 @@ class NewKeyringFlow(RepairsFlow):
         """Check the new keyring, store it for the entry and reload; form errors else."""
         try:
             content = await self.hass.async_add_executor_job(
-                _read_upload, self.hass, user_input[CONF_KEYRING_UPLOAD]
+                read_keyring_upload, self.hass, user_input[CONF_KEYRING_UPLOAD]
             )
             keyring = await self.hass.async_add_executor_job(
                 load_keyring, content, user_input[CONF_KEYRING_PASSWORD]

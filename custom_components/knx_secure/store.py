@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import STORAGE_DIR, Store
 
@@ -33,6 +34,7 @@ from .const import (
     STORAGE_SAVE_DELAY,
     STORAGE_VERSION,
 )
+from .knx import keyring as keyring_file
 from .knx.data_secure import unix_ms
 from .knx.keyring import Keyring, load_keyring
 from .knx.security_store import (
@@ -203,3 +205,9 @@ class HassSecurityStore:
     async def async_remove(self) -> None:
         """Remove the stored state (entry removed)."""
         await self._store.async_remove()
+
+
+def read_keyring_upload(hass: HomeAssistant, file_id: str) -> bytes:
+    """The content of an uploaded keyring (file_upload deletes it). Runs in the executor."""
+    with process_uploaded_file(hass, file_id) as path:
+        return keyring_file.read_keyring_file(path)  # bounded: no keyring is that large

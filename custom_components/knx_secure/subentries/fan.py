@@ -20,9 +20,9 @@ from ..const import (
     CONF_SWITCH_STATE_ADDRESS,
     CONF_SYNC_STATE,
 )
+from ..knx.devices.fan import FAN_SPEED_DPTS
 from .base import GroupAddressSubentryFlow, address_selector
 
-FAN_SPEED_DPTS = ["5.001", "5.010"]
 DEFAULT_MAX_STEP = 3
 
 
@@ -49,7 +49,7 @@ class FanSubentryFlowHandler(GroupAddressSubentryFlow):
                 vol.Optional(CONF_SPEED_STATE_ADDRESS): address_selector(),
                 vol.Required(CONF_SPEED_DPT, default="5.001"): selector.SelectSelector(
                     selector.SelectSelectorConfig(
-                        options=FAN_SPEED_DPTS,
+                        options=list(FAN_SPEED_DPTS),
                         mode=selector.SelectSelectorMode.DROPDOWN,
                         translation_key="fan_speed_dpt",
                     )
