@@ -85,6 +85,7 @@ from .knx.telegram import (
     group_value_as_bool,
 )
 from .monitor import TelegramMonitor
+from .project import Project
 from .repairs import RejectionIssues
 
 if TYPE_CHECKING:
@@ -318,6 +319,8 @@ class KNXSecureCoordinator:
         self._reauth_started = False
         # What the entities were built from; a change of subentries reloads the entry.
         self.subentries_snapshot: dict[str, object] = {}
+        # The imported ETS project's names and types, if any (set by async_setup_entry).
+        self.project: Project | None = None
         # The gateway's device registry id (set by async_setup_entry).
         self.gateway_device_id: str | None = None
         # Every telegram in and out, and every rejected one, for the group monitor panel.

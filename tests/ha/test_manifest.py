@@ -31,8 +31,10 @@ def test_manifest_keys_in_hassfest_order() -> None:
     assert manifest["dependencies"] == ["file_upload", "http", "websocket_api"]
     assert manifest["integration_type"] == "hub"
     assert manifest["iot_class"] == "local_push"
-    # cryptography ships with Home Assistant; pinning it could fight core's pin.
-    assert manifest["requirements"] == []
+    # cryptography ships with Home Assistant; pinning it could fight core's pin. xknxproject
+    # (the ETS project parser) is pinned by core's knx integration (3.8.2 on 2025.4, 3.10.0 on
+    # 2026.10): a range both satisfy, so having both integrations never fights.
+    assert manifest["requirements"] == ["xknxproject>=3.8.2,<4"]
     for key in ("codeowners", "documentation", "issue_tracker", "version"):
         assert manifest[key], key
 
