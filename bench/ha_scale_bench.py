@@ -347,9 +347,13 @@ async def test_scale(hass: HomeAssistant, run: int, tmp_path: Path) -> None:
     if memory_run:
         gc.collect()
         document["memory_mb"] = (tracemalloc.get_traced_memory()[0] - before) / 1e6
-        if SLOWEST:  # and where the memory is
-            top = tracemalloc.take_snapshot().statistics("filename")[:12]
-            document["memory_top"] = [(stat.size / 1e6, str(stat.traceback)) for stat in top]
+        if SLOWEST:  # and where the memory is: by file, and by line
+            snapshot = tracemalloc.take_snapshot()
+            for key, count in (("filename", 15), ("lineno", 40)):
+                top = snapshot.statistics(key)[:count]
+                document[f"memory_by_{key}"] = [
+                    (stat.size / 1e6, stat.count, str(stat.traceback)) for stat in top
+                ]
         tracemalloc.stop()
     else:
         document.update(

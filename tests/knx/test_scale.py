@@ -165,3 +165,13 @@ def _assert_start_patterns(gateway: VirtualGateway) -> None:
         values = gateway.device(device.address)
         assert isinstance(values, ValueActuator)
         assert values.value(device.groups[4]) == scale.text_value(number)
+
+
+def test_the_keyring_keeps_each_address_and_each_sender_map_once(ours: Keyring) -> None:
+    """Eight tunnels receive the same 1,796 addresses from the same senders: one mapping of
+    them, and one object per group address across the tunnels and the group keys (a copy
+    each took 1.5 MB of the loaded entry)."""
+    tunnels = ours.tunnels_of_host(scale.GATEWAY)
+    assert len({id(tunnel.group_senders) for tunnel in tunnels}) == 1
+    keys = {id(ga) for ga in ours.group_keys}
+    assert {id(ga) for tunnel in tunnels for ga in tunnel.group_senders} == keys
