@@ -331,7 +331,13 @@ async def test_scale(hass: HomeAssistant, run: int, tmp_path: Path) -> None:
         start = time.perf_counter()
         assert await setup()
         setup_call = time.perf_counter() - start
-        await watch.done
+        if memory_run:
+            # Traced allocations slow everything down: a read the built-in integration's
+            # xknx gives up on after 2 s is not sent again. The memory is measured anyway,
+            # with the count of entities still without a first state.
+            await asyncio.wait([watch.done], timeout=TIMEOUT / 2)
+        else:
+            await watch.done
         first_states = time.perf_counter() - start
         if profiler is not None:
             profiler.disable()
@@ -347,6 +353,7 @@ async def test_scale(hass: HomeAssistant, run: int, tmp_path: Path) -> None:
     if memory_run:
         gc.collect()
         document["memory_mb"] = (tracemalloc.get_traced_memory()[0] - before) / 1e6
+        document["memory_without_first_state"] = len(watch.pending)
         if SLOWEST:  # and where the memory is: by file, and by line
             snapshot = tracemalloc.take_snapshot()
             for key, count in (("filename", 15), ("lineno", 40)):
