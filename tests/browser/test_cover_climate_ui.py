@@ -4,130 +4,31 @@ addresses, docs/DEMO.md), and operates each from the entity's more-info dialog: 
 position, up and stop; the climate's target temperature and HVAC mode. What the dialog shows
 afterwards is the simulated blind's and room controller's status, coming back from the bus.
 
-Its own Home Assistant, tab and installation (module fixtures): the gateway command with the
-demo keyring and demo/installation.json instead of the seed actuator.
+Its own Home Assistant, tab and installation (module fixtures, those of test_values_ui): the
+gateway command with the demo keyring and the demo home's installation file.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import select
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator
 
-from .conftest import (
-    REPO,
-    START_TIMEOUT,
-    Gateway,
-    HomeAssistant,
-    Screenshots,
-    log_tail,
-    stop_process,
-    wait_until,
-)
-from .test_ui import (
-    SECURE_TUNNEL,
-    Walk,
-    choose_automatic_tunnel,
-    choose_connection,
-    enter_gateway,
-    enter_keyring,
-    field_label,
-    open_add_integration,
-    open_integration_page,
-)
+from .conftest import HomeAssistant, wait_until
+from .test_ui import Walk, click_add, field_label, walk
+from .test_values_ui import TITLE, demo_entry, demo_gateway, installation
 
-DEMO_KEYRING = REPO / "demo" / "Demo Home.knxkeys"
-DEMO_PASSWORD = "demo"  # the demo home's published password
-DEMO_INSTALLATION = REPO / "demo" / "installation.json"
-PROJECT = "Demo Home"
-ENTRY_TITLE = f"{PROJECT} (KNX Secure virtual gateway)"
+# The module fixtures of test_ui (the tab) and test_values_ui (the demo home's gateway, Home
+# Assistant reaching it, its entry added through the UI), here for this module's own.
+__all__ = ["demo_entry", "demo_gateway", "installation", "walk"]
+
 COVER = "Living room blind"
 CLIMATE = "Living room climate"
 STATUS_TIMEOUT = 90.0  # the blind travels 20 s end to end; a loaded machine is slower
 
 
-@pytest.fixture(scope="module")
-def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """The gateway command with the demo keyring and the demo home's simulated devices."""
-    log = tmp_path_factory.mktemp("demo-gateway") / "gateway.log"
-    command = [
-        *(sys.executable, "-m", "custom_components.knx_secure.knx", "gateway"),
-        *("--keyring", str(DEMO_KEYRING), "--installation", str(DEMO_INSTALLATION)),
-        *("--bind", "127.0.0.1", "--port", "0"),
-    ]
-    environment = {**os.environ, "KNX_KEYRING_PASSWORD": DEMO_PASSWORD}
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=stderr
-        )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
-    line = process.stdout.readline() if ready else b""
-    if not line:
-        stop_process(process, "the demo home's gateway", log)
-        pytest.fail(f"the demo home's gateway did not start:\n{log_tail(log)}")
-    listening = str(json.loads(line)["listening"])
-    try:
-        yield Gateway(int(listening.rsplit(":", 1)[1]), log)
-    finally:
-        stop_process(process, "the demo home's gateway", log)
-
-
-@pytest.fixture(scope="module")
-def installation(demo_gateway: Gateway) -> object:
-    """Home Assistant of this module reaches the demo home (no seed gateway runs)."""
-    return demo_gateway
-
-
-@pytest.fixture(scope="module")
-def walk(page: Page, screenshots: Screenshots) -> Walk:
-    return Walk(page, screenshots)
-
-
-@pytest.fixture(scope="module")
-def demo_entry(walk: Walk, home_assistant: HomeAssistant, demo_gateway: Gateway) -> None:
-    """The demo home's entry, added through the UI as a newcomer does."""
-    open_add_integration(walk, home_assistant)
-    walk.page.set_input_files("input[type=file]", DEMO_KEYRING)
-    walk.see(walk.dialog.get_by_text(DEMO_KEYRING.name), "keyring_uploaded", "the uploaded file")
-    enter_keyring(walk, DEMO_PASSWORD)
-    choose_connection(walk, SECURE_TUNNEL)
-    enter_gateway(walk, demo_gateway)
-    choose_automatic_tunnel(walk)
-    walk.text(f"Created configuration for {PROJECT}", "entry_created")
-    walk.page.get_by_role("button", name="Finish").click()
-    wait_until(
-        lambda: [e["state"] for e in home_assistant.config_entries()] == ["loaded"],
-        60.0,
-        "the demo home's entry to be loaded",
-    )
-
-
 # --- steps -----------------------------------------------------------------------------------
-
-
-def click_add(walk: Walk, home_assistant: HomeAssistant, what: str) -> None:
-    """Add cover / Add climate: a button of the entry on newer Home Assistant, in the entry's
-    ⋮ menu on 2025.4."""
-    open_integration_page(walk, home_assistant, ENTRY_TITLE)
-    label = f"Add {what}"
-    button = walk.page.get_by_role("button", name=label, exact=True)
-    if button.count():
-        button.first.click()
-        return
-    menus = "ha-config-entry-row ha-md-button-menu, ha-md-button-menu, ha-button-menu"
-    walk.page.locator(menus).first.click()
-    item = walk.page.get_by_role("menuitem", name=label, exact=True)
-    walk.see(item, f"entry_menu_{what}", f"the menu item {label}")
-    item.click()
 
 
 def label_pattern(label: str) -> re.Pattern[str]:
@@ -196,7 +97,7 @@ def open_more_info(walk: Walk, home_assistant: HomeAssistant, name: str) -> Loca
 def test_cover_added_moved_to_a_position_then_up_and_stopped(
     walk: Walk, home_assistant: HomeAssistant, demo_entry: None
 ) -> None:
-    click_add(walk, home_assistant, "cover")
+    click_add(walk, home_assistant, "Add cover", TITLE)
     walk.text("A cover (blind, shutter, awning, ...)", "cover_form")
     fill(
         walk,
@@ -251,7 +152,7 @@ def test_cover_added_moved_to_a_position_then_up_and_stopped(
 def test_climate_added_target_temperature_and_hvac_mode_set_from_its_dialog(
     walk: Walk, home_assistant: HomeAssistant, demo_entry: None
 ) -> None:
-    click_add(walk, home_assistant, "climate")
+    click_add(walk, home_assistant, "Add climate", TITLE)
     walk.text("A climate entity shows and sets a room controller", "climate_form")
     fill(
         walk,
