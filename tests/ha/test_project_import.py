@@ -24,6 +24,7 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigEntry, Config
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -49,6 +50,8 @@ from custom_components.knx_secure.project import (
     ProjectAddress,
     ProjectImportError,
     ProjectPasswordError,
+    async_remove_entry_project,
+    async_save_pending_project,
     async_save_project,
     parse_project_content,
     project_store_key,
@@ -531,6 +534,18 @@ async def test_removing_the_entry_removes_its_project(
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert project_store_key(entry.entry_id) not in hass_storage
+
+
+async def test_a_pending_project_goes_with_an_entry_removed_before_its_set_up(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """The flow's pending copy is removed with the entry even if no set-up adopted it."""
+    token = await async_save_pending_project(hass, Project("Never set up"))
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PENDING_PROJECT: token})
+    entry.add_to_hass(hass)
+    assert [key for key in hass_storage if key.endswith(token)]
+    await async_remove_entry_project(hass, entry)
+    assert not [key for key in hass_storage if key.endswith(token)]
 
 
 # --- diagnostics and secrets ----------------------------------------------------------------
