@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import project
+from bench import project, scale
 from bench.common import Result, run_pytest_bench
 from bench.scale_bench import STALL_GOAL_MS, knx_python
 
@@ -41,6 +41,7 @@ def run_side(
         {
             "BENCH_PROJECT_SIDE": side,
             "BENCH_PROJECT_FILE": str(path),
+            "BENCH_PROJECT_KEYRING": str(path.parent / scale.FILE_NAME),
             "BENCH_PROJECT_PASSWORD": password or "",
             "BENCH_PROJECT_OUT": str(out),
             "BENCH_PROJECT_RUNS": str(RUNS),
@@ -119,6 +120,7 @@ def run() -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-project-") as directory:
         folder = Path(directory)
+        scale.write(folder)  # the keyring our import step checks the project against
         files = (
             ("plain", project.write(folder), None),
             ("protected", project.write(folder, protected=True), project.PASSWORD),

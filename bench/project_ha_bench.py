@@ -2,15 +2,15 @@
 integration's (pytest, run by bench/project_bench.py in a child process, once per side).
 
 Not a test of the suite. ``BENCH_PROJECT_SIDE`` says which: ``ours`` uploads the file through
-Home Assistant's file upload and runs ``project.parse_project_file`` in the executor, then
-stores the result (``async_save_project``), as our import step does; ``knx`` uploads it the
-same way and calls the built-in integration's ``KNXProject.process_project_file`` (parse in
-the executor, store, load). Each of ``BENCH_PROJECT_RUNS`` imports (plus a first one, left
-out by the runner: it warms the caches) measures the time from the call to the stored project,
-the longest the event loop did not get to run a 1 ms sleeper in that time (a stall: on a
-loaded machine mostly the time the process waited for a CPU), and the longest CPU time one
-callback, and one iteration, of the loop took (what the import itself held the loop for).
-Results go to ``$BENCH_PROJECT_OUT/<side>-<run>.json``.
+Home Assistant's file upload and runs our import step as the flows do (the upload read and
+``project.parse_project_file`` in the executor, the check against the keyring, the store);
+``knx`` uploads it the same way and calls the built-in integration's
+``KNXProject.process_project_file`` (parse in the executor, store, load). Each of
+``BENCH_PROJECT_RUNS`` imports (plus a first one, left out by the runner: it warms the caches)
+measures the time from the call to the stored project, the longest the event loop did not get
+to run a 1 ms sleeper in that time (a stall: on a loaded machine mostly the time the process
+waited for a CPU), and the longest CPU time one callback, and one iteration, of the loop took
+(what the import itself held the loop for). Results go to ``$BENCH_PROJECT_OUT/<side>-<run>.json``.
 """
 
 from __future__ import annotations
@@ -25,18 +25,20 @@ from typing import Any
 
 import aiohttp
 import pytest
-from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from bench import scale
 from bench.common import StallMonitor
 from bench.ha_scale_bench import LoopCallbacks
 from custom_components.knx_secure import project as ours  # before Home Assistant's loader runs
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 SIDE = os.environ.get("BENCH_PROJECT_SIDE", "ours")
 PROJECT_FILE = Path(os.environ.get("BENCH_PROJECT_FILE", "."))
+KEYRING = Path(os.environ.get("BENCH_PROJECT_KEYRING", "."))  # the scale keyring (ours checks)
 PASSWORD = os.environ.get("BENCH_PROJECT_PASSWORD") or None
 OUT = Path(os.environ.get("BENCH_PROJECT_OUT", "."))
 RUNS = int(os.environ.get("BENCH_PROJECT_RUNS", "3"))
@@ -52,61 +54,6 @@ type Upload = Callable[[], Any]
 def verify_cleanup() -> Iterator[None]:
     """Replaces the plugin's check for threads left behind (a benchmark checks nothing)."""
     yield  # noqa: PT022 - replaces a yield fixture
-
-
-def stand_in_parse_project_file(path: Path, password: str | None, language: str | None) -> Any:
-    """What ``project.parse_project_file`` does, until it lands: xknxproject's parse, then
-    only what an entry keeps (our ``Project``)."""
-    from xknxproject.xknxproj import XKNXProj  # noqa: PLC0415
-
-    parsed = XKNXProj(path, password=password, language=language).parse()
-
-    def dpt(value: Any) -> str | None:
-        if not value:
-            return None
-        sub = value.get("sub")
-        return f"{value['main']}.{sub:03d}" if sub is not None else str(value["main"])
-
-    spaces: dict[str, str] = {}
-
-    def collect(items: dict[str, Any]) -> None:
-        for name, space in items.items():
-            spaces[space["identifier"]] = name
-            collect(space["spaces"])
-
-    collect(parsed["locations"])
-    return ours.Project(
-        name=parsed["info"]["name"],
-        tool_version=f"{parsed['info']['created_by']} {parsed['info']['tool_version']}",
-        addresses={
-            ga: ours.ProjectAddress(
-                ga, info["name"], info["description"], dpt(info["dpt"]), info["data_secure"]
-            )
-            for ga, info in parsed["group_addresses"].items()
-        },
-        devices={
-            ia: ours.ProjectDevice(ia, info["name"], info["description"])
-            for ia, info in parsed["devices"].items()
-        },
-        functions={
-            key: ours.ProjectFunction(
-                key,
-                info["name"],
-                info["function_type"],
-                spaces.get(info["space_id"], ""),
-                tuple((ref["role"], ga) for ga, ref in info["group_addresses"].items()),
-            )
-            for key, info in parsed["functions"].items()
-        },
-    )
-
-
-def ours_parser() -> tuple[Callable[[Path, str | None, str | None], Any], str]:
-    """project.parse_project_file once h-p14core lands it; the stand-in until then."""
-    parse = getattr(ours, "parse_project_file", None)
-    if parse is not None:
-        return parse, "project.parse_project_file"
-    return stand_in_parse_project_file, "stand-in (xknxproject + Project)"
 
 
 @pytest.fixture
@@ -135,15 +82,27 @@ async def upload(
 
 
 async def import_ours(hass: HomeAssistant, file_id: str) -> dict[str, object]:
-    parse, parser = ours_parser()
-
-    def _parse() -> Any:
-        with process_uploaded_file(hass, file_id) as path:
-            return parse(path, PASSWORD, hass.config.language)
-
-    project = await hass.async_add_executor_job(_parse)
+    """Our import step as the config and options flows run it: the upload read and parsed
+    in the executor, checked against the entry's keyring, stored for the entry."""
+    content = await hass.async_add_executor_job(ours.read_project_upload, hass, file_id)
+    project = await hass.async_add_executor_job(
+        ours.parse_project_content, content, PASSWORD, hass.config.language
+    )
+    ours.check_project_against_keyring(project, await _keyring(hass))
     await ours.async_save_project(hass, "bench-entry", project)
-    return {"parser": parser, "addresses": len(project.addresses)}
+    return {"parser": "project.parse_project_file", "addresses": len(project.addresses)}
+
+
+_KEYRINGS: dict[str, Keyring] = {}
+
+
+async def _keyring(hass: HomeAssistant) -> Keyring:
+    """The scale keyring, loaded once before the first import (the flow holds it already)."""
+    if "scale" not in _KEYRINGS:
+        _KEYRINGS["scale"] = await hass.async_add_executor_job(
+            load_keyring, KEYRING, scale.PASSWORD
+        )
+    return _KEYRINGS["scale"]
 
 
 async def import_knx(hass: HomeAssistant, file_id: str) -> dict[str, object]:
