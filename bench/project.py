@@ -5,8 +5,9 @@
 Its 2,000 group addresses are the plan's (names, datapoint types, Data Secure as in the scale
 keyring), its 300 devices the gateway 1.1.0 and the plan's bus devices (named after their kind:
 "switch actuator 17"), one room for every ten devices, and one ETS 6 function for every
-channel: a switchable light per switch channel, a dimmable light per dimmer channel, a sun
-protection per blind, a heating per room controller (799 functions). Written by
+channel: a switchable light per switch channel, a dimmable light per dimmer, a sun protection
+per blind, a heating per room controller, a custom function per value actuator (599
+functions). Written by
 ``demo/ets_project.py``, the same bytes on every run, so the benchmark writes it to a
 temporary directory instead of keeping it in the repository.
 """
@@ -37,6 +38,7 @@ FUNCTIONS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "dimmer": ("FT-6", ("SwitchOnOff", "InfoOnOff", "DimmingValue", "InfoDimmingValue")),
     "blind": ("FT-7", ("MoveUpDown", "StopStepUpDown", "", BLIND_POSITION_STATUS)),
     "room": ("FT-9", ("TempRoom", "TempRoomSetpoint", "InfoTempRoomSetpoint", "")),
+    "value": ("FT-0", ("",) * len(scale.VALUE_OBJECTS)),  # custom: one per value actuator
 }
 
 

@@ -253,4 +253,9 @@ async def test_the_scale_project_matches_the_scale_keyrings_plan(tmp_path: Path)
     }
     assert len(addresses) == 2000
     assert len(parsed["devices"]) == 300
-    assert len(parsed["functions"]) == 799
+    spec = project.project_spec()
+    assert len(parsed["functions"]) == len(spec.functions) == 599  # one per channel
+    dimmer = next(f for f in parsed["functions"].values() if f["function_type"] == "FT-6")
+    assert [ref["role"] for ref in dimmer["group_addresses"].values()] == list(
+        project.FUNCTIONS["dimmer"][1]
+    )
