@@ -40,7 +40,9 @@ input, select, option { font: inherit; padding: 6px 8px; border-radius: 4px; min
 ::placeholder { color: var(--secondary-text-color); opacity: 1; }
 .bar input { width: 9em; } .bar input[type=search] { flex: 1 1 12em; }
 .status { padding: 4px 16px; color: var(--secondary-text-color); font-size: 12px; }
-.list { flex: 1 1 auto; min-height: 0; overflow: auto; }
+/* The list's size comes from the panel, never from its rows: a new row lays out the list
+   alone, not Home Assistant's page around it. */
+.list { flex: 1 1 auto; min-height: 0; overflow: auto; contain: strict; }
 .head, .row { display: grid; grid-template-columns: var(--columns); }
 .head { position: sticky; top: 0; z-index: 1; background: var(--card); font-weight: 500;
   color: var(--secondary-text-color); border-bottom: 1px solid var(--divider-color); }
@@ -372,8 +374,9 @@ class KnxSecurePanel extends HTMLElement {
         "→ Add integration → KNX Secure; its telegrams appear here.";
     }
     if (this._rows.length) return "No telegram matches the filters.";
-    return "No telegrams yet. They appear here as they travel on the bus: switch a KNX " +
-      "entity in Home Assistant, press a button in the installation, or use Send / read.";
+    return "No telegrams yet. They appear here as they travel on the bus: press a button in " +
+      "the installation, read or write an address with Send / read, or add an entity to the " +
+      "gateway (Settings → Devices & services → KNX Secure → Add switch, …) and switch it.";
   }
 
   _togglePause() {
