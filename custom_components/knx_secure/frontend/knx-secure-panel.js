@@ -89,7 +89,7 @@ const HTML = `
   <button id="export" title="Download the rows shown as CSV">Export CSV</button>
   <button id="send-toggle" class="primary" aria-controls="send" aria-expanded="false">Send / read</button>
 </header>
-<div id="send" role="group" aria-label="Send or read a group address">
+<div id="send" role="group" aria-label="Send or read">
   <input id="send-address" placeholder="Group address (1/2/3)" aria-label="Group address">
   <select id="send-service" aria-label="Service">
     <option value="write">Write</option><option value="read">Read</option>
