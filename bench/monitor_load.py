@@ -3,10 +3,13 @@ the virtual gateway carrying ``--rate`` telegrams per second for ``--seconds``.
 
     .venv/bin/python -m bench.monitor_load [--rate 100] [--seconds 60]
 
-Prints one JSON object: telegrams sent, rows the panel received, the browser's longest frame
-and long tasks (PerformanceObserver), and Home Assistant's event loop stall, measured as the
-longest websocket ping round trip (a ping every 20 ms; the loop answers it, so a stall shows
-as a late pong). Absolute numbers: there is no second implementation to compare with here.
+Prints one JSON object: telegrams sent, rows the panel shows, the browser's frames (the longest,
+how many over 100 ms) and long tasks (PerformanceObserver, from the start of the load: how many,
+how many over 100 ms, the longest; Chrome draws no frame during a task, so a task over 100 ms
+is a frame over 100 ms), Home Assistant's event loop stall, measured as the longest websocket
+ping round trip (a ping every 20 ms; the loop answers it, so a stall shows as a late pong), and
+the machine's load average at the end (the numbers depend on it). Absolute numbers: there is
+no second implementation to compare with here.
 The set-up reuses the browser tests' steps (tests/browser), so it follows the UI they prove.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import threading
 import time
@@ -36,8 +40,10 @@ FLOOD_ADDRESS = GroupAddress.parse("1/1/6")
 #: The switch the set-up adds (the entry needs an entity to have names in the monitor).
 SWITCH_ADDRESS = "1/1/5"
 
+#: A frame is the gap between two animation frames; a long task is Chrome's (over 50 ms, from
+#: the performance timeline). Both are counted against the 100 ms the acceptance allows.
 OBSERVE_FRAMES = """
-window.__frames = {longest: 0, over100: 0, longtasks: 0, longestTask: 0};
+window.__frames = {longest: 0, over100: 0, longtasks: 0, longtasksOver100: 0, longestTask: 0};
 let last = performance.now();
 const tick = (now) => {
   const gap = now - last; last = now;
@@ -49,9 +55,10 @@ requestAnimationFrame(tick);
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     window.__frames.longtasks += 1;
+    if (entry.duration > 100) window.__frames.longtasksOver100 += 1;
     window.__frames.longestTask = Math.max(window.__frames.longestTask, entry.duration);
   }
-}).observe({type: "longtask", buffered: true});
+}).observe({type: "longtask"});
 """
 
 
@@ -122,6 +129,8 @@ def open_panel(page: Page, instance: ui.HomeAssistant, port: int, folder: Path) 
     page.get_by_role("textbox", name="Password").fill(ui.USER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda u: "/auth/" not in u and "/lovelace" in u)
+    # The frontend stores its tokens once the dashboard runs: a page load before that logs out.
+    page.get_by_text("Overview").first.wait_for()
     walk = Walk(page, ui.Screenshots(folder))
     add_integration(walk, instance, ui.Gateway(port, folder / "gateway.log"))
     add_switch(walk, instance, "Garden", SWITCH_ADDRESS)
@@ -151,11 +160,13 @@ def measure(
     result.update(
         rate=rate,
         seconds=seconds,
+        load_average=[round(value, 2) for value in os.getloadavg()],
         panel_longest_frame_ms=round(frames["longest"], 1),
         panel_frames_over_100ms=frames["over100"],
         panel_long_tasks=frames["longtasks"],
+        panel_long_tasks_over_100ms=frames["longtasksOver100"],
         panel_longest_task_ms=round(frames["longestTask"], 1),
-        panel_rows_shown=page.locator("knx-secure-panel tr.row").count(),
+        panel_rows_shown=page.locator("knx-secure-panel .row").count(),
     )
     return result
 

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import threading
 from types import MappingProxyType
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -85,7 +86,7 @@ def switch(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway) -> str:
 
 
 def rows(walk: Walk) -> Locator:
-    return walk.page.locator("knx-secure-panel tr.row")
+    return walk.page.locator("knx-secure-panel .row")
 
 
 def turn(home_assistant: HomeAssistant, entity_id: str, on: bool) -> None:
@@ -120,7 +121,7 @@ def test_a_forged_telegram_appears_rejected_with_its_reason(
     forge_plain_status(gateway)
     rejected = rows(walk).filter(has_text="Rejected").first
     walk.see(rejected, "rejected_row", "the rejected row")
-    why = walk.page.locator("knx-secure-panel tr.why").first
+    why = walk.page.locator("knx-secure-panel .why").first
     expect(why).to_contain_text("Plain (not encrypted) although the keyring has a Data Secure key")
     expect(why).to_contain_text("What to do in ETS")
 
@@ -129,19 +130,13 @@ def test_filters_and_pause(walk: Walk, home_assistant: HomeAssistant, switch: st
     open_panel(walk, home_assistant)
     page = walk.page
     page.get_by_label("Filter by security").select_option("rejected")
-    wait_until(lambda: rows(walk).count() > 0, 30, "rejected rows")
-    walk.check(
-        lambda: all("Rejected" in row.inner_text() for row in rows(walk).all()),
-        "filter_rejected",
-        "only rejected rows are shown",
-    )
+    # a filter applies once the typing pauses: wait for the other rows to go
+    expect(rows(walk).filter(has_not_text="Rejected")).to_have_count(0)
+    walk.see(rows(walk).first, "filter_rejected", "a rejected row")
     page.get_by_label("Filter by security").select_option("")
     page.get_by_label("Filter by address").fill("1/1/1")
-    walk.check(
-        lambda: all("1/1/1" in row.inner_text() for row in rows(walk).all()),
-        "filter_address",
-        "only rows of 1/1/1 are shown",
-    )
+    expect(rows(walk).filter(has_not_text="1/1/1")).to_have_count(0)
+    walk.see(rows(walk).first, "filter_address", "a row of 1/1/1")
     page.get_by_label("Filter by address").fill("")
     page.get_by_role("button", name="Pause").click()
     shown = rows(walk).count()
@@ -151,6 +146,145 @@ def test_filters_and_pause(walk: Walk, home_assistant: HomeAssistant, switch: st
     page.get_by_role("button", name="Resume").click()
     expect(rows(walk)).not_to_have_count(shown, timeout=UI_TIMEOUT_MS)
     walk.screenshots.take(page, "resumed")
+
+
+#: Computes, in the page, the WCAG contrast ratio of the text of the panel's elements that match
+#: each selector (their placeholders too) against the background they are drawn on: the
+#: element's and its ancestors' backgrounds (across the shadow root) composited, every colour
+#: read back through a canvas so that any CSS colour syntax counts.
+CONTRAST = """
+(panel, selectors) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const rgba = (css) => {
+    context.clearRect(0, 0, 1, 1);
+    context.fillStyle = css;
+    context.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = context.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3]));
+  const background = (element) => {
+    const layers = [];
+    for (let node = element; node; node = node.parentElement || node.getRootNode().host) {
+      const colour = rgba(getComputedStyle(node).backgroundColor);
+      if (colour[3] > 0) layers.push(colour);
+      if (colour[3] === 1) break;
+    }
+    return layers.reduceRight((below, layer) => over(layer, below), [255, 255, 255]);
+  };
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (light + 0.05) / (dark + 0.05);
+  };
+  const results = [];
+  const check = (what, colour, element) => {
+    const back = background(element);
+    results.push({ what, ratio: ratio(over(rgba(colour), back), back) });
+  };
+  for (const selector of selectors) {
+    const elements = [...panel.shadowRoot.querySelectorAll(selector)].slice(0, 3);
+    if (!elements.length) results.push({ what: `${selector} (none shown)`, ratio: 0 });
+    for (const element of elements) {
+      const style = getComputedStyle(element);
+      if (element.textContent.trim() || ["INPUT", "SELECT"].includes(element.tagName)) {
+        check(`${selector} ${JSON.stringify(element.textContent.trim().slice(0, 30))}`,
+          style.color, element);
+      }
+      if (element.placeholder) {
+        check(`${selector} placeholder`, getComputedStyle(element, "::placeholder").color,
+          element);
+      }
+    }
+  }
+  results.push({ what: "theme", luminance: luminance(background(panel)) });
+  return results;
+}
+"""
+
+#: What must be readable: the rows of each badge, the badges, the reason of a rejected
+#: telegram, the filters, the send form and its result, the status line and the buttons.
+READABLE = (
+    ".row.secure .cell",
+    ".row.plain .cell",
+    ".row.rejected .cell",
+    ".row .cell small",
+    ".badge.secure",
+    ".badge.plain",
+    ".badge.rejected",
+    ".why b",
+    ".why small",
+    ".bar input",
+    ".bar select",
+    "#send input",
+    "#send select",
+    "#send button",
+    "#send-result",
+    ".status",
+    ".head .cell",
+    "header button:not(.menu)",
+)
+WCAG_TEXT = 4.5
+
+
+def unreadable(walk: Walk, selectors: tuple[str, ...], dark: bool) -> list[str]:
+    """The texts under WCAG_TEXT contrast, and a wrong theme (the check would mean nothing)."""
+    results = walk.page.locator("knx-secure-panel").evaluate(CONTRAST, list(selectors))
+    theme = results.pop()["luminance"]
+    problems = [f"{r['what']}: {r['ratio']:.2f}" for r in results if r["ratio"] < WCAG_TEXT]
+    if dark != (theme < 0.2):
+        problems.append(f"the panel's background has luminance {theme:.2f}: not the theme")
+    return problems
+
+
+def send_from_the_panel(walk: Walk, address: str, dpt: str, value: str) -> None:
+    page = walk.page
+    if not page.get_by_role("button", name="Send", exact=True).is_visible():
+        page.get_by_role("button", name="Send / read").click()
+    page.get_by_label("Group address", exact=True).fill(address)
+    page.get_by_label("Datapoint type", exact=True).fill(dpt)
+    page.get_by_label("Value", exact=True).fill(value)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_panel_is_readable_in_the_light_and_dark_themes(
+    walk: Walk,
+    home_assistant: HomeAssistant,
+    gateway: Gateway,
+    switch: str,
+    scheme: Literal["light", "dark"],
+) -> None:
+    """The user's theme is on auto (a new user's default): Home Assistant follows the
+    browser's colour scheme, and the panel follows Home Assistant's theme."""
+    page = walk.page
+    page.emulate_media(color_scheme=scheme)
+    try:
+        open_panel(walk, home_assistant)
+        turn(home_assistant, switch, False)  # a Data Secure write (off: the last test turns on)
+        forge_plain_status(gateway)  # a rejected row
+        send_from_the_panel(walk, "1/1/6", "1.001", "nonsense")  # the send form's error
+        result = page.locator("knx-secure-panel #send-result.error")
+        walk.see(result, f"{scheme}_send_error", "the send form's error")
+        problems = unreadable(walk, ("#send-result",), scheme == "dark")
+        send_from_the_panel(walk, "1/1/6", "1.001", "true")  # 1/1/6 has no key: a plain row
+        walk.see(rows(walk).filter(has_text="1/1/6").first, f"{scheme}_plain", "the plain row")
+        for security in ("secure", "rejected"):
+            row = page.locator(f"knx-secure-panel .row.{security}").first
+            walk.see(row, f"{scheme}_{security}", f"a {security} row")
+        page.get_by_label("Search").fill("1/1")  # a filter with text, for its colour
+        problems += unreadable(walk, READABLE, scheme == "dark")
+        walk.check(lambda: not problems, f"{scheme}_contrast", f"unreadable: {problems}")
+    finally:
+        page.emulate_media(color_scheme="light")
 
 
 def test_the_history_is_there_after_a_restart(
