@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 from ..helpers import virtual_gateway
+
+# No per-example deadline: it is a timed assertion, and on a loaded 2-core machine a keyring
+# load (PBKDF2) takes 340 ms as easily as 40. The properties are about values, not speed.
+settings.register_profile("knx", deadline=None)
+settings.load_profile("knx")
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VECTORS_DIR = FIXTURES / "vectors"
