@@ -125,6 +125,12 @@ def choose_automatic_tunnel(walk: Walk) -> None:
     walk.submit()
 
 
+def skip_project(walk: Walk) -> None:
+    """The optional ETS project step after the connection test: one click skips it."""
+    walk.text("Import the ETS project (optional)", "project_form")
+    walk.submit()
+
+
 def add_integration(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway) -> None:
     """A newcomer's first setup: a wrong password first, then the right one only."""
     open_add_integration(walk, home_assistant)
@@ -137,6 +143,7 @@ def add_integration(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway)
     choose_connection(walk, SECURE_TUNNEL)
     enter_gateway(walk, gateway)
     choose_automatic_tunnel(walk)
+    skip_project(walk)
     walk.text(f"Created configuration for {PROJECT}", "entry_created")
     walk.page.get_by_role("button", name="Finish").click()
 
