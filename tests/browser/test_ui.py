@@ -155,20 +155,24 @@ def open_integration_page(
     walk.see(walk.page.get_by_text(title).first, "integration_page", "the entry")
 
 
-def click_add_switch(walk: Walk, home_assistant: HomeAssistant, title: str) -> None:
-    """Add switch: a button of the entry on newer Home Assistant, in the entry's ⋮ menu on
-    2025.4 (the first menu of the page is the entry's row).
+def click_add(walk: Walk, home_assistant: HomeAssistant, label: str, title: str) -> None:
+    """Add switch, Add number, ...: a button of the entry on newer Home Assistant, in the
+    entry's ⋮ menu on 2025.4 (the first menu of the page is the entry's row).
     """
     open_integration_page(walk, home_assistant, title)
-    button = walk.page.get_by_role("button", name="Add switch")
+    button = walk.page.get_by_role("button", name=label, exact=True)
     if button.count():
         button.first.click()
         return
     menus = "ha-config-entry-row ha-md-button-menu, ha-md-button-menu, ha-button-menu"
     walk.page.locator(menus).first.click()
-    item = walk.page.get_by_role("menuitem", name="Add switch")
-    walk.see(item, "entry_menu", "the menu item Add switch")
+    item = walk.page.get_by_role("menuitem", name=label, exact=True)
+    walk.see(item, "entry_menu", f"the menu item {label}")
     item.click()
+
+
+def click_add_switch(walk: Walk, home_assistant: HomeAssistant, title: str) -> None:
+    click_add(walk, home_assistant, "Add switch", title)
 
 
 def field_label(label: str) -> re.Pattern[str]:
