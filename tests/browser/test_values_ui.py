@@ -38,6 +38,7 @@ from .test_ui import (
     enter_keyring,
     field_label,
     open_add_integration,
+    skip_project,
     walk,
 )
 
@@ -114,6 +115,7 @@ def demo_entry(walk: Walk, home_assistant: HomeAssistant, demo_gateway: Gateway)
     choose_connection(walk, SECURE_TUNNEL)
     enter_gateway(walk, demo_gateway)
     choose_automatic_tunnel(walk)
+    skip_project(walk)
     walk.text(f"Created configuration for {PROJECT}", "entry_created")
     walk.page.get_by_role("button", name="Finish").click()
     wait_until(
