@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import REPO, Gateway, HomeAssistant, wait_until
+from .conftest import REPO, Gateway, HomeAssistant
 from .test_ui import (
-    SECURE_TUNNEL,
     Walk,
-    choose_automatic_tunnel,
-    choose_connection,
-    enter_gateway,
-    enter_keyring,
-    open_add_integration,
+    connect_secure_tunnel,
+    entry_created,
     open_integration_page,
     walk,
 )
@@ -43,14 +39,7 @@ def enter_project_password(walk: Walk, password: str) -> None:
 def test_newcomer_imports_the_project_when_adding_the_gateway(
     walk: Walk, home_assistant: HomeAssistant, demo_gateway: Gateway
 ) -> None:
-    open_add_integration(walk, home_assistant)
-    walk.page.set_input_files("input[type=file]", DEMO_KEYRING)
-    walk.see(walk.dialog.get_by_text(DEMO_KEYRING.name), "keyring_uploaded", "the keyring")
-    enter_keyring(walk, DEMO_PASSWORD)
-    choose_connection(walk, SECURE_TUNNEL)
-    enter_gateway(walk, demo_gateway)
-    choose_automatic_tunnel(walk)
-
+    connect_secure_tunnel(walk, home_assistant, demo_gateway, DEMO_KEYRING, DEMO_PASSWORD)
     walk.text("Import the ETS project (optional)", "project_form")
     walk.page.set_input_files("input[type=file]", PROJECT_FILE)
     walk.see(walk.dialog.get_by_text(PROJECT_FILE.name), "project_uploaded", "the project")
@@ -58,13 +47,7 @@ def test_newcomer_imports_the_project_when_adding_the_gateway(
     walk.text("The project password is wrong", "project_wrong_password")
     walk.text("The project file you uploaded is kept", "project_kept_file_hint")
     enter_project_password(walk, PROJECT_PASSWORD)
-    walk.text(f"Created configuration for {PROJECT}", "entry_created")
-    walk.page.get_by_role("button", name="Finish").click()
-    wait_until(
-        lambda: [e["state"] for e in home_assistant.config_entries()] == ["loaded"],
-        60.0,
-        "the demo home's entry to be loaded",
-    )
+    entry_created(walk, home_assistant, PROJECT)
 
 
 def test_the_options_show_the_imported_project(walk: Walk, home_assistant: HomeAssistant) -> None:
