@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -20,8 +21,10 @@ from custom_components.knx_secure.const import (
     CONF_INVERT,
     CONF_STATE_ADDRESS,
     CONF_SYNC_STATE,
+    CONF_WRITE_ADDRESS,
     DOMAIN,
     SUBENTRY_BINARY_SENSOR,
+    SUBENTRY_SWITCH,
 )
 from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
@@ -170,6 +173,32 @@ async def test_entities_are_added_in_batches_with_the_loop_running_between(
     ticks = [watch.ticks[name] for name in names]
     assert ticks == sorted(ticks)
     assert len(set(ticks)) == 3  # 2 + 2 + 1, each batch in a loop iteration of its own
+
+
+async def test_the_platforms_share_the_batches_one_per_loop_iteration_in_all(
+    hass: HomeAssistant,
+    gateway: VirtualGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Entities of several platforms come ADD_BATCH per loop iteration together, not a batch
+    per platform and iteration (nine platforms held the loop for nine batches)."""
+    monkeypatch.setattr(entity, "ADD_BATCH", 2)
+    sensors = [f"Sensor {n}" for n in range(5)]
+    switches = [f"Switch {n}" for n in range(5)]
+    specs = [_binary_sensor(name, "1/1/2", sync_state=False) for name in sensors]
+    specs += [
+        (SUBENTRY_SWITCH, name, {CONF_NAME: name, CONF_WRITE_ADDRESS: "1/1/1", CONF_INVERT: False})
+        for name in switches
+    ]
+    entry = await _add_secure_test_entry(hass, gateway, scale.subentries_data(specs))
+    watch = FirstStates(hass, {})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    watch.done.set()
+    watch.close()
+    assert set(watch.ticks) >= {*sensors, *switches}
+    per_tick = Counter(watch.ticks[name] for name in (*sensors, *switches))
+    assert max(per_tick.values()) == 2, per_tick
 
 
 async def test_an_address_nobody_answers_does_not_hold_up_the_other_status_reads(

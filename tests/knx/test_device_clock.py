@@ -91,11 +91,11 @@ def test_a_display_records_the_texts_it_receives(keyring: Keyring) -> None:
     ("kind", "objects", "message"),
     [
         ("clock", None, "objects: a list"),
-        ("clock", [{"write_address": "5/6/1", "dpt": "9.001", "value": 1}], "objects\\[1\\]: dpt"),
+        ("clock", [{"write_address": "5/6/1", "dpt": "9.001", "value": 1}], "objects\\[0\\]: dpt"),
         ("clock", [{"write_address": "5/6/1", "dpt": "16.000", "value": "x"}], "not one of"),
         ("clock", [{"write_address": "5/6/1", "dpt": "10.001"}], "value: missing"),
         ("clock", [{"dpt": "10.001", "value": {}}], "write_address: missing"),
-        ("clock", [{**OBJECTS[0], "value": {"year": 1}}], "objects\\[1\\]"),
+        ("clock", [{**OBJECTS[0], "value": {"year": 1}}], "objects\\[0\\]"),
         ("display", [OBJECTS[1], OBJECTS[1]], "already has 5/6/3"),
         ("display", ["5/6/1"], "an object"),
     ],

@@ -131,13 +131,13 @@ def test_a_read_at_start_stores_the_answer(keyring: Keyring) -> None:
     ("spec", "error"),
     [
         ({}, "objects: a list"),
-        ({"objects": ["5/6/1"]}, r"objects\[1\]: an object"),
-        ({"objects": [{"address": "5/6/1"}]}, r"objects\[1\]: dpt: a datapoint type"),
-        ({"objects": [{"address": "5/6/1", "dpt": "99.999"}]}, r"objects\[1\]: dpt: "),
-        ({"objects": [{"dpt": "5.001"}]}, r"objects\[1\]: address: missing"),
+        ({"objects": ["5/6/1"]}, r"objects\[0\]: an object"),
+        ({"objects": [{"address": "5/6/1"}]}, r"objects\[0\]: dpt: a datapoint type"),
+        ({"objects": [{"address": "5/6/1", "dpt": "99.999"}]}, r"objects\[0\]: dpt: "),
+        ({"objects": [{"dpt": "5.001"}]}, r"objects\[0\]: address: missing"),
         (
             {"objects": [{"address": "5/6/1", "dpt": "5.001", "value": 300}]},
-            r"objects\[1\]: value: ",
+            r"objects\[0\]: value: ",
         ),
         (
             {
@@ -146,7 +146,7 @@ def test_a_read_at_start_stores_the_answer(keyring: Keyring) -> None:
                     {"address": "5/6/1", "dpt": "9.001"},
                 ]
             },
-            r"objects\[2\]: device 1.1.200 already has an object on 5/6/1",
+            r"objects\[1\]: device 1.1.200 already has an object on 5/6/1",
         ),
     ],
 )

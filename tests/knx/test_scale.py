@@ -175,3 +175,6 @@ def test_the_keyring_keeps_each_address_and_each_sender_map_once(ours: Keyring) 
     assert len({id(tunnel.group_senders) for tunnel in tunnels}) == 1
     keys = {id(ga) for ga in ours.group_keys}
     assert {id(ga) for tunnel in tunnels for ga in tunnel.group_senders} == keys
+    # walked once for the shared mapping, every sender is still there
+    senders = {a.device for a in scale.PLAN.addresses if a.secure}
+    assert set(ours.sender_sequence_numbers()) >= senders

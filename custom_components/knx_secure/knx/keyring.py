@@ -177,9 +177,9 @@ class Keyring:
         Devices start at their SequenceNumber, devices without one and addresses listed only
         under ``Group@Senders`` at 0.
         """
-        table = {
-            s: 0 for i in self.interfaces for senders in i.group_senders.values() for s in senders
-        }
+        # Each distinct mapping once: a gateway's tunnels share theirs (_build_interfaces).
+        mappings = {id(i.group_senders): i.group_senders for i in self.interfaces}.values()
+        table = {s: 0 for m in mappings for senders in m.values() for s in senders}
         table.update({d.individual_address: d.sequence_number or 0 for d in self.devices})
         return table
 

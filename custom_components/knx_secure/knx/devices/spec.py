@@ -106,7 +106,7 @@ def add_objects(spec: Spec, add: Callable[[Spec], None], shape: str) -> None:
     objects = spec.get("objects")
     if not isinstance(objects, list) or not objects:
         raise InstallationError(f"objects: a list of {shape}")
-    for index, entry in enumerate(objects, 1):
+    for index, entry in enumerate(objects):  # JSON indices, as devices[n]
         try:
             if not isinstance(entry, dict):
                 raise InstallationError(f"an object, not {entry!r}")
