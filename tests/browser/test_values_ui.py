@@ -29,15 +29,12 @@ from .conftest import (
 )
 from .test_monitor_panel import open_panel, rows
 from .test_ui import (
-    SECURE_TUNNEL,
     Walk,
-    choose_automatic_tunnel,
-    choose_connection,
     click_add,
-    enter_gateway,
-    enter_keyring,
+    connect_secure_tunnel,
+    entry_created,
     field_label,
-    open_add_integration,
+    skip_project,
     walk,
 )
 
@@ -107,20 +104,9 @@ def extra_configuration() -> str:
 @pytest.fixture(scope="module")
 def demo_entry(walk: Walk, home_assistant: HomeAssistant, demo_gateway: Gateway) -> None:
     """The demo home added through the UI, as a newcomer does."""
-    open_add_integration(walk, home_assistant)
-    walk.page.set_input_files("input[type=file]", DEMO_KEYRING)
-    walk.see(walk.dialog.get_by_text(DEMO_KEYRING.name), "keyring_uploaded", "the keyring")
-    enter_keyring(walk, DEMO_PASSWORD)
-    choose_connection(walk, SECURE_TUNNEL)
-    enter_gateway(walk, demo_gateway)
-    choose_automatic_tunnel(walk)
-    walk.text(f"Created configuration for {PROJECT}", "entry_created")
-    walk.page.get_by_role("button", name="Finish").click()
-    wait_until(
-        lambda: [e["state"] for e in home_assistant.config_entries()] == ["loaded"],
-        60.0,
-        "the demo home's entry to be loaded",
-    )
+    connect_secure_tunnel(walk, home_assistant, demo_gateway, DEMO_KEYRING, DEMO_PASSWORD)
+    skip_project(walk)
+    entry_created(walk, home_assistant, PROJECT)
 
 
 # --- steps ---------------------------------------------------------------------------------
