@@ -116,6 +116,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     await store.async_load()  # before the client exists: it reads the counters at once
     coordinator = KNXSecureCoordinator(hass, entry, keyring, store)
     coordinator.project = await async_load_project(hass, entry.entry_id)
+    # Its names in the monitor (the stored rows too), the repairs and the diagnostics.
+    coordinator.monitor.use_project(coordinator.project)
     await coordinator.monitor.async_load()  # the history first: the panel shows it, then live
     await coordinator.async_start()
     try:

@@ -35,6 +35,7 @@ from .knx.telegram import (
     TelegramDropped,
     group_value_to_json,
 )
+from .project import Project
 from .weather_types import WEATHER_TYPES
 
 _LOGGER = logging.getLogger(__name__)
@@ -168,7 +169,36 @@ class AddressInfo(TypedDict):
     dpt: str | None
 
 
-def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
+def address_book(
+    entry: ConfigEntry, project: Project | None = None
+) -> dict[GroupAddress, AddressInfo]:
+    """Names and types of the addresses the entry's entities use and the project names.
+
+    Where both name an address, the project's name is the one shown: it is the name the
+    installer gave the address in ETS (the same in ETS's own monitor and on every entity of
+    the address), where ours only say which entity and role use it. The entity's type comes
+    first: it is what the entity decodes the address with; the project's fills the rest.
+    """
+    book = _entity_book(entry)
+    if project is not None:
+        _add_project_names(book, project)
+    return book
+
+
+def _add_project_names(book: dict[GroupAddress, AddressInfo], project: Project) -> None:
+    for text, known in project.addresses.items():
+        try:
+            address = GroupAddress.parse(text)
+        except ValueError:
+            continue
+        ours = book.get(address)
+        book[address] = AddressInfo(
+            name=known.name or (ours["name"] if ours else None),
+            dpt=(ours["dpt"] if ours else None) or known.dpt,
+        )
+
+
+def _entity_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
     """Names and types of the addresses the entry's entities use (from their subentries)."""
     book: dict[GroupAddress, AddressInfo] = {}
     for subentry in entry.subentries.values():
@@ -235,14 +265,40 @@ class TelegramMonitor:
         self.entry = entry
         self.keyring = keyring
         self.rows: deque[MonitorRow] = deque(maxlen=size)
+        self.project: Project | None = None
         self.book = address_book(entry)
         self._store = _history_store(hass, entry.entry_id)
         self.own_addresses: set[IndividualAddress] = set()
 
+    def use_project(self, project: Project | None) -> None:
+        """Name addresses and devices as the imported ETS project does (before async_load:
+        the stored rows get its names too)."""
+        self.project = project
+        self.book = address_book(self.entry, project)
+
     def address_name(self, address: GroupAddress) -> str | None:
-        """The name of a group address in the entry's configuration (None: unknown)."""
+        """The name of a group address: the project's, else the entities' (None: unknown)."""
         info = self.book.get(address)
         return info["name"] if info else None
+
+    def source_name(self, source: IndividualAddress) -> str | None:
+        """The name of a sender: Home Assistant itself, the project's name of the device,
+        else what the keyring says it is (a KNX IP interface or one of its tunnels).
+
+        Our own address first: it is a fact of this connection, and the project does not
+        know which tunnel Home Assistant got. The project's device name before the keyring's:
+        the keyring knows only the kind of device ("KNX IP interface"), ETS its name.
+        """
+        if source in self.own_addresses:
+            return "Home Assistant"
+        if self.project is not None and (name := self.project.device_name(str(source))):
+            return name
+        if source in self.keyring.hosts():
+            return "KNX IP interface"
+        interface = self.keyring.interface(source)
+        if interface is not None:
+            return f"Tunnel of {interface.host}" if interface.host else "KNX IP interface"
+        return None
 
     async def async_load(self) -> None:
         """Read the rows of the previous runs (a damaged file starts an empty history)."""
@@ -252,7 +308,21 @@ class TelegramMonitor:
             _LOGGER.warning("The telegram history of %s is not readable: %s", self.entry.title, err)
             return
         if isinstance(stored, list):
-            self.rows.extend(row for row in stored if isinstance(row, dict))
+            self.rows.extend(self._named(row) for row in stored if isinstance(row, dict))
+
+    def _named(self, row: MonitorRow) -> MonitorRow:
+        """A stored row with today's names where they are known: a project imported since
+        the row was recorded names it too. Our own rows keep "Home Assistant"."""
+        try:
+            destination = GroupAddress.parse(row["destination"])
+            source = IndividualAddress.parse(row["source"])
+        except (KeyError, TypeError, ValueError):
+            return row
+        if name := self.address_name(destination):
+            row["destination_name"] = name
+        if row.get("direction") != DIRECTION_OUT and (name := self.source_name(source)):
+            row["source_name"] = name
+        return row
 
     async def async_save(self) -> None:
         """Write the rows now (unload, stop)."""
@@ -311,7 +381,7 @@ class TelegramMonitor:
                 entry_id=self.entry.entry_id,
                 direction=direction,
                 source=str(source),
-                source_name=self._source_name(source),
+                source_name=self.source_name(source),
                 destination=str(address),
                 destination_name=info["name"] if info else None,
                 service=str(service),
@@ -337,7 +407,7 @@ class TelegramMonitor:
                 entry_id=self.entry.entry_id,
                 direction=DIRECTION_IN,
                 source=str(dropped.source),
-                source_name=self._source_name(dropped.source),
+                source_name=self.source_name(dropped.source),
                 destination=str(dropped.address),
                 destination_name=info["name"] if info else None,
                 service=None,
@@ -351,16 +421,6 @@ class TelegramMonitor:
                 advice=advice,
             )
         )
-
-    def _source_name(self, source: IndividualAddress) -> str | None:
-        if source in self.own_addresses:
-            return "Home Assistant"
-        if source in self.keyring.hosts():
-            return "KNX IP interface"
-        interface = self.keyring.interface(source)
-        if interface is not None:
-            return f"Tunnel of {interface.host}" if interface.host else "KNX IP interface"
-        return None
 
     def _add(self, row: MonitorRow) -> None:
         self.rows.append(row)

@@ -74,11 +74,13 @@ class RejectionIssues:
         entry: ConfigEntry,
         used: Callable[[], set[GroupAddress]],
         names: Callable[[GroupAddress], str | None],
+        sender_names: Callable[[IndividualAddress], str | None] = lambda _sender: None,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self._used = used
         self._names = names
+        self._sender_names = sender_names
         self.counts: Counter[tuple[DropReason, IndividualAddress, GroupAddress]] = Counter()
 
     @callback
@@ -92,7 +94,6 @@ class RejectionIssues:
         count = self.counts[key]
         if count < cause.threshold:
             return
-        name = self._names(dropped.address)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -102,13 +103,18 @@ class RejectionIssues:
             severity=ir.IssueSeverity.WARNING,
             translation_key=cause.translation_key,
             translation_placeholders={
-                "sender": str(dropped.source),
-                "address": f"{dropped.address} ({name})" if name else str(dropped.address),
+                "sender": named(dropped.source, self._sender_names(dropped.source)),
+                "address": named(dropped.address, self._names(dropped.address)),
                 "count": str(count),
                 "gateway": self.entry.title,
             },
             data={"entry_id": self.entry.entry_id},
         )
+
+
+def named(address: GroupAddress | IndividualAddress, name: str | None) -> str:
+    """An address with its name for an issue's text: "1/2/3 (Kitchen light)"."""
+    return f"{address} ({name})" if name else str(address)
 
 
 @callback
