@@ -1,7 +1,7 @@
-"""Diagnostics: connection (tunnel or routing), counters and a keyring summary without
-secrets (passwords, the backbone key and the Data Secure keys are redacted). Group addresses
-have their name next to them (the imported ETS project's, else the entities'): names are not
-secrets, keys are."""
+"""Diagnostics: connection (tunnel or routing), counters, a keyring summary without
+secrets (passwords, the backbone key and the Data Secure keys are redacted) and a summary
+of the imported ETS project. Group addresses have their name next to them (the imported ETS
+project's, else the entities'): names are not secrets, keys are."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .knx.address import GroupAddress
 from .knx.errors import AddressError
 from .knx.routing import SecureRouting
 from .knx.routing_client import RoutingClient
+from .project import Project
 
 # Belt and braces: the keyring summary already leaves secrets out.
 TO_REDACT = {
@@ -56,6 +57,7 @@ async def async_get_config_entry_diagnostics(
                 "senders_with_freshness": len(security.freshness) if security else 0,
             },
             "keyring": _keyring_summary(coordinator.keyring.summary(show_secrets=False), names),
+            "project": _project_summary(coordinator.project),
         },
         TO_REDACT,
     )
@@ -139,3 +141,17 @@ def _name(text: str, names: Callable[[GroupAddress], str | None]) -> str | None:
         return names(GroupAddress.parse(text))
     except AddressError:
         return None
+
+
+def _project_summary(project: Project | None) -> dict[str, object] | None:
+    """The imported ETS project: which one and how much of it (None: none imported)."""
+    if project is None:
+        return None
+    return {
+        "name": project.name,
+        "tool_version": project.tool_version,
+        "addresses": len(project.addresses),
+        "secure_addresses": sum(address.secure for address in project.addresses.values()),
+        "devices": len(project.devices),
+        "functions": len(project.functions),
+    }
