@@ -8,8 +8,10 @@ does: save, then reload).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from unittest.mock import AsyncMock
 
+import pytest
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -30,6 +32,7 @@ from custom_components.knx_secure.project import (
     ProjectAddress,
     ProjectDevice,
     async_save_project,
+    parse_project_file,
 )
 from custom_components.knx_secure.project_check import (
     FindingKind,
@@ -46,8 +49,19 @@ from custom_components.knx_secure.repairs import (
     project_issue_placeholders,
 )
 
-from .conftest import FIXTURES, Setup, UploadFile, async_add_gateway_entry, async_add_subentry
+from .conftest import (
+    DEMO_KEYRING_BYTES,
+    DEMO_KEYRING_PASSWORD,
+    FIXTURES,
+    Setup,
+    UploadFile,
+    async_add_gateway_entry,
+    async_add_subentry,
+)
 from .test_translations import resolved_strings
+
+if TYPE_CHECKING:
+    from custom_components.knx_secure.knx.gateway import VirtualGateway
 
 SECURE_TEST = FIXTURES / "SecureTest.knxkeys"  # gateway 5.0.0; tunnel 5.0.2 no sender of 0/4/0
 SECURE_TEST_BYTES = SECURE_TEST.read_bytes()
@@ -81,12 +95,25 @@ def _project_issues(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
     )
 
 
-async def _reload_with(hass: HomeAssistant, entry: ConfigEntry, project: Project) -> None:
+async def reload_with(hass: HomeAssistant, entry: ConfigEntry, project: Project) -> None:
     """Save the project and set the entry up again (as an import does)."""
     await async_save_project(hass, entry.entry_id, project)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def add_demo_entry(
+    hass: HomeAssistant, gateway: VirtualGateway, upload_file: UploadFile
+) -> ConfigEntry:
+    """A gateway entry of the demo home's keyring (its projects are the fixtures')."""
+    return await async_add_gateway_entry(
+        hass,
+        gateway,
+        upload_file,
+        keyring_source=DEMO_KEYRING_BYTES,
+        password=DEMO_KEYRING_PASSWORD,
+    )
 
 
 def _text(kind: FindingKind, placeholders: Mapping[str, str]) -> str:
@@ -161,7 +188,7 @@ async def test_no_project_no_project_issue(hass: HomeAssistant, setup: Setup) ->
 async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_ets_step(
     hass: HomeAssistant, setup: Setup
 ) -> None:
-    await _reload_with(hass, setup.entry, _project(KITCHEN, KITCHEN_STATUS, HALL, PLAIN))
+    await reload_with(hass, setup.entry, _project(KITCHEN, KITCHEN_STATUS, HALL, PLAIN))
     issue = _issue(hass, setup.entry, FindingKind.SECURE_WITHOUT_KEY)
     assert issue is not None
     assert issue.is_fixable  # a new keyring, right from the repair
@@ -181,7 +208,7 @@ async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_e
 async def test_keys_the_project_no_longer_has_are_one_issue(
     hass: HomeAssistant, setup: Setup
 ) -> None:
-    await _reload_with(hass, setup.entry, _project(KITCHEN, PLAIN))
+    await reload_with(hass, setup.entry, _project(KITCHEN, PLAIN))
     issue = _issue(hass, setup.entry, FindingKind.KEY_NOT_IN_PROJECT)
     assert issue is not None
     assert not issue.is_fixable  # a new keyring or a new project: the text says which
@@ -198,7 +225,7 @@ async def test_an_issue_goes_once_its_finding_no_longer_holds_and_never_doubles(
     hass: HomeAssistant, setup: Setup
 ) -> None:
     entry = setup.entry
-    await _reload_with(hass, entry, _project(KITCHEN, HALL))  # both kinds
+    await reload_with(hass, entry, _project(KITCHEN, HALL))  # both kinds
     raised = _project_issues(hass, entry)
     assert len(raised) == 2
     # a reload with the same project: the same issues, not two of each
@@ -206,7 +233,7 @@ async def test_an_issue_goes_once_its_finding_no_longer_holds_and_never_doubles(
     await hass.async_block_till_done()
     assert _project_issues(hass, entry) == raised
     # a project that agrees with the keyring (a new one was imported): both gone
-    await _reload_with(hass, entry, _project(KITCHEN, KITCHEN_STATUS, PLAIN))
+    await reload_with(hass, entry, _project(KITCHEN, KITCHEN_STATUS, PLAIN))
     assert _project_issues(hass, entry) == []
 
 
@@ -255,7 +282,7 @@ async def test_an_entity_the_tunnel_may_not_send_for_is_one_issue(
         project = _project(
             *(ProjectAddress(str(ga), f"Secured {ga}", secure=True) for ga in keyring.group_keys)
         )
-        await _reload_with(hass, entry, project)
+        await reload_with(hass, entry, project)
         assert _project_issues(hass, entry) == [
             project_issue_id(entry.entry_id, FindingKind.NOT_SENDER)
         ]
@@ -272,3 +299,74 @@ async def test_an_entity_the_tunnel_may_not_send_for_is_one_issue(
         if entry is not None:
             await hass.config_entries.async_unload(entry.entry_id)
         await virtual.stop()
+
+
+# --- the ETS project fixtures (tests/fixtures/projects/INDEX.md) against the demo keyring -----
+
+PROJECTS = FIXTURES / "projects"
+#: INDEX.md's passwords of the protected fixtures.
+PROJECT_PASSWORDS = {"ets5-protected": "knx-secure-5", "ets6-protected": "Grüße aus ETS 6!"}
+#: INDEX.md: the plan's secure addresses the ETS 4 file has (the demo keyring has 77 keys).
+ETS4_SECURE = {"1/1/1", "1/1/2", "1/2/1", "1/2/2", "1/2/3", "1/2/4"}
+
+
+def _parsed(name: str) -> Project:
+    return parse_project_file(
+        PROJECTS / f"{name}.knxproj", PROJECT_PASSWORDS.get(name), language=None
+    )
+
+
+@pytest.mark.parametrize("name", ["ets5", "ets6", "ets5-protected", "ets6-protected"])
+def test_ets5_and_6_fixtures_find_the_terrace_light_without_a_key(
+    name: str, demo_keyring: Keyring
+) -> None:
+    project = _parsed(name)
+    assert secure_without_key(project, demo_keyring) == [GroupAddress.parse("1/7/1")]
+    assert keys_not_in_project(project, demo_keyring) == []
+
+
+def test_the_ets4_fixture_lacks_the_keys_of_71_addresses(demo_keyring: Keyring) -> None:
+    project = _parsed("ets4")
+    assert secure_without_key(project, demo_keyring) == []
+    missing = {str(address) for address in keys_not_in_project(project, demo_keyring)}
+    assert len(missing) == 71
+    assert not missing & ETS4_SECURE
+    assert missing | ETS4_SECURE == {str(address) for address in demo_keyring.group_keys}
+
+
+def test_another_installations_project_has_none_of_the_keys(demo_keyring: Keyring) -> None:
+    project = _parsed("other-installation")
+    assert len(keys_not_in_project(project, demo_keyring)) == 77
+    # 5/1/1 is secure there and no key of this keyring either
+    assert secure_without_key(project, demo_keyring) == [GroupAddress.parse("5/1/1")]
+
+
+async def test_a_newer_project_replaces_the_findings_of_the_older_one(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """ETS 4's project is older than the keyring (71 keys it lacks, listed 20 with names and
+    the rest counted); the ETS 6 project imported next has them all and secures 1/7/1, which
+    the keyring has no key of: the first issue goes, the other comes."""
+    entry = await add_demo_entry(hass, demo_gateway, upload_file)
+    await reload_with(hass, entry, await hass.async_add_executor_job(_parsed, "ets4"))
+    assert _project_issues(hass, entry) == [
+        project_issue_id(entry.entry_id, FindingKind.KEY_NOT_IN_PROJECT)
+    ]
+    issue = _issue(hass, entry, FindingKind.KEY_NOT_IN_PROJECT)
+    assert issue is not None
+    placeholders = issue.translation_placeholders
+    assert placeholders["count"] == "71"
+    lines = placeholders["addresses"].splitlines()
+    assert len(lines) == LISTED_ADDRESSES + 1
+    assert lines[-1] == f"- … (+{71 - LISTED_ADDRESSES})"
+
+    await reload_with(hass, entry, await hass.async_add_executor_job(_parsed, "ets6"))
+    assert _project_issues(hass, entry) == [
+        project_issue_id(entry.entry_id, FindingKind.SECURE_WITHOUT_KEY)
+    ]
+    issue = _issue(hass, entry, FindingKind.SECURE_WITHOUT_KEY)
+    assert issue is not None
+    assert issue.translation_placeholders["addresses"] == (
+        "- 1/7/1 (Terrace light switch (secure, no key in the keyring))"
+    )
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
@@ -33,12 +33,16 @@ from custom_components.knx_secure.project import (
     Project,
     ProjectAddress,
     ProjectDevice,
-    async_save_project,
+    parse_project_file,
 )
 from custom_components.knx_secure.repairs import CAUSES, issue_id
 
 from ..helpers import STATUS, SWITCH, wait_for
-from .conftest import KEYRING_PASSWORD, Setup
+from .conftest import FIXTURES, KEYRING_PASSWORD, Setup, UploadFile
+from .test_project_check import add_demo_entry, reload_with
+
+if TYPE_CHECKING:
+    from custom_components.knx_secure.knx.gateway import VirtualGateway
 
 FOREIGN = IndividualAddress.parse("1.1.9")
 PROJECT = Project(
@@ -56,9 +60,7 @@ PROJECT = Project(
 
 
 async def _reload_with_project(hass: HomeAssistant, setup: Setup) -> None:
-    await async_save_project(hass, setup.entry.entry_id, PROJECT)
-    assert await hass.config_entries.async_reload(setup.entry.entry_id)
-    await hass.async_block_till_done()
+    await reload_with(hass, setup.entry, PROJECT)
 
 
 async def _toggle_on(hass: HomeAssistant, setup: Setup) -> None:
@@ -227,3 +229,25 @@ async def test_diagnostics_name_the_addresses_and_show_no_key(
     text = json.dumps(diagnostics)
     leaked = [secret for secret in [*knx_keyring.secrets(), KEYRING_PASSWORD] if secret in text]
     assert not leaked
+
+
+async def test_the_ets6_fixtures_names_in_the_monitor(
+    hass: HomeAssistant, demo_gateway: VirtualGateway, upload_file: UploadFile
+) -> None:
+    """The demo home's ETS 6 project (tests/fixtures/projects): the seed actuator's names."""
+    project = await hass.async_add_executor_job(
+        parse_project_file, FIXTURES / "projects" / "ets6.knxproj", None, None
+    )
+    entry = await add_demo_entry(hass, demo_gateway, upload_file)
+    await reload_with(hass, entry, project)
+    await hass.services.async_call(
+        DOMAIN, "send", {"address": "1/1/1", "value": True}, blocking=True
+    )
+    monitor = entry.runtime_data.monitor
+    await wait_for(lambda: any(r["destination"] == str(STATUS) for r in monitor.rows))
+    rows = list(monitor.rows)
+    assert _row(rows, direction="outgoing")["destination_name"] == "Seed actuator switch"
+    status = _row(rows, direction="incoming", destination=str(STATUS))
+    assert status["destination_name"] == "Seed actuator status"
+    assert status["source_name"] == "Seed actuator"
+    await hass.config_entries.async_unload(entry.entry_id)
