@@ -67,31 +67,27 @@ class ProjectFindings:
         }
 
 
-def project_group_addresses(project: Project) -> dict[GroupAddress, bool]:
-    """The project's group addresses with their secure flag (one it can't parse is left out:
-    the parser keeps ETS's three-level form, anything else is not ours to guess)."""
-    addresses: dict[GroupAddress, bool] = {}
-    for text, known in project.addresses.items():
-        try:
-            addresses[GroupAddress.parse(text)] = known.secure
-        except AddressError:
-            continue
-    return addresses
-
-
 def secure_without_key(project: Project, keyring: Keyring) -> list[GroupAddress]:
-    """Addresses the project marks Data Secure that have no key in the keyring."""
-    return sorted(
-        address
-        for address, secure in project_group_addresses(project).items()
-        if secure and keyring.group_key(address) is None
-    )
+    """Addresses the project marks Data Secure that have no key in the keyring.
+
+    Compared as text (the project keeps "1/2/3" as GroupAddress prints it): only what is
+    found is parsed, not the thousands of addresses of a big project."""
+    keyed = {str(address) for address in keyring.group_keys}
+    found = []
+    for text, known in project.addresses.items():
+        if known.secure and text not in keyed:
+            try:
+                found.append(GroupAddress.parse(text))
+            except AddressError:
+                continue  # not ours to guess: the parser keeps the three-level form
+    return sorted(found)
 
 
 def keys_not_in_project(project: Project, keyring: Keyring) -> list[GroupAddress]:
     """Addresses the keyring has a key for that the project does not have."""
-    known = project_group_addresses(project)
-    return sorted(address for address in keyring.group_keys if address not in known)
+    return sorted(
+        address for address in keyring.group_keys if str(address) not in project.addresses
+    )
 
 
 def entity_not_sendable(

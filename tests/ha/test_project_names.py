@@ -28,7 +28,6 @@ from custom_components.knx_secure.knx.data_secure import (
 from custom_components.knx_secure.knx.drops import DropReason
 from custom_components.knx_secure.knx.keyring import Keyring
 from custom_components.knx_secure.knx.telegram import TelegramDropped
-from custom_components.knx_secure.monitor import address_book
 from custom_components.knx_secure.project import (
     Project,
     ProjectAddress,
@@ -147,18 +146,24 @@ async def test_the_info_lists_the_projects_addresses_with_name_and_type(
     assert entry["addresses"]["1/1/1"] == {"name": "Kitchen light switch", "dpt": "1.001"}
 
 
-def test_the_project_name_comes_first_the_entity_type_too(setup: Setup) -> None:
+async def test_the_project_name_comes_first_the_entity_type_too(
+    hass: HomeAssistant, setup: Setup
+) -> None:
     project = Project(
         name="p",
         addresses={
             # a name only, and a type the entity's configuration contradicts
             "1/1/1": ProjectAddress("1/1/1", "Kitchen light switch", dpt="5.001"),
             "1/1/2": ProjectAddress("1/1/2", ""),  # unnamed in ETS: the entities' name stays
+            "1/1/10": ProjectAddress("1/1/10", "Ten"),
+            "1/1/9": ProjectAddress("1/1/9", "Nine"),
         },
     )
-    book = address_book(setup.entry, project)
-    assert book[SWITCH] == {"name": "Kitchen light switch", "dpt": "1.001"}
-    assert book[STATUS]["name"] == "Light · state, Light status · state"
+    await reload_with(hass, setup.entry, project)
+    monitor = setup.entry.runtime_data.monitor
+    assert monitor.address_info(SWITCH) == {"name": "Kitchen light switch", "dpt": "1.001"}
+    assert monitor.address_name(STATUS) == "Light · state, Light status · state"
+    assert list(monitor.addresses()) == ["1/1/1", "1/1/2", "1/1/9", "1/1/10"]  # address order
 
 
 # --- repairs ---------------------------------------------------------------------------------
