@@ -186,7 +186,7 @@ async def test_no_project_no_project_issue(hass: HomeAssistant, setup: Setup) ->
 
 
 async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_ets_step(
-    hass: HomeAssistant, setup: Setup
+    hass: HomeAssistant, setup: Setup, knx_keyring: Keyring
 ) -> None:
     await reload_with(hass, setup.entry, _project(KITCHEN, KITCHEN_STATUS, HALL, PLAIN))
     issue = _issue(hass, setup.entry, FindingKind.SECURE_WITHOUT_KEY)
@@ -199,6 +199,7 @@ async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_e
     assert "Hall light" in text
     assert "export the keyring again" in text
     assert "Secure Test home" in text
+    assert not [secret for secret in knx_keyring.secrets() if secret in text]  # names, no keys
     # the other kinds hold not
     assert _project_issues(hass, setup.entry) == [
         project_issue_id(setup.entry.entry_id, FindingKind.SECURE_WITHOUT_KEY)
