@@ -18,9 +18,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.knx_secure.const import (
+    CONF_CONNECTION,
+    CONF_INDIVIDUAL_ADDRESS,
     CONF_STATE_ADDRESS,
     CONF_SYNC_STATE,
     CONF_WRITE_ADDRESS,
+    CONNECTION_ROUTING_SECURE,
     DOMAIN,
     SUBENTRY_BINARY_SENSOR,
     SUBENTRY_SWITCH,
@@ -48,6 +51,7 @@ from custom_components.knx_secure.repairs import (
     project_issue_id,
     project_issue_placeholders,
 )
+from custom_components.knx_secure.subentries.base import senders_in_use
 
 from .conftest import (
     DEMO_KEYRING_BYTES,
@@ -163,6 +167,18 @@ def test_the_sender_rule_is_the_confirm_steps() -> None:
     # damaged data is the entity's own set-up's problem, not a finding
     broken = {CONF_NAME: "Broken", CONF_WRITE_ADDRESS: "99/99/99"}
     assert entity_not_sendable(SUBENTRY_SWITCH, broken, keyring, tunnel) == []
+
+
+def test_a_routing_entry_is_checked_with_its_own_address(knx_keyring: Keyring) -> None:
+    routing = {CONF_CONNECTION: CONNECTION_ROUTING_SECURE, CONF_INDIVIDUAL_ADDRESS: "15.15.250"}
+    senders = senders_in_use(routing, knx_keyring)
+    assert senders == [IndividualAddress.parse("15.15.250")]
+    switch = {CONF_NAME: "Light", CONF_WRITE_ADDRESS: "1/1/1"}
+    assert entity_not_sendable(SUBENTRY_SWITCH, switch, knx_keyring, senders) == [
+        GroupAddress.parse("1/1/1")
+    ]
+    listed = [IndividualAddress.parse("1.1.253")]  # a sender of 1/1/1 in the test keyring
+    assert entity_not_sendable(SUBENTRY_SWITCH, switch, knx_keyring, listed) == []
 
 
 def test_a_big_project_lists_a_bounded_number_of_addresses() -> None:
