@@ -237,8 +237,8 @@ class ProjectImportSteps(ConfigEntryBaseFlow):
     parse task. The parse runs in the executor behind a progress indication.
     """
 
-    # The config flow's project step is optional (an empty form skips it); the options
-    # flow's import needs a file.
+    # The config flow's project step is optional (an empty form skips it, and its retry
+    # form offers to go on without a project); the options flow's import asks for a file.
     project_optional = False
 
     def _init_project_import(self) -> None:
@@ -296,10 +296,7 @@ class ProjectImportSteps(ConfigEntryBaseFlow):
                     self._project_errors = {CONF_PROJECT_UPLOAD: "project_invalid_file"}
                     return self._project_form()
             if self._project_upload is None:
-                if self.project_optional:
-                    return await self._async_project_skipped()
-                self._project_errors = {CONF_PROJECT_UPLOAD: "project_required"}
-                return self._project_form()
+                return await self._async_project_skipped()
             self._project_task = self.hass.async_create_task(
                 self._async_parse_project(
                     self._project_upload, user_input.get(CONF_PROJECT_PASSWORD) or ""
@@ -967,6 +964,7 @@ class KNXSecureConfigFlow(ProjectImportSteps, ConfigFlow, domain=DOMAIN):
         return await self._async_project_skipped()
 
     async def _async_project_skipped(self) -> ConfigFlowResult:
+        """Save the tested connection (with the project, when one was imported)."""
         assert self._settings is not None
         return await self._async_finish(self._settings)
 
@@ -1150,7 +1148,8 @@ class KNXSecureOptionsFlow(ProjectImportSteps, OptionsFlow):
         return self._async_done()
 
     async def _async_project_skipped(self) -> ConfigFlowResult:
-        return self._async_done()  # not reached: the options flow's import needs a file
+        """No file (the form asks for one; an API client may still send none): no change."""
+        return self.async_create_entry(data=dict(self.config_entry.options))
 
     @callback
     def _async_done(self) -> ConfigFlowResult:
