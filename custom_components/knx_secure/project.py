@@ -32,6 +32,9 @@ class ProjectAddress:
     description: str = ""
     dpt: str | None = None  # "9.001", or "1" when the project knows only the main number
     secure: bool = False  # ETS marks it Data Secure
+    # Whether a device's communication object linked to it has the write flag (an actuator's
+    # input: a switch, not a status); None when the project has no devices to tell.
+    writable: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,8 @@ class Project:
             "name": self.name,
             "tool_version": self.tool_version,
             "addresses": [
-                [a.address, a.name, a.description, a.dpt, a.secure] for a in self.addresses.values()
+                [a.address, a.name, a.description, a.dpt, a.secure, a.writable]
+                for a in self.addresses.values()
             ],
             "devices": [
                 [d.individual_address, d.name, d.description] for d in self.devices.values()
@@ -95,7 +99,9 @@ class Project:
         """The inverse of ``as_dict``; raises ``ValueError`` for stored data it can't read."""
         try:
             addresses = {
-                row[0]: ProjectAddress(row[0], row[1], row[2], row[3], bool(row[4]))
+                row[0]: ProjectAddress(
+                    row[0], row[1], row[2], row[3], bool(row[4]), row[5] if len(row) > 5 else None
+                )
                 for row in data["addresses"]
             }
             devices = {row[0]: ProjectDevice(row[0], row[1], row[2]) for row in data["devices"]}
