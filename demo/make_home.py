@@ -1,6 +1,7 @@
-"""Write the demo home's keyring, ``demo/Demo Home.knxkeys`` (password ``demo``).
+"""Write the demo home's keyring, ``demo/Demo Home.knxkeys`` (password ``demo``), and its ETS
+project, ``demo/Demo Home.knxproj`` (ETS 6, not protected).
 
-    .venv/bin/python demo/make_home.py
+    .venv/bin/python demo/make_home.py [--project]   (--project: the .knxproj only)
 
 The home is the seed installation (gateway 1.1.0, tunnels 1.1.252-255, the actuator 1.1.1 on
 1/1/1 -> 1/1/2, its backbone key) plus one room of every kind of device. ``ADDRESSES`` is the
@@ -11,18 +12,23 @@ file's content is the same on every run (only the encryption's random prefixes d
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent
+if str(DEMO) not in sys.path:
+    sys.path.insert(0, str(DEMO))
+ets: Any = importlib.import_module("ets_project")  # demo/ets_project.py, the .knxproj writer
 SOURCE: Final = DEMO / "Secure Test.knxkeys"
 SOURCE_PASSWORD: Final = "passwordprogetto"  # noqa: S105 - the demo keyring's published password
 OUT: Final = DEMO / "Demo Home.knxkeys"
+PROJECT_OUT: Final = DEMO / "Demo Home.knxproj"
 PASSWORD: Final = "demo"  # noqa: S105 - the demo home's published password
 TUNNELS: Final = ("1.1.252", "1.1.253", "1.1.254", "1.1.255")
 
@@ -129,6 +135,114 @@ DEVICES: Final = (
 )
 
 
+#: Devices of the project that demo/installation.json does not simulate.
+OTHER_DEVICES: Final = {
+    "1.1.0": "KNX IP Secure gateway",
+    "1.1.30": "Hall display (reads the exposes)",
+}
+#: (room, ETS space usage, devices in it) of the project's one building.
+ROOMS: Final = (
+    ("Hall", "SU-1", ("1.1.0", "1.1.1", "1.1.7", "1.1.9", "1.1.12", "1.1.30")),
+    ("Living room", "SU-4", ("1.1.2", "1.1.4", "1.1.5", "1.1.10")),
+    ("Kitchen", "SU-3", ("1.1.3",)),
+    ("Bathroom", "SU-6", ("1.1.13",)),
+    ("Garage", "SU-9", ("1.1.8", "1.1.11")),
+    ("Outside", "SU-10", ("1.1.6", "1.1.14")),
+)
+#: ETS 6 functions: (name, type, room, ((role, group address), ...)). The roles are ETS's
+#: role names of the function type; "" is an address added to a function without a role.
+FUNCTIONS: Final = (
+    ("Seed light", "FT-1", "Hall", (("SwitchOnOff", "1/1/1"), ("InfoOnOff", "1/1/2"))),
+    ("Hall light", "FT-1", "Hall", (("SwitchOnOff", "2/1/1"), ("InfoOnOff", "2/1/2"))),
+    (
+        "Living room light",
+        "FT-6",
+        "Living room",
+        (
+            ("SwitchOnOff", "1/2/1"),
+            ("InfoOnOff", "1/2/2"),
+            ("DimmingValue", "1/2/3"),
+            ("InfoDimmingValue", "1/2/4"),
+        ),
+    ),
+    (
+        "Kitchen colour light",
+        "FT-6",
+        "Kitchen",
+        (
+            ("SwitchOnOff", "1/2/11"),
+            ("InfoOnOff", "1/2/12"),
+            ("DimmingValue", "1/2/13"),
+            ("InfoDimmingValue", "1/2/14"),
+            ("", "1/2/15"),
+            ("", "1/2/16"),
+            ("", "1/2/17"),
+            ("", "1/2/18"),
+        ),
+    ),
+    (
+        "Living room blind",
+        "FT-7",
+        "Living room",
+        (
+            ("MoveUpDown", "1/3/1"),
+            ("StopStepUpDown", "1/3/2"),
+            ("", "1/3/3"),
+            ("CurrentAbsolutePositionBlindsPercentage", "1/3/4"),
+            ("", "1/3/5"),
+            ("CurrentAbsolutePositionSlatPercentage", "1/3/6"),
+        ),
+    ),
+    (
+        "Living room heating",
+        "FT-9",
+        "Living room",
+        (
+            ("TempRoom", "1/4/1"),
+            ("TempRoomSetpoint", "1/4/2"),
+            ("InfoTempRoomSetpoint", "1/4/3"),
+            ("HVACMode", "1/4/4"),
+            ("", "1/4/5"),
+        ),
+    ),
+)
+
+
+def installation_names() -> dict[str, str]:
+    """The simulated devices' names by individual address (demo/installation.json)."""
+    data = json.loads((DEMO / "installation.json").read_text(encoding="utf-8"))
+    return {device["address"]: device.get("name", device["kind"]) for device in data["devices"]}
+
+
+def project_spec() -> Any:
+    """The demo home as an ETS 6 project: every address of the plan, devices, rooms, functions."""
+    names = OTHER_DEVICES | installation_names()
+    devices = {
+        address: names[address]
+        for address in sorted(names, key=lambda a: tuple(int(p) for p in a.split(".")))
+    }
+    return ets.ProjectSpec(
+        name="Demo Home",
+        ets=6,
+        project_id="P-0D3E",
+        addresses=tuple(
+            ets.GroupAddressSpec(
+                ga, name, dpt, description=devices.get(device, ""), secure=ga.startswith("1/")
+            )
+            for ga, name, dpt, device in ADDRESSES
+        ),
+        devices=tuple(ets.DeviceSpec(address, name) for address, name in devices.items()),
+        area_names={"1": "Home"},
+        line_names={"1.1": "Main line"},
+        range_names={"1": "Secure", "2": "Plain"},
+        rooms=tuple(ets.RoomSpec(name, usage, members) for name, usage, members in ROOMS),
+        functions=tuple(
+            ets.FunctionSpec(name, kind, room, addresses)
+            for name, kind, room, addresses in FUNCTIONS
+        ),
+    )
+
+
 def summary() -> dict[str, object]:
     """The seed keyring's summary with the home's addresses, keys and devices added."""
     printed = subprocess.run(  # noqa: S603 - our own command line, fixed arguments
@@ -175,7 +289,15 @@ def summary() -> dict[str, object]:
     return data
 
 
+def write_demo_project() -> None:
+    ets.write_project(project_spec(), PROJECT_OUT)
+    print(f"wrote {PROJECT_OUT.relative_to(ROOT)}")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--project"]:  # the project only: the keyring stays as it is
+        write_demo_project()
+        return
     source = DEMO / "home.summary.tmp.json"
     source.write_text(json.dumps(summary(), indent=2), encoding="utf-8")
     try:
@@ -199,6 +321,7 @@ def main() -> None:
     finally:
         source.unlink()
     print(f"wrote {OUT.relative_to(ROOT)}")
+    write_demo_project()
 
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
     ConfigEntry,
+    ConfigEntryBaseFlow,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
@@ -70,6 +72,18 @@ from .knx.keyring import Keyring, load_keyring
 from .knx.multicast import DEFAULT_MULTICAST_GROUP
 from .knx.routing import SecureRouting
 from .knx.routing_client import RoutingClient
+from .project import (
+    CONF_PENDING_PROJECT,
+    Project,
+    ProjectImportError,
+    async_load_project,
+    async_remove_project,
+    async_save_pending_project,
+    async_save_project,
+    check_project_against_keyring,
+    parse_project_content,
+    read_project_upload,
+)
 from .store import (
     keyring_directory,
     read_keyring_file,
@@ -98,6 +112,19 @@ PASSWORD_SELECTOR = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
 KEYRING_SELECTOR = selector.FileSelector(selector.FileSelectorConfig(accept=".knxkeys"))
+PROJECT_SELECTOR = selector.FileSelector(selector.FileSelectorConfig(accept=".knxproj"))
+
+# The ETS project steps (config flow after the connection test; options flow).
+CONF_PROJECT_UPLOAD = "project_upload"
+CONF_PROJECT_PASSWORD = "project_password"  # noqa: S105 - a key name
+CONF_SKIP_PROJECT = "skip_project"
+STEP_PROJECT = "project"
+# The project form shown again after an error while the flow holds the uploaded file.
+STEP_PROJECT_RETRY = "project_retry"
+STEP_PROJECT_PARSED = "project_parsed"
+PROGRESS_PARSE_PROJECT = "parse_project"
+# ProjectImportError.field -> the form field its error is shown on.
+PROJECT_ERROR_FIELDS = {"file": CONF_PROJECT_UPLOAD, "password": CONF_PROJECT_PASSWORD}
 
 
 async def async_search_gateways() -> list[GatewayDescriptor]:
@@ -188,15 +215,151 @@ def _listed(addresses: list[GroupAddress]) -> str:
     return text
 
 
-class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
+def _project_schema(*, file_required: bool, can_skip: bool) -> vol.Schema:
+    """The ETS project form: the file, its password and (after an error, in the config
+    flow) a way on without a project."""
+    file_key = vol.Required if file_required else vol.Optional
+    fields: dict[vol.Marker, Any] = {
+        file_key(CONF_PROJECT_UPLOAD): PROJECT_SELECTOR,
+        vol.Optional(CONF_PROJECT_PASSWORD): PASSWORD_SELECTOR,
+    }
+    if can_skip:
+        fields[vol.Optional(CONF_SKIP_PROJECT, default=False)] = selector.BooleanSelector()
+    return vol.Schema(fields)
+
+
+class ProjectImportSteps(ConfigEntryBaseFlow):
+    """The ETS project steps the config flow (add, reconfigure) and the options flow share.
+
+    The upload is read once through file_upload (which deletes it) and held by the flow, so
+    that a retry after an error needs only the password; the password lives only in the
+    parse task. The parse runs in the executor behind a progress indication.
+    """
+
+    # The config flow's project step is optional (an empty form skips it, and its retry
+    # form offers to go on without a project); the options flow's import asks for a file.
+    project_optional = False
+
+    def _init_project_import(self) -> None:
+        self._project_upload: bytes | None = None
+        self._project_task: asyncio.Task[Project] | None = None
+        self._project_errors: dict[str, str] = {}
+
+    async def async_step_project(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the ETS project (.knxproj) and its password; parse it."""
+        return await self._async_project_step(user_input)
+
+    async def async_step_project_retry(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The project form again after an error; an empty file field keeps the upload."""
+        return await self._async_project_step(user_input)
+
+    async def async_step_project_parsed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The parse finished: go on with the project, or show the form with its error."""
+        task, self._project_task = self._project_task, None
+        assert task is not None
+        try:
+            project = task.result()
+        except ProjectImportError as err:
+            _LOGGER.debug("ETS project not imported: %s", err)
+            self._project_errors = {PROJECT_ERROR_FIELDS[err.field]: err.translation_key}
+            return self._project_form()
+        except Exception:
+            _LOGGER.exception("Unexpected error while importing the ETS project")
+            self._project_errors = {"base": "unknown"}
+            return self._project_form()
+        self._project_upload = None
+        return await self._async_project_imported(project)
+
+    async def _async_project_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        if self._project_task is not None:  # called again when the parse task is done
+            if not self._project_task.done():
+                return self._project_progress()
+            return self.async_show_progress_done(next_step_id=STEP_PROJECT_PARSED)
+        self._project_errors = {}
+        if user_input is not None:
+            if self.project_optional and user_input.get(CONF_SKIP_PROJECT):
+                return await self._async_project_skipped()
+            if file_id := user_input.get(CONF_PROJECT_UPLOAD):
+                try:
+                    self._project_upload = await self.hass.async_add_executor_job(
+                        read_project_upload, self.hass, file_id
+                    )
+                except (OSError, ValueError) as err:  # unknown or expired upload
+                    _LOGGER.debug("Project upload not readable: %s", err)
+                    self._project_errors = {CONF_PROJECT_UPLOAD: "project_invalid_file"}
+                    return self._project_form()
+            if self._project_upload is None:
+                return await self._async_project_skipped()
+            self._project_task = self.hass.async_create_task(
+                self._async_parse_project(
+                    self._project_upload, user_input.get(CONF_PROJECT_PASSWORD) or ""
+                ),
+                f"{DOMAIN} ETS project import",
+            )
+            return self._project_progress()
+        return self._project_form()
+
+    def _project_progress(self) -> ConfigFlowResult:
+        return self.async_show_progress(
+            progress_action=PROGRESS_PARSE_PROJECT, progress_task=self._project_task
+        )
+
+    def _project_form(self) -> ConfigFlowResult:
+        held = self._project_upload is not None
+        return self.async_show_form(
+            step_id=STEP_PROJECT_RETRY if held else STEP_PROJECT,
+            data_schema=_project_schema(
+                file_required=not held and not self.project_optional,
+                can_skip=held and self.project_optional,
+            ),
+            errors=self._project_errors,
+            description_placeholders=self._project_placeholders(),
+        )
+
+    async def _async_parse_project(self, content: bytes, password: str) -> Project:
+        """Parse in the executor, then check the project against the keyring."""
+        project = await self.hass.async_add_executor_job(
+            parse_project_content, content, password, self.hass.config.language
+        )
+        if (keyring := await self._async_project_keyring()) is not None:
+            check_project_against_keyring(project, keyring)
+        return project
+
+    def _project_placeholders(self) -> dict[str, str]:
+        """The placeholders of the project forms' descriptions."""
+        return {}
+
+    async def _async_project_keyring(self) -> Keyring | None:
+        """The keyring the project must share group addresses with (None: no check)."""
+        raise NotImplementedError
+
+    async def _async_project_imported(self, project: Project) -> ConfigFlowResult:
+        raise NotImplementedError
+
+    async def _async_project_skipped(self) -> ConfigFlowResult:
+        raise NotImplementedError
+
+
+class KNXSecureConfigFlow(ProjectImportSteps, ConfigFlow, domain=DOMAIN):
     """Set up a KNX installation (tunnel or routing, secure or plain) from an ETS keyring."""
 
     VERSION = 1
     # 2: the connection type is stored (entries of minor version 1 are secure tunnels).
     MINOR_VERSION = 2
+    project_optional = True
 
     def __init__(self) -> None:
         """Initialize the flow."""
+        self._init_project_import()
+        # The tested connection, saved once the project step is done.
+        self._settings: ConnectionSettings | None = None
+        self._project: Project | None = None
         self._keyring: Keyring | None = None
         # A new upload, held across errors of the keyring form; None keeps the stored file.
         self._upload: bytes | None = None
@@ -221,6 +384,12 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Return the entity types that can be added to a gateway."""
         return dict(SUBENTRY_FLOWS)
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> KNXSecureOptionsFlow:
+        """The entry's options: import, replace or remove its ETS project."""
+        return KNXSecureOptionsFlow()
 
     # --- step 1: keyring ------------------------------------------------------------------
 
@@ -653,7 +822,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._routing.individual_address is not None
         missing = senders_missing(self._keyring, self._routing.individual_address)
         if user_input is not None or not missing:
-            return await self._async_finish(self._routing)
+            return await self._async_connection_tested(self._routing)
         return self.async_show_form(
             step_id="routing_confirm",
             data_schema=vol.Schema({}),
@@ -681,7 +850,7 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             settings = self._tunnel_settings(tunnel)
             error, _detail = await self._async_test_connection(settings)
             if error is None:
-                return await self._async_finish(settings)
+                return await self._async_connection_tested(settings)
             errors["base"] = error
             placeholders["tunnel"] = _tunnel_label(self._keyring, self._gateway_address, tunnel)
         default = TUNNEL_AUTOMATIC
@@ -775,9 +944,35 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._search_task is not None and not self._search_task.done():
             self._search_task.cancel()
 
+    # --- step 5: the ETS project (optional) ---------------------------------------------------
+
+    async def _async_connection_tested(self, settings: ConnectionSettings) -> ConfigFlowResult:
+        """The connection works: offer the ETS project import before saving."""
+        self._settings = settings
+        return await self.async_step_project()
+
+    def _project_placeholders(self) -> dict[str, str]:
+        assert self._keyring is not None
+        return {"project": self._keyring.project}
+
+    async def _async_project_keyring(self) -> Keyring | None:
+        return self._keyring
+
+    async def _async_project_imported(self, project: Project) -> ConfigFlowResult:
+        self._project = project
+        return await self._async_project_skipped()
+
+    async def _async_project_skipped(self) -> ConfigFlowResult:
+        assert self._settings is not None
+        return await self._async_finish(self._settings)
+
     async def _async_finish(self, settings: ConnectionSettings) -> ConfigFlowResult:
-        """Store the keyring and create or update the entry (reconfigure may change the
-        connection type: the data of the old type is dropped)."""
+        """Store the keyring (and an imported project) and create or update the entry
+        (reconfigure may change the connection type: the data of the old type is dropped).
+
+        A new entry has no id yet: its project is stored pending and adopted at its first
+        set-up; reconfigure stores it under the entry before the reload.
+        """
         assert self._keyring is not None
         data: dict[str, Any] = {
             CONF_KEYRING_PASSWORD: self._password,
@@ -792,12 +987,16 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
         self._finished = True
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
+            if self._project is not None:
+                await async_save_project(self.hass, entry.entry_id, self._project)
             return self.async_update_reload_and_abort(
                 entry,
                 unique_id=unique_id,
                 title=title if entry.title == _entry_title(entry.data) else entry.title,
                 data={CONF_KEYRING_FILE: entry.data[CONF_KEYRING_FILE], **data},
             )
+        if self._project is not None:
+            data[CONF_PENDING_PROJECT] = await async_save_pending_project(self.hass, self._project)
         return self.async_create_entry(title=title, data=data)
 
     async def _async_store_upload(self) -> dict[str, str]:
@@ -883,6 +1082,78 @@ class KNXSecureConfigFlow(ConfigFlow, domain=DOMAIN):
             self._host = entry.data[CONF_HOST]
             self._port = entry.data[CONF_PORT]
         return await self._async_keyring_form(user_input)
+
+
+class KNXSecureOptionsFlow(ProjectImportSteps, OptionsFlow):
+    """The entry's options: import or replace its ETS project, or remove it."""
+
+    def __init__(self) -> None:
+        """Initialize the flow."""
+        self._init_project_import()
+        self._current: Project | None = None
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Import (or replace) the project; remove it when the entry has one."""
+        self._current = await async_load_project(self.hass, self.config_entry.entry_id)
+        if self._current is None:
+            return await self.async_step_project()
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=[STEP_PROJECT, "remove_project"],
+            description_placeholders=self._project_placeholders(),
+        )
+
+    async def async_step_remove_project(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm, then forget the project's names and types (entities stay)."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="remove_project",
+                data_schema=vol.Schema({}),
+                description_placeholders=self._project_placeholders(),
+            )
+        await async_remove_project(self.hass, self.config_entry.entry_id)
+        return self._async_done()
+
+    def _project_placeholders(self) -> dict[str, str]:
+        current = self._current
+        return {
+            "project": current.name if current is not None else NONE_TEXT,
+            "tool_version": (current.tool_version or NONE_TEXT) if current else NONE_TEXT,
+            "addresses": str(len(current.addresses)) if current else "0",
+            "functions": str(len(current.functions)) if current else "0",
+        }
+
+    async def _async_project_keyring(self) -> Keyring | None:
+        """The entry's stored keyring (None when it cannot be read: the entry has a repair
+        for that, and the check is skipped). Read from its file: a flow never touches the
+        running entry."""
+        entry = self.config_entry
+        try:
+            content = await self.hass.async_add_executor_job(
+                read_keyring_file, keyring_directory(self.hass), entry.data[CONF_KEYRING_FILE]
+            )
+            return await self.hass.async_add_executor_job(
+                load_keyring, content, entry.data[CONF_KEYRING_PASSWORD]
+            )
+        except (OSError, ValueError, KeyringError) as err:
+            _LOGGER.debug("No keyring to check the project against: %s", err)
+            return None
+
+    async def _async_project_imported(self, project: Project) -> ConfigFlowResult:
+        await async_save_project(self.hass, self.config_entry.entry_id, project)
+        return self._async_done()
+
+    async def _async_project_skipped(self) -> ConfigFlowResult:
+        """No file (the form asks for one; an API client may still send none): no change."""
+        return self.async_create_entry(data=dict(self.config_entry.options))
+
+    @callback
+    def _async_done(self) -> ConfigFlowResult:
+        """Reload the entry (it loads the project at set-up); the options stay as they are."""
+        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        return self.async_create_entry(data=dict(self.config_entry.options))
 
 
 def _routing_key_check(client: object) -> str | None:

@@ -1,5 +1,6 @@
-"""Diagnostics: connection (tunnel or routing), counters and a keyring summary without
-secrets (passwords, the backbone key and the Data Secure keys are redacted)."""
+"""Diagnostics: connection (tunnel or routing), counters, a keyring summary without
+secrets (passwords, the backbone key and the Data Secure keys are redacted) and a summary
+of the imported ETS project."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .const import CONF_KEYRING_FILE, CONF_KEYRING_PASSWORD
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
 from .knx.routing import SecureRouting
 from .knx.routing_client import RoutingClient
+from .project import Project
 
 # Belt and braces: the keyring summary already leaves secrets out.
 TO_REDACT = {
@@ -49,6 +51,7 @@ async def async_get_config_entry_diagnostics(
                 "senders_with_freshness": len(security.freshness) if security else 0,
             },
             "keyring": _keyring_summary(coordinator.keyring.summary(show_secrets=False)),
+            "project": _project_summary(coordinator.project),
         },
         TO_REDACT,
     )
@@ -98,3 +101,17 @@ def _keyring_summary(summary: dict[str, object]) -> dict[str, object]:
     if isinstance(group_keys, dict):
         summary = {**summary, "group_keys": dict.fromkeys(group_keys, REDACTED)}
     return summary
+
+
+def _project_summary(project: Project | None) -> dict[str, object] | None:
+    """The imported ETS project: which one and how much of it (None: none imported)."""
+    if project is None:
+        return None
+    return {
+        "name": project.name,
+        "tool_version": project.tool_version,
+        "addresses": len(project.addresses),
+        "secure_addresses": sum(address.secure for address in project.addresses.values()),
+        "devices": len(project.devices),
+        "functions": len(project.functions),
+    }

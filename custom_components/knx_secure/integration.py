@@ -70,7 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     """Load the keyring, open the secure tunnel and set up the platforms."""
     from .coordinator import KNXSecureCoordinator  # noqa: PLC0415
     from .expose import async_setup_exposes  # noqa: PLC0415
-    from .project import async_load_project  # noqa: PLC0415
+    from .project import async_load_entry_project  # noqa: PLC0415
     from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
@@ -116,7 +116,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     store = HassSecurityStore(hass, entry.entry_id)
     await store.async_load()  # before the client exists: it reads the counters at once
     coordinator = KNXSecureCoordinator(hass, entry, keyring, store)
-    coordinator.project = await async_load_project(hass, entry.entry_id)
+    coordinator.project = await async_load_entry_project(hass, entry)
     await coordinator.monitor.async_load()  # the history first: the panel shows it, then live
     await coordinator.async_start()
     try:
@@ -175,7 +175,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -> None:
     """Remove the entry's keyring file, its stored counters and its repair issues."""
     from .monitor import async_remove_telegram_history  # noqa: PLC0415
-    from .project import async_remove_project  # noqa: PLC0415
+    from .project import async_remove_entry_project  # noqa: PLC0415
     from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
@@ -190,5 +190,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) -
     )
     await HassSecurityStore(hass, entry.entry_id).async_remove()
     await async_remove_telegram_history(hass, entry.entry_id)
-    await async_remove_project(hass, entry.entry_id)
+    await async_remove_entry_project(hass, entry)
     async_delete_issues(hass, entry.entry_id)

@@ -258,10 +258,19 @@ async def async_add_gateway_entry(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: tunnel}
     )
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
     return entry
+
+
+async def async_skip_project(hass: HomeAssistant, result: Any) -> Any:
+    """At the optional ETS project step (after the connection test): skip it (an empty
+    form); returns the flow's next result."""
+    assert result["type"] is FlowResultType.FORM, result
+    assert result["step_id"] == "project", result
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {})
 
 
 async def _async_add_routing_entry(
@@ -278,9 +287,9 @@ async def _async_add_routing_entry(
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_CONNECTION: connection})
     assert result["step_id"] == "routing", result
     result = await hass.config_entries.flow.async_configure(flow_id, routing.form())
-    if result["type"] is FlowResultType.FORM:
-        assert result["step_id"] == "routing_confirm", result
+    if result["step_id"] == "routing_confirm":
         result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]

@@ -60,6 +60,7 @@ from .conftest import (
     Setup,
     UploadFile,
     async_add_gateway_entry,
+    async_skip_project,
     async_start_flow_to_manual,
     form_options,
     gateway_device,
@@ -183,6 +184,7 @@ async def test_user_flow_discovered_gateway(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
     )
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_GATEWAY_ADDRESS] == "1.1.0"
     await hass.async_block_till_done()
@@ -234,6 +236,7 @@ async def test_manual_host_without_description(
     )
     assert result["step_id"] == "tunnel"
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_TUNNEL: "1.1.253"})
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entry = result["result"]
@@ -374,6 +377,7 @@ async def test_cannot_connect(
         result = await hass.config_entries.flow.async_configure(
             flow_id, {CONF_TUNNEL: TUNNEL_AUTOMATIC}
         )
+        result = await async_skip_project(hass, result)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
         await hass.config_entries.async_unload(result["result"].entry_id)
@@ -498,6 +502,7 @@ async def test_no_free_tunnel(
         result = await hass.config_entries.flow.async_configure(
             flow_id, {CONF_TUNNEL: TUNNEL_AUTOMATIC}
         )
+        result = await async_skip_project(hass, result)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
         assert result["result"].state is ConfigEntryState.LOADED
@@ -600,6 +605,7 @@ async def test_reconfigure_tunnel(hass: HomeAssistant, setup: Setup) -> None:
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: "1.1.254"}
     )
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -640,6 +646,7 @@ async def test_reconfigure_keyring(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
     )
+    result = await async_skip_project(hass, result)
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -830,6 +837,7 @@ async def test_subentry_confirm_warns_not_sender(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
         )
+        result = await async_skip_project(hass, result)
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert str(entry.runtime_data.client.individual_address) == "5.0.1"

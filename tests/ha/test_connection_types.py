@@ -80,6 +80,7 @@ from .conftest import (
     UploadFile,
     async_add_gateway_entry,
     async_add_subentry,
+    async_skip_project,
     async_start_flow_to_connection,
     async_start_flow_to_manual,
     entity_id_for,
@@ -262,6 +263,7 @@ async def test_secure_routing_entry_switches(
     assert suggested[CONF_INDIVIDUAL_ADDRESS] == "15.15.250"
     # 1.1.255 sends to every secure group address: saved without a warning.
     result = await hass.config_entries.flow.async_configure(flow_id, secure_router.routing.form())
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
@@ -321,6 +323,7 @@ async def test_routing_address_not_a_sender_is_a_warning(
         "count": "2",
     }
     result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
@@ -450,6 +453,7 @@ async def test_reconfigure_from_tunnel_to_routing_and_back(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], secure_router.routing.form()
     )
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -479,6 +483,7 @@ async def test_reconfigure_from_tunnel_to_routing_and_back(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
     )
+    result = await async_skip_project(hass, result)
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.data[CONF_CONNECTION] == CONNECTION_TUNNEL_SECURE

@@ -35,7 +35,14 @@ from custom_components.knx_secure.const import (
 )
 from custom_components.knx_secure.knx import keyring as keyring_module
 
-from .conftest import FIXTURES, KEYRING_BYTES, KEYRING_PASSWORD, Setup, UploadFile
+from .conftest import (
+    FIXTURES,
+    KEYRING_BYTES,
+    KEYRING_PASSWORD,
+    Setup,
+    UploadFile,
+    async_skip_project,
+)
 
 CONFIG_FLOW = (
     Path(__file__).resolve().parents[2] / "custom_components" / "knx_secure" / "config_flow.py"
@@ -94,6 +101,7 @@ async def test_user_retry_with_only_the_password(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TUNNEL: TUNNEL_AUTOMATIC}
     )
+    result = await async_skip_project(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
