@@ -289,6 +289,7 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
     info = knxproject["info"]
     addresses: dict[str, ProjectAddress] = {}
     by_project_text: dict[str, str] = {}  # xknxproject's address text (project's style) -> ours
+    writable = _writable_addresses(knxproject)
     for text, group_address in knxproject["group_addresses"].items():
         address = _three_level(group_address["raw_address"])
         if address is None:
@@ -300,6 +301,7 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
             description=group_address["description"] or "",
             dpt=_dpt_text(group_address["dpt"]),
             secure=bool(group_address["data_secure"]),
+            writable=writable.get(text),
         )
     devices = {
         device["individual_address"]: ProjectDevice(
@@ -329,6 +331,18 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
         devices=devices,
         functions=functions,
     )
+
+
+def _writable_addresses(knxproject: KNXProject) -> dict[str, bool]:
+    """By xknxproject's address text: whether a device's communication object linked to it
+    has the write flag (an actuator's input, so a switch; only read or transmitted: a
+    status). Addresses no object links are left out (unknown)."""
+    writable: dict[str, bool] = {}
+    for communication_object in knxproject["communication_objects"].values():
+        writes = bool(communication_object["flags"]["write"])
+        for text in communication_object["group_address_links"]:
+            writable[text] = writable.get(text, False) or writes
+    return writable
 
 
 def _three_level(raw: int) -> str | None:

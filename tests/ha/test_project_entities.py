@@ -27,7 +27,12 @@ from custom_components.knx_secure.const import (
 )
 from custom_components.knx_secure.knx.devices import Dimmer
 from custom_components.knx_secure.knx.gateway import VirtualGateway
-from custom_components.knx_secure.project import Project, ProjectAddress, ProjectFunction
+from custom_components.knx_secure.project import (
+    Project,
+    ProjectAddress,
+    ProjectFunction,
+    project_from_knxproject,
+)
 from custom_components.knx_secure.project_entities import (
     Suggestion,
     function_platform,
@@ -44,6 +49,7 @@ from ..helpers import wait_for
 from .conftest import UploadFile, entity_id_for, state_of
 from .demo_project import (
     BLIND_FUNCTION,
+    COLOUR_LIGHT_FUNCTION,
     HEATING_FUNCTION,
     LIGHT_FUNCTION,
     async_add_demo_entry,
@@ -77,21 +83,110 @@ def _only(suggestions: list[Suggestion]) -> Suggestion:
     return suggestion
 
 
-def test_dimmable_light_function_is_one_light() -> None:
+def test_the_ets6_projects_functions() -> None:
+    """Each function of the ETS 6 fixture, read by the parser: FT-1 and FT-6 lights (the
+    colour light's role-less addresses by their types), the FT-7 blind (roles first, then
+    the role-less position and slat commands by type and name; 1.017 as the project types
+    the stop), the FT-9 heating (role-less statuses by their names)."""
     project = demo_project()
-    light = _only(suggest_for_function(project, LIGHT_FUNCTION))
-    assert (light.platform, light.name, light.source) == (
-        SUBENTRY_LIGHT,
-        "Living room ceiling",
-        "F-1",
-    )
-    assert dict(light.data) == {
-        "switch_address": "1/2/1",
-        "switch_state_address": "1/2/2",
-        "brightness_address": "1/2/3",
-        "brightness_state_address": "1/2/4",
+    found = {
+        identifier: [(s.platform, s.name, dict(s.data), s.unused) for s in suggestions]
+        for identifier, function in project.functions.items()
+        if (suggestions := suggest_for_function(project, function))
     }
-    assert light.unused == ()
+    light, cover, climate = SUBENTRY_LIGHT, SUBENTRY_COVER, SUBENTRY_CLIMATE
+    assert found == {
+        "F-1": [
+            (light, "Seed light", {"switch_address": "1/1/1", "switch_state_address": "1/1/2"}, ())
+        ],
+        "F-2": [
+            (light, "Hall light", {"switch_address": "2/1/1", "switch_state_address": "2/1/2"}, ())
+        ],
+        LIGHT_FUNCTION: [
+            (
+                light,
+                "Living room light",
+                {
+                    "switch_address": "1/2/1",
+                    "switch_state_address": "1/2/2",
+                    "brightness_address": "1/2/3",
+                    "brightness_state_address": "1/2/4",
+                },
+                (),
+            )
+        ],
+        BLIND_FUNCTION: [
+            (
+                cover,
+                "Living room blind",
+                {
+                    "up_down_address": "1/3/1",
+                    "stop_address": "1/3/2",
+                    "stop_dpt": "1.017",
+                    "position_state_address": "1/3/4",
+                    "angle_state_address": "1/3/6",
+                    "position_address": "1/3/3",
+                    "angle_address": "1/3/5",
+                },
+                (),
+            )
+        ],
+        HEATING_FUNCTION: [
+            (
+                climate,
+                "Living room heating",
+                {
+                    "temperature_address": "1/4/1",
+                    "target_temperature_address": "1/4/2",
+                    "operation_mode_address": "1/4/4",
+                    "target_temperature_state_address": "1/4/3",
+                    "operation_mode_state_address": "1/4/5",
+                },
+                (),
+            )
+        ],
+        COLOUR_LIGHT_FUNCTION: [
+            (
+                light,
+                "Kitchen colour light",
+                {
+                    "switch_address": "1/2/11",
+                    "switch_state_address": "1/2/12",
+                    "brightness_address": "1/2/13",
+                    "brightness_state_address": "1/2/14",
+                    "color_address": "1/2/15",
+                    "color_type": "232.600",
+                    "color_state_address": "1/2/16",
+                    "color_temperature_address": "1/2/17",
+                    "color_temperature_type": "7.600",
+                    "color_temperature_state_address": "1/2/18",
+                },
+                (),
+            )
+        ],
+        "F-7": [
+            (
+                light,
+                "Garden light",
+                {"switch_address": "3/1/1", "switch_state_address": "3/1/2"},
+                (),
+            )
+        ],
+    }
+
+
+def test_roles_win_and_what_fills_no_field_is_unused() -> None:
+    """An ETS role beats a type guess; a second address for a taken field is unused."""
+    project = _project({"0/0/1": ("A", "1.001"), "0/0/2": ("B", "1.001"), "0/0/3": ("C", "1.001")})
+    function = ProjectFunction(
+        "F-1",
+        "Hall",
+        "FT-1",
+        addresses=(("", "0/0/1"), ("SwitchOnOff", "0/0/2"), ("", "0/0/3")),
+    )
+    light = _only(suggest_for_function(project, function))
+    assert light.data == {"switch_address": "0/0/2"}
+    assert light.unused == ("0/0/1", "0/0/3")
 
 
 def test_switchable_and_old_dimmable_light() -> None:
@@ -117,29 +212,17 @@ def test_switchable_and_old_dimmable_light() -> None:
     assert light.unused == ("0/0/2",)
 
 
-def test_blind_function_is_one_cover() -> None:
-    """Roles first (up/down, step/stop, the current positions), then the role-less
-    position and slat commands by type and name."""
-    cover = _only(suggest_for_function(demo_project(), BLIND_FUNCTION))
-    assert cover.platform == SUBENTRY_COVER
-    assert dict(cover.data) == {
-        "up_down_address": "1/3/1",
-        "stop_address": "1/3/2",
+def test_a_stop_role_without_a_stop_type_is_a_step() -> None:
+    """ETS's stop/step role is typed 1.007 (a step) in its function types: without a
+    project type of 1.017 the cover's stop address steps."""
+    project = _project({"0/0/1": ("Move", "1.008"), "0/0/2": ("Stop", None)})
+    blind = ProjectFunction(
+        "F-1", "Blind", "FT-3", addresses=(("MoveUpDown", "0/0/1"), ("StopStepUpDown", "0/0/2"))
+    )
+    assert _only(suggest_for_function(project, blind)).data == {
+        "up_down_address": "0/0/1",
+        "stop_address": "0/0/2",
         "stop_dpt": "1.007",
-        "position_state_address": "1/3/4",
-        "angle_state_address": "1/3/6",
-        "position_address": "1/3/3",
-        "angle_address": "1/3/5",
-    }
-
-
-def test_heating_function_is_one_climate() -> None:
-    climate = _only(suggest_for_function(demo_project(), HEATING_FUNCTION))
-    assert climate.platform == SUBENTRY_CLIMATE
-    assert dict(climate.data) == {
-        "temperature_address": "1/4/1",
-        "target_temperature_address": "1/4/2",
-        "operation_mode_address": "1/4/4",
     }
 
 
@@ -245,9 +328,11 @@ def test_addresses_that_make_nothing() -> None:
 
 
 def test_picked_addresses_of_a_picked_function_add_nothing() -> None:
-    suggestions = suggest_entities(demo_project(), ["F-1", "F-404"], ["1/2/1", "1/5/1", "1/5/10"])
+    suggestions = suggest_entities(
+        demo_project(), [LIGHT_FUNCTION, "F-404"], ["1/2/1", "1/5/1", "3/1/3"]
+    )
     assert [(s.platform, s.source) for s in suggestions] == [
-        (SUBENTRY_LIGHT, "F-1"),
+        (SUBENTRY_LIGHT, LIGHT_FUNCTION),
         (SUBENTRY_SENSOR, "1/5/1"),
     ]
 
@@ -258,11 +343,11 @@ def test_suggestions_complete_to_what_the_forms_save() -> None:
     project = demo_project()
     (switch,) = suggest_entities(project, [], ["2/1/1"])
     assert complete_data(switch) == {
-        CONF_NAME: "Hall light",
+        CONF_NAME: "Hall light switch (plain)",
         CONF_WRITE_ADDRESS: "2/1/1",
         "invert": False,
     }
-    light = complete_data(_only(suggest_for_function(project, LIGHT_FUNCTION)))
+    light = complete_data(_only(suggest_for_function(project, project.functions[LIGHT_FUNCTION])))
     assert light is not None
     assert light["color_temperature_type"] == "7.600"
     # a suggestion the form would refuse (a light state without its address) is dropped
@@ -331,10 +416,10 @@ async def test_light_and_sensor_created_in_one_go_work(
 ) -> None:
     """Pick the dimmer's function and the outdoor temperature: one light with all four
     addresses and one 9.001 sensor, both working against the devices."""
-    result = await _review(hass, entry, ["F-1"], ["1/5/1"])
+    result = await _review(hass, entry, [LIGHT_FUNCTION], ["1/5/1"])
     options, ticked = _review_options(result)
     assert list(options.values()) == [
-        "light · Living room ceiling · switch 1/2/1, switch_state 1/2/2, brightness 1/2/3,"
+        "light · Living room light · switch 1/2/1, switch_state 1/2/2, brightness 1/2/3,"
         " brightness_state 1/2/4",
         "sensor · Outdoor temperature · state 1/5/1",
     ]
@@ -348,7 +433,7 @@ async def test_light_and_sensor_created_in_one_go_work(
     assert result["reason"] == "entities_created"
     assert result["description_placeholders"] == {
         "count": "2",
-        "names": "Living room ceiling, Outdoor temperature",
+        "names": "Living room light, Outdoor temperature",
     }
     await hass.async_block_till_done()
     subentries = {s.subentry_type: s for s in entry.subentries.values()}
@@ -376,7 +461,7 @@ async def test_entities_created_in_one_go_reload_the_entry_once(
         return await reload(entry_id)
 
     monkeypatch.setattr(hass.config_entries, "async_reload", counting_reload)
-    result = await _review(hass, entry, ["F-1", "F-2"], ["1/5/1", "2/1/1"])
+    result = await _review(hass, entry, [LIGHT_FUNCTION, BLIND_FUNCTION], ["1/5/1", "2/1/1"])
     _, ticked = _review_options(result)
     assert len(ticked) == 4
     result = dict(
@@ -393,7 +478,7 @@ async def test_entities_created_in_one_go_reload_the_entry_once(
 async def test_created_light_reconfigures_like_a_hand_made_one(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> None:
-    result = await _review(hass, entry, ["F-1"], [])
+    result = await _review(hass, entry, [LIGHT_FUNCTION], [])
     result = dict(
         await hass.config_entries.subentries.async_configure(result["flow_id"], {"entities": ["0"]})
     )
@@ -420,13 +505,13 @@ async def test_created_light_reconfigures_like_a_hand_made_one(
 async def test_review_unticks_what_is_configured_and_needs_a_tick(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> None:
-    result = await _review(hass, entry, ["F-1"], ["1/5/1"])
+    result = await _review(hass, entry, [LIGHT_FUNCTION], ["1/5/1"])
     result = dict(
         await hass.config_entries.subentries.async_configure(result["flow_id"], {"entities": ["1"]})
     )
     assert result["reason"] == "entities_created"
     await hass.async_block_till_done()
-    result = await _review(hass, entry, ["F-1"], ["1/5/1"])
+    result = await _review(hass, entry, [LIGHT_FUNCTION], ["1/5/1"])
     _, ticked = _review_options(result)
     assert ticked == ["0"]  # the sensor exists already
     result = dict(
@@ -441,7 +526,7 @@ async def test_pick_errors(hass: HomeAssistant, entry: ConfigEntry) -> None:
     assert result["errors"] == {"base": "nothing_picked"}
     result = dict(
         await hass.config_entries.subentries.async_configure(
-            result["flow_id"], {"addresses": ["1/5/10"]}
+            result["flow_id"], {"addresses": ["3/1/3"]}
         )
     )
     assert result["errors"] == {"base": "nothing_inferred"}
@@ -454,3 +539,58 @@ async def test_without_project_the_flow_says_how_to_get_one(
     result = await _start(hass, entry)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_project"
+
+
+# --- the project's flags ----------------------------------------------------------------
+
+
+def _object(links: list[str], *, write: bool) -> dict[str, Any]:
+    flags = dict.fromkeys(("read", "communication", "transmit", "update", "read_on_init"), True)
+    return {"group_address_links": links, "flags": {**flags, "write": write}}
+
+
+def _address(raw: int, name: str) -> dict[str, Any]:
+    return {
+        "raw_address": raw,
+        "name": name,
+        "description": "",
+        "dpt": {"main": 1, "sub": 1},
+        "data_secure": False,
+    }
+
+
+def test_flags_of_the_linked_objects_tell_switch_from_status() -> None:
+    """An address a device's object can write is an actuator's input (a switch); one
+    only read or transmitted is a status (a binary sensor, whatever its name); without
+    linked objects the name decides. Stored projects keep the flag."""
+    knxproject: Any = {
+        "info": {"name": "Flags", "created_by": "ETS6", "schema_version": "22", "tool_version": ""},
+        "group_addresses": {
+            "0/0/1": _address(1, "Lamp"),
+            "0/0/2": _address(2, "Lamp feedback"),
+            "0/0/3": _address(3, "Lamp"),
+            "0/0/4": _address(4, "Lamp status"),
+        },
+        "communication_objects": {
+            "1.1.1/O-1": _object(["0/0/1", "0/0/2"], write=True),  # the actuator's input
+            "1.1.1/O-2": _object(["0/0/2", "0/0/3"], write=False),  # its status object
+        },
+        "devices": {},
+        "locations": {},
+        "functions": {},
+    }
+    project = project_from_knxproject(knxproject)
+    writable = {a.address: a.writable for a in project.addresses.values()}
+    assert writable == {"0/0/1": True, "0/0/2": True, "0/0/3": False, "0/0/4": None}
+    platforms = {a: s.platform for a in writable if (s := suggest_for_address(project, a))}
+    assert platforms == {
+        "0/0/1": SUBENTRY_SWITCH,
+        "0/0/2": SUBENTRY_SWITCH,  # its name says feedback, its flags say switch
+        "0/0/3": SUBENTRY_BINARY_SENSOR,
+        "0/0/4": SUBENTRY_BINARY_SENSOR,
+    }
+    assert Project.from_dict(project.as_dict()) == project
+    # a project stored before the flag was kept reads as "not known"
+    old = project.as_dict()
+    old["addresses"] = [row[:5] for row in old["addresses"]]
+    assert {a.writable for a in Project.from_dict(old).addresses.values()} == {None}

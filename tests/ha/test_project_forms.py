@@ -27,7 +27,7 @@ from custom_components.knx_secure.subentries.base import GroupAddressSubentryFlo
 from custom_components.knx_secure.subentries.project_entities import SUBENTRY_PROJECT_ENTITIES
 
 from .conftest import UploadFile
-from .demo_project import async_add_demo_entry, async_give_project
+from .demo_project import LIGHT_FUNCTION, async_add_demo_entry, async_give_project
 
 PLATFORMS = sorted(set(SUBENTRY_FLOWS) - {SUBENTRY_PROJECT_ENTITIES})
 
@@ -105,13 +105,15 @@ async def test_every_address_field_is_a_picker(
         assert picker.config["custom_value"] is True
         options = picker.config["options"]
         values = [option["value"] for option in options]
+        assert len(values) == 91
         assert values[:4] == ["1/1/1", "1/1/2", "1/2/1", "1/2/2"]
-        # bus order: 1/5/10 after 1/5/2, 2/1/1 last but one
-        assert values.index("1/5/10") == values.index("1/5/2") + 1
-        assert values[-2:] == ["2/1/1", "2/1/2"]
+        # bus order: 1/2/11 after 1/2/4, main group 3 last
+        assert values.index("1/2/11") == values.index("1/2/4") + 1
+        assert values[-4:] == ["3/1/1", "3/1/2", "3/1/3", "3/1/4"]
         labels = {option["value"]: option["label"] for option in options}
-        assert labels["1/2/1"] == "1/2/1 · Living room light · 1.001"
-        assert labels["1/5/10"] == "1/5/10 · Spare"  # no type: none shown
+        assert labels["1/2/1"] == "1/2/1 · Living room light switch · 1.001"
+        assert labels["3/1/3"] == "3/1/3 · Garden spare (no type)"  # no type: none shown
+        assert labels["3/1/4"] == "3/1/4 · Garden pump power · 14"
 
 
 async def test_without_project_the_forms_stay_text_fields(
@@ -163,25 +165,36 @@ async def test_start_from_an_address_fills_address_name_and_type(
     # an address another platform would make (a switch's address in the sensor form):
     # the address and its name, and its type only when the type list holds it
     result = await _form(hass, entry, SUBENTRY_SENSOR, "2/1/1")
-    assert _suggested(result) == {CONF_NAME: "Hall light", CONF_STATE_ADDRESS: "2/1/1"}
+    assert _suggested(result) == {
+        CONF_NAME: "Hall light switch (plain)",
+        CONF_STATE_ADDRESS: "2/1/1",
+    }
     result = await _form(hass, entry, SUBENTRY_SWITCH, "2/1/2")
-    assert _suggested(result) == {CONF_NAME: "Hall light status", CONF_WRITE_ADDRESS: "2/1/2"}
+    assert _suggested(result) == {
+        CONF_NAME: "Hall light status (plain)",
+        CONF_WRITE_ADDRESS: "2/1/2",
+    }
 
 
 async def test_start_from_a_function_fills_every_role(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> None:
-    """The light form offers the light functions (not the blind's) and fills all roles."""
+    """The light form offers the light functions (not the blind or the heating), sorted by
+    name, and fills all roles."""
     result = await _start(hass, entry, SUBENTRY_LIGHT)
     _, picker = _field(result, "project_source")
-    values = [option["value"] for option in picker.config["options"]]
-    assert values[0] == "F-1"  # functions first, then the addresses
-    assert "F-2" not in values
-    assert "F-3" not in values
-    assert picker.config["options"][0]["label"] == "Living room ceiling · Living room"
-    result = await _form(hass, entry, SUBENTRY_LIGHT, "F-1")
+    labels = [option["label"] for option in picker.config["options"]]
+    assert labels[:6] == [  # functions first, then the addresses
+        "Garden light · Outside",
+        "Hall light · Hall",
+        "Kitchen colour light · Kitchen",
+        "Living room light · Living room",
+        "Seed light · Hall",
+        "1/1/1 · Seed actuator switch · 1.001",
+    ]
+    result = await _form(hass, entry, SUBENTRY_LIGHT, LIGHT_FUNCTION)
     assert _suggested(result) == {
-        CONF_NAME: "Living room ceiling",
+        CONF_NAME: "Living room light",
         "switch_address": "1/2/1",
         "switch_state_address": "1/2/2",
         "brightness_address": "1/2/3",
@@ -205,7 +218,7 @@ async def test_empty_name_and_type_come_from_the_project(
     (subentry,) = (s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_SENSOR)
     assert subentry.title == "Outdoor humidity"
     assert subentry.data[CONF_VALUE_TYPE] == "9.007"
-    result = await _submit(hass, entry, SUBENTRY_SENSOR, {CONF_STATE_ADDRESS: "1/5/10"})
+    result = await _submit(hass, entry, SUBENTRY_SENSOR, {CONF_STATE_ADDRESS: "3/1/3"})
     assert result["errors"] == {CONF_VALUE_TYPE: "invalid_value_type"}
     # a typed address the project does not know: the name stays required
     result = await _submit(
