@@ -91,6 +91,7 @@ from .store import (
     write_pending_keyring,
 )
 from .subentries import SUBENTRY_FLOWS
+from .subentries.base import not_sendable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -203,8 +204,8 @@ def suggested_connection(options: list[str], found: list[GatewayDescriptor]) -> 
 
 def senders_missing(keyring: Keyring, address: IndividualAddress) -> list[GroupAddress]:
     """The Data Secure group addresses whose senders (in ETS) do not include ``address``:
-    devices drop what it sends there."""
-    return sorted(ga for ga in keyring.group_keys if address not in keyring.senders(ga))
+    devices drop what it sends there (the entities' rule: ``not_sendable``)."""
+    return not_sendable(keyring, [address], sorted(keyring.group_keys))
 
 
 def _listed(addresses: list[GroupAddress]) -> str:

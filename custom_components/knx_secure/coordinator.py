@@ -327,7 +327,11 @@ class KNXSecureCoordinator:
         self.monitor = TelegramMonitor(hass, entry, keyring)
         # Repairs for telegrams that keep being rejected, by cause, sender and address.
         self.rejections = RejectionIssues(
-            hass, entry, lambda: configured_addresses(entry), self.monitor.address_name
+            hass,
+            entry,
+            lambda: configured_addresses(entry),
+            self.monitor.address_name,
+            self.monitor.source_name,
         )
 
     # --- life cycle ------------------------------------------------------------------

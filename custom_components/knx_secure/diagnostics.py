@@ -1,9 +1,11 @@
 """Diagnostics: connection (tunnel or routing), counters, a keyring summary without
 secrets (passwords, the backbone key and the Data Secure keys are redacted) and a summary
-of the imported ETS project."""
+of the imported ETS project. Group addresses have their name next to them (the imported ETS
+project's, else the entities'): names are not secrets, keys are."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -11,6 +13,8 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_KEYRING_FILE, CONF_KEYRING_PASSWORD
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+from .knx.address import GroupAddress
+from .knx.errors import AddressError
 from .knx.routing import SecureRouting
 from .knx.routing_client import RoutingClient
 from .project import Project
@@ -36,6 +40,7 @@ async def async_get_config_entry_diagnostics(
     """Return diagnostics for a config entry."""
     coordinator = entry.runtime_data
     security = coordinator.store.load()
+    names = coordinator.monitor.address_name
     return async_redact_data(
         {
             "entry": entry.as_dict(),
@@ -43,14 +48,15 @@ async def async_get_config_entry_diagnostics(
             "counters": {
                 "rejected_telegrams": coordinator.dropped,
                 "mac_failures_by_group_address": {
-                    str(address): count for address, count in coordinator.mac_failures.items()
+                    str(address): {"name": names(address), "count": count}
+                    for address, count in coordinator.mac_failures.items()
                 },
             },
             "data_secure": {
                 "stored_sequence_number": security.sequence_number if security else None,
                 "senders_with_freshness": len(security.freshness) if security else 0,
             },
-            "keyring": _keyring_summary(coordinator.keyring.summary(show_secrets=False)),
+            "keyring": _keyring_summary(coordinator.keyring.summary(show_secrets=False), names),
             "project": _project_summary(coordinator.project),
         },
         TO_REDACT,
@@ -95,12 +101,46 @@ def _connection(coordinator: KNXSecureCoordinator) -> dict[str, Any]:
     return connection
 
 
-def _keyring_summary(summary: dict[str, object]) -> dict[str, object]:
-    """Keep which group addresses have a key, never the key itself."""
+def _keyring_summary(
+    summary: dict[str, object], names: Callable[[GroupAddress], str | None]
+) -> dict[str, object]:
+    """Keep which group addresses have a key (with their names), never the key itself; the
+    interfaces' Data Secure addresses with their names next to their senders."""
     group_keys = summary.get("group_keys")
     if isinstance(group_keys, dict):
-        summary = {**summary, "group_keys": dict.fromkeys(group_keys, REDACTED)}
+        summary = {
+            **summary,
+            "group_keys": {
+                text: {"name": _name(text, names), "key": REDACTED} for text in group_keys
+            },
+        }
+    interfaces = summary.get("interfaces")
+    if isinstance(interfaces, list):
+        summary = {**summary, "interfaces": [_named_senders(i, names) for i in interfaces]}
     return summary
+
+
+def _named_senders(
+    interface: dict[str, Any], names: Callable[[GroupAddress], str | None]
+) -> dict[str, Any]:
+    senders = interface.get("group_addresses")
+    if not isinstance(senders, dict):
+        return interface
+    return {
+        **interface,
+        "group_addresses": {
+            text: {"name": _name(text, names), "senders": list(addresses)}
+            for text, addresses in senders.items()
+        },
+    }
+
+
+def _name(text: str, names: Callable[[GroupAddress], str | None]) -> str | None:
+    """The name of a group address the keyring summary lists as text."""
+    try:
+        return names(GroupAddress.parse(text))
+    except AddressError:
+        return None
 
 
 def _project_summary(project: Project | None) -> dict[str, object] | None:

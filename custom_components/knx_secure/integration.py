@@ -71,6 +71,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     from .coordinator import KNXSecureCoordinator  # noqa: PLC0415
     from .expose import async_setup_exposes  # noqa: PLC0415
     from .project import async_load_entry_project  # noqa: PLC0415
+    from .project_check import async_check_project  # noqa: PLC0415
     from .repairs import async_delete_issues  # noqa: PLC0415
     from .store import (  # noqa: PLC0415
         HassSecurityStore,
@@ -117,6 +118,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: KNXSecureConfigEntry) ->
     await store.async_load()  # before the client exists: it reads the counters at once
     coordinator = KNXSecureCoordinator(hass, entry, keyring, store)
     coordinator.project = await async_load_entry_project(hass, entry)
+    # Its names in the monitor (the stored rows too), the repairs and the diagnostics.
+    coordinator.monitor.use_project(coordinator.project)
+    async_check_project(hass, entry, coordinator.project, keyring, coordinator.monitor.address_name)
     await coordinator.monitor.async_load()  # the history first: the panel shows it, then live
     await coordinator.async_start()
     try:

@@ -35,6 +35,7 @@ from .knx.telegram import (
     TelegramDropped,
     group_value_to_json,
 )
+from .project import Project, ProjectAddress
 from .weather_types import WEATHER_TYPES
 
 _LOGGER = logging.getLogger(__name__)
@@ -168,6 +169,22 @@ class AddressInfo(TypedDict):
     dpt: str | None
 
 
+def with_project(ours: AddressInfo | None, known: ProjectAddress | None) -> AddressInfo | None:
+    """What the entities say about an address, and what the project says.
+
+    Where both name an address, the project's name is the one shown: it is the name the
+    installer gave the address in ETS (the same in ETS's own monitor and on every entity of
+    the address), where ours only say which entity and role use it. The entity's type comes
+    first: it is what the entity decodes the address with; the project's fills the rest.
+    """
+    if known is None:
+        return ours
+    return AddressInfo(
+        name=known.name or (ours["name"] if ours else None),
+        dpt=(ours["dpt"] if ours else None) or known.dpt,
+    )
+
+
 def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
     """Names and types of the addresses the entry's entities use (from their subentries)."""
     book: dict[GroupAddress, AddressInfo] = {}
@@ -197,6 +214,14 @@ def address_book(entry: ConfigEntry) -> dict[GroupAddress, AddressInfo]:
                 dpt=str(dpt) if dpt else (known["dpt"] if known else None),
             )
     return book
+
+
+def _address_order(text: str) -> tuple[int, ...]:
+    """Sort key of a three-level address text ("1/2/10" after "1/2/9")."""
+    try:
+        return tuple(map(int, text.split("/")))
+    except ValueError:
+        return (1 << 16,)  # not an address: last
 
 
 def _decode(dpt_id: str | None, payload: GroupValue | None) -> tuple[Any, str | None]:
@@ -235,14 +260,58 @@ class TelegramMonitor:
         self.entry = entry
         self.keyring = keyring
         self.rows: deque[MonitorRow] = deque(maxlen=size)
+        self.project: Project | None = None
         self.book = address_book(entry)
         self._store = _history_store(hass, entry.entry_id)
         self.own_addresses: set[IndividualAddress] = set()
 
+    def use_project(self, project: Project | None) -> None:
+        """Name addresses and devices as the imported ETS project does (before async_load:
+        the stored rows get its names too). Nothing is parsed here: a project of thousands
+        of addresses is looked up by each address's text when a telegram comes."""
+        self.project = project
+
+    def address_info(self, address: GroupAddress) -> AddressInfo | None:
+        """The name and type of a group address (see ``with_project``); None: unknown."""
+        known = self.project.addresses.get(str(address)) if self.project else None
+        return with_project(self.book.get(address), known)
+
     def address_name(self, address: GroupAddress) -> str | None:
-        """The name of a group address in the entry's configuration (None: unknown)."""
-        info = self.book.get(address)
+        """The name of a group address: the project's, else the entities' (None: unknown)."""
+        info = self.address_info(address)
         return info["name"] if info else None
+
+    def addresses(self) -> dict[str, AddressInfo]:
+        """Every address the entities or the project know, as text, in address order."""
+        return dict(sorted(self._infos_by_text().items(), key=lambda item: _address_order(item[0])))
+
+    def _infos_by_text(self) -> dict[str, AddressInfo]:
+        ours = {str(address): info for address, info in self.book.items()}
+        known = self.project.addresses if self.project else {}
+        merged: dict[str, AddressInfo] = {}
+        for text in ours.keys() | known.keys():
+            if (info := with_project(ours.get(text), known.get(text))) is not None:
+                merged[text] = info
+        return merged
+
+    def source_name(self, source: IndividualAddress) -> str | None:
+        """The name of a sender: Home Assistant itself, the project's name of the device,
+        else what the keyring says it is (a KNX IP interface or one of its tunnels).
+
+        Our own address first: it is a fact of this connection, and the project does not
+        know which tunnel Home Assistant got. The project's device name before the keyring's:
+        the keyring knows only the kind of device ("KNX IP interface"), ETS its name.
+        """
+        if source in self.own_addresses:
+            return "Home Assistant"
+        if name := self._project_device_name(str(source)):
+            return name
+        if source in self.keyring.hosts():
+            return "KNX IP interface"
+        interface = self.keyring.interface(source)
+        if interface is not None:
+            return f"Tunnel of {interface.host}" if interface.host else "KNX IP interface"
+        return None
 
     async def async_load(self) -> None:
         """Read the rows of the previous runs (a damaged file starts an empty history)."""
@@ -252,7 +321,23 @@ class TelegramMonitor:
             _LOGGER.warning("The telegram history of %s is not readable: %s", self.entry.title, err)
             return
         if isinstance(stored, list):
-            self.rows.extend(row for row in stored if isinstance(row, dict))
+            names = self._infos_by_text()
+            self.rows.extend(self._named(row, names) for row in stored if isinstance(row, dict))
+
+    def _named(self, row: MonitorRow, names: Mapping[str, AddressInfo]) -> MonitorRow:
+        """A stored row with today's names where they are known: a project imported since
+        the row was recorded names it too (looked up by text: nothing to parse in thousands
+        of rows). Our own rows keep "Home Assistant"."""
+        info = names.get(str(row.get("destination")))
+        if info is not None and info["name"]:
+            row["destination_name"] = info["name"]
+        own = row.get("direction") == DIRECTION_OUT
+        if not own and (name := self._project_device_name(str(row.get("source")))):
+            row["source_name"] = name
+        return row
+
+    def _project_device_name(self, text: str) -> str | None:
+        return self.project.device_name(text) if self.project is not None else None
 
     async def async_save(self) -> None:
         """Write the rows now (unload, stop)."""
@@ -302,7 +387,7 @@ class TelegramMonitor:
         *,
         secure: bool,
     ) -> None:
-        info = self.book.get(address)
+        info = self.address_info(address)
         dpt = info["dpt"] if info else None
         decoded, unit = _decode(dpt, value)
         self._add(
@@ -311,7 +396,7 @@ class TelegramMonitor:
                 entry_id=self.entry.entry_id,
                 direction=direction,
                 source=str(source),
-                source_name=self._source_name(source),
+                source_name=self.source_name(source),
                 destination=str(address),
                 destination_name=info["name"] if info else None,
                 service=str(service),
@@ -329,7 +414,7 @@ class TelegramMonitor:
     @callback
     def record_drop(self, dropped: TelegramDropped) -> None:
         """A telegram the library rejected (why, from whom, to which address)."""
-        info = self.book.get(dropped.address)
+        info = self.address_info(dropped.address)
         explanation, advice = rejection_text(dropped.reason)
         self._add(
             MonitorRow(
@@ -337,7 +422,7 @@ class TelegramMonitor:
                 entry_id=self.entry.entry_id,
                 direction=DIRECTION_IN,
                 source=str(dropped.source),
-                source_name=self._source_name(dropped.source),
+                source_name=self.source_name(dropped.source),
                 destination=str(dropped.address),
                 destination_name=info["name"] if info else None,
                 service=None,
@@ -351,16 +436,6 @@ class TelegramMonitor:
                 advice=advice,
             )
         )
-
-    def _source_name(self, source: IndividualAddress) -> str | None:
-        if source in self.own_addresses:
-            return "Home Assistant"
-        if source in self.keyring.hosts():
-            return "KNX IP interface"
-        interface = self.keyring.interface(source)
-        if interface is not None:
-            return f"Tunnel of {interface.host}" if interface.host else "KNX IP interface"
-        return None
 
     def _add(self, row: MonitorRow) -> None:
         self.rows.append(row)

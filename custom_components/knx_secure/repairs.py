@@ -1,18 +1,24 @@
-"""Repairs for rejected telegrams, grouped by cause and sender, and their fix flow.
+"""Repairs for rejected telegrams, grouped by cause and sender; the project against the
+keyring; and their fix flow.
 
 The coordinator tells ``RejectionIssues`` about each telegram the library rejected (its
 reason is the cause that happened: a failed check, a replay, a plain telegram on a secured
 address, a secure one without a key). Once telegrams from one sender on one address used by
 an entity keep failing for the same cause, a repair issue says so, with the ETS step that
 fixes it. Causes a new keyring fixes have a fix flow that takes the new keyring right there.
+
+At set-up with an imported ETS project, ``project_check`` compares it with the keyring; each
+kind of finding is one issue listing its addresses with their names (at most
+``LISTED_ADDRESSES``: a big project must not flood the repairs page), raised once and deleted
+once it no longer holds.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 from homeassistant import data_entry_flow
@@ -37,7 +43,13 @@ from .knx.keyring import load_keyring
 from .knx.telegram import TelegramDropped
 from .store import keyring_directory, read_keyring_upload, write_pending_keyring
 
+if TYPE_CHECKING:
+    from .project_check import FindingKind, ProjectFindings
+
 _LOGGER = logging.getLogger(__name__)
+
+#: The most addresses one project issue lists; the rest are counted.
+LISTED_ADDRESSES: Final = 20
 
 
 class Cause:
@@ -74,11 +86,13 @@ class RejectionIssues:
         entry: ConfigEntry,
         used: Callable[[], set[GroupAddress]],
         names: Callable[[GroupAddress], str | None],
+        sender_names: Callable[[IndividualAddress], str | None] = lambda _sender: None,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self._used = used
         self._names = names
+        self._sender_names = sender_names
         self.counts: Counter[tuple[DropReason, IndividualAddress, GroupAddress]] = Counter()
 
     @callback
@@ -92,7 +106,6 @@ class RejectionIssues:
         count = self.counts[key]
         if count < cause.threshold:
             return
-        name = self._names(dropped.address)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -102,12 +115,114 @@ class RejectionIssues:
             severity=ir.IssueSeverity.WARNING,
             translation_key=cause.translation_key,
             translation_placeholders={
-                "sender": str(dropped.source),
-                "address": f"{dropped.address} ({name})" if name else str(dropped.address),
+                "sender": named(dropped.source, self._sender_names(dropped.source)),
+                "address": named(dropped.address, self._names(dropped.address)),
                 "count": str(count),
                 "gateway": self.entry.title,
             },
             data={"entry_id": self.entry.entry_id},
+        )
+
+
+def named(address: GroupAddress | IndividualAddress, name: str | None) -> str:
+    """An address with its name for an issue's text: "1/2/3 (Kitchen light)"."""
+    return f"{address} ({name})" if name else str(address)
+
+
+# --- the project against the keyring ----------------------------------------------------------
+
+
+def project_issue_id(entry_id: str, kind: FindingKind) -> str:
+    """The repair issue of one kind of project finding (it starts with the entry id:
+    ``async_delete_issues`` removes it with the others)."""
+    return f"{entry_id}_{kind}"
+
+
+def address_list(
+    addresses: Sequence[GroupAddress], names: Callable[[GroupAddress], str | None]
+) -> str:
+    """A Markdown list of addresses with their names, at most LISTED_ADDRESSES of them."""
+    lines = [f"- {named(a, names(a))}" for a in addresses[:LISTED_ADDRESSES]]
+    return "\n".join([*lines, *_more(len(addresses))])
+
+
+def _more(count: int) -> list[str]:
+    return [f"- … (+{count - LISTED_ADDRESSES})"] if count > LISTED_ADDRESSES else []
+
+
+def _entity_list(findings: ProjectFindings, names: Callable[[GroupAddress], str | None]) -> str:
+    """One line per entity with the addresses it cannot send to; LISTED_ADDRESSES in all."""
+    lines: list[str] = []
+    left = LISTED_ADDRESSES
+    for entity in findings.not_sender:
+        shown = entity.addresses[: max(left, 0)]
+        if not shown:
+            break
+        lines.append(f"- {entity.title}: {', '.join(named(a, names(a)) for a in shown)}")
+        left -= len(shown)
+    total = sum(len(entity.addresses) for entity in findings.not_sender)
+    return "\n".join([*lines, *_more(total)])
+
+
+def project_issue_placeholders(
+    findings: ProjectFindings, names: Callable[[GroupAddress], str | None]
+) -> dict[FindingKind, dict[str, str]]:
+    """Each kind's placeholders (only the kinds with findings)."""
+    from .project_check import FindingKind  # noqa: PLC0415 - its subentries import us
+
+    placeholders: dict[FindingKind, dict[str, str]] = {}
+    if findings.secure_without_key:
+        placeholders[FindingKind.SECURE_WITHOUT_KEY] = {
+            "count": str(len(findings.secure_without_key)),
+            "addresses": address_list(findings.secure_without_key, names),
+        }
+    if findings.key_not_in_project:
+        placeholders[FindingKind.KEY_NOT_IN_PROJECT] = {
+            "count": str(len(findings.key_not_in_project)),
+            "addresses": address_list(findings.key_not_in_project, names),
+        }
+    if findings.not_sender:
+        placeholders[FindingKind.NOT_SENDER] = {
+            "count": str(len(findings.not_sender)),
+            "entities": _entity_list(findings, names),
+            "senders": ", ".join(str(sender) for sender in findings.senders),
+        }
+    return placeholders
+
+
+@callback
+def async_update_project_issues(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    project_name: str,
+    findings: ProjectFindings,
+    names: Callable[[GroupAddress], str | None],
+) -> None:
+    """Raise one issue per kind of finding and delete the kinds that no longer hold."""
+    from .project_check import FindingKind  # noqa: PLC0415 - its subentries import us
+
+    placeholders = project_issue_placeholders(findings, names)
+    for kind in FindingKind:
+        issue = project_issue_id(entry.entry_id, kind)
+        if kind not in placeholders:
+            ir.async_delete_issue(hass, DOMAIN, issue)
+            continue
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue,
+            # A new keyring is the last ETS step of both; an address the project lost may
+            # need the project imported again instead: no single fix.
+            is_fixable=kind is not FindingKind.KEY_NOT_IN_PROJECT,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=str(kind),
+            translation_placeholders={
+                **placeholders[kind],
+                "gateway": entry.title,
+                "project": project_name,
+            },
+            data={"entry_id": entry.entry_id},
         )
 
 
@@ -199,6 +314,6 @@ class NewKeyringFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """The fix flow of a rejected-telegram issue: a new keyring."""
+    """The fix flow of a rejected-telegram or project issue: a new keyring."""
     assert data is not None
     return NewKeyringFlow(str(data["entry_id"]))

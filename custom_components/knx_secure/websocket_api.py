@@ -56,8 +56,7 @@ def ws_info(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, An
             "title": entry.title,
             "connected": entry.runtime_data.connected,
             "addresses": {
-                str(address): dict(info)
-                for address, info in sorted(entry.runtime_data.monitor.book.items())
+                text: dict(info) for text, info in entry.runtime_data.monitor.addresses().items()
             },
         }
         for entry in _loaded(hass)

@@ -188,6 +188,18 @@ def test_every_command_refuses_a_missing_keyring_file(
     assert "Traceback" not in err
 
 
+def test_a_long_missing_path_keeps_its_file_name_in_the_message(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = str(tmp_path / ("deep-folder-" * 20) / "the-keyring-asked-for.knxkeys")
+    with pytest.raises(SystemExit):
+        main(["keyring", missing, "--password", "x"])
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "the-keyring-asked-for.knxkeys'" in last
+    assert str(tmp_path)[:40] in last
+    assert len(last) < 300
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [

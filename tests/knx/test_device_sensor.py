@@ -186,41 +186,41 @@ def test_without_a_period_nothing_is_scheduled(keyring: Keyring) -> None:
     [
         ({}, "values: a list"),
         ({"values": []}, "values: a list"),
-        ({"values": ["5/5/1"]}, "values[1]: an object"),
-        ({"values": [{"address": "5/5/1", "value": 1}]}, "values[1]: dpt: a datapoint type"),
+        ({"values": ["5/5/1"]}, "values[0]: an object"),
+        ({"values": [{"address": "5/5/1", "value": 1}]}, "values[0]: dpt: a datapoint type"),
         (
             {"values": [{"address": "5/5/1", "dpt": "99.9", "value": 1}]},
-            "values[1]: dpt: datapoint type '99.9' is not supported",
+            "values[0]: dpt: datapoint type '99.9' is not supported",
         ),
-        ({"values": [{"address": "5/5/1", "dpt": "9.001"}]}, "values[1]: value: missing"),
+        ({"values": [{"address": "5/5/1", "dpt": "9.001"}]}, "values[0]: value: missing"),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": -300}]},
-            "values[1]: value: DPT 9.001 .temperature.: -300 is out of range",
+            "values[0]: value: DPT 9.001 .temperature.: -300 is out of range",
         ),
-        ({"values": [{"dpt": "9.001", "value": 1}]}, "values[1]: address: missing"),
+        ({"values": [{"dpt": "9.001", "value": 1}]}, "values[0]: address: missing"),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "period": -1}]},
-            "values[1]: period: -1 is outside 0..None",
+            "values[0]: period: -1 is outside 0..None",
         ),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "period": math.inf}]},
-            "values[1]: period and variation are finite numbers, 0 or more",
+            "values[0]: period and variation are finite numbers, 0 or more",
         ),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "variation": math.nan}]},
-            "values[1]: period and variation are finite numbers, 0 or more",
+            "values[0]: period and variation are finite numbers, 0 or more",
         ),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1, "variation": "x"}]},
-            "values[1]: variation: a number",
+            "values[0]: variation: a number",
         ),
         (
             {"values": [{"address": "5/5/1", "dpt": "16.000", "value": "a", "variation": 1}]},
-            "values[1]: DPT 16.000 .string. is not a number: it cannot vary",
+            "values[0]: DPT 16.000 .string. is not a number: it cannot vary",
         ),
         (
             {"values": [{"address": "5/5/1", "dpt": "9.001", "value": 1}] * 2},
-            "values[2]: device 1.1.200 already sends on 5/5/1",
+            "values[1]: device 1.1.200 already sends on 5/5/1",
         ),
     ],
 )

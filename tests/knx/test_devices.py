@@ -70,13 +70,13 @@ def test_a_device_refuses_a_plain_write_to_a_secured_address(keyring: Keyring) -
     [
         ({}, "channels: a list"),
         ({"channels": []}, "channels: a list"),
-        ({"channels": ["1/1/1"]}, "channels[1]: an object"),
+        ({"channels": ["1/1/1"]}, "channels[0]: an object"),
         ({"channels": [{"status": "1/1/2"}]}, "write: missing"),
         ({"channels": [{"write": "1/1/1", "status": "x"}]}, "status: "),
         ({"channels": [{"write": True, "status": "1/1/2"}]}, "write: a group address is text"),
         (
             {"channels": [{"write": "1/1/1", "status": "1/1/2"}] * 2},
-            "channels[2]: device 1.1.200 already switches on 1/1/1",
+            "channels[1]: device 1.1.200 already switches on 1/1/1",
         ),
     ],
 )

@@ -241,7 +241,7 @@ def test_an_address_taken_on_the_gateway_is_refused_and_nothing_is_attached(
         ({"channels": []}, "devices[1] (1.1.10 switch): channels: a list"),
         (
             {"channels": [{"write": "5/5/5", "status": "x"}]},
-            "devices[1] (1.1.10 switch): channels[1]: status: ",
+            "devices[1] (1.1.10 switch): channels[0]: status: ",
         ),
         (
             {"channels": [{"write": "5/5/5", "status": "5/5/6"}], "chanels": []},

@@ -109,7 +109,7 @@ async def test_the_demo_home_as_a_process_switched_by_our_client() -> None:
         ),
         (
             {"devices": [{"kind": "switch", "address": "1.1.9", "channels": [{"write": "1/1/1"}]}]},
-            "devices[0] (1.1.9 switch): channels[1]: status: missing",
+            "devices[0] (1.1.9 switch): channels[0]: status: missing",
         ),
     ],
     ids=["json", "kind", "tunnel", "field"],

@@ -36,7 +36,8 @@ __all__ = [
 MAX_SECONDS = 3600.0
 _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 _MAX_HOST_NAME = 253
-_QUOTED_LENGTH = 80
+# Longer texts are cut in the middle: a path's start says where, its end names the file.
+_QUOTED_LENGTH = 160
 
 
 def existing_file(text: str) -> Path:
@@ -75,8 +76,11 @@ def _status(text: str) -> os.stat_result | None:
 
 
 def _quoted(text: str) -> str:
-    """``text`` for a message: quoted, and cut short when it is long."""
-    return repr(text) if len(text) <= _QUOTED_LENGTH else f"{text[:_QUOTED_LENGTH]!r}..."
+    """``text`` for a message: quoted, and cut in the middle when it is long."""
+    if len(text) <= _QUOTED_LENGTH:
+        return repr(text)
+    half = _QUOTED_LENGTH // 2
+    return repr(f"{text[:half]}…{text[-half:]}")
 
 
 def port_number(text: str) -> int:

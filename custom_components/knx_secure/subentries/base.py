@@ -372,18 +372,26 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
     async_step_confirm_plain_and_not_sender = async_step_confirm
     async_step_confirm_keyring_unavailable = async_step_confirm
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def addresses_of(cls, data: Mapping[str, Any]) -> list[GroupAddress]:
+        """The group addresses of an entity's data (its address fields that are set)."""
+        return [
+            GroupAddress.parse(data[key])
+            for key in (*cls.required_addresses, *cls.optional_addresses)
+            if data.get(key)
+        ]
+
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """The addresses Home Assistant sends telegrams to: writes and reads at start."""
         return addresses
 
     async def _async_security_check(self) -> tuple[str | None, dict[str, str]]:
         """A warning key (None when all is well) and the confirm step's placeholders."""
         entry = self._get_entry()
-        addresses = [
-            GroupAddress.parse(self._data[key])
-            for key in (*self.required_addresses, *self.optional_addresses)
-            if key in self._data
-        ]
+        addresses = self.addresses_of(self._data)
         placeholders = {
             CONF_NAME: self._data[CONF_NAME],
             "secure_addresses": EMPTY_LIST,
@@ -395,11 +403,10 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
         keyring = await self._async_keyring(entry)
         if keyring is None:
             return "keyring_unavailable", placeholders
-        tunnels = _tunnels_in_use(entry, keyring)
+        tunnels = senders_in_use(entry.data, keyring)
         secure = [a for a in addresses if keyring.group_key(a) is not None]
         plain = [a for a in addresses if keyring.group_key(a) is None]
-        sent = [a for a in self._sent_addresses(addresses) if a in secure]
-        not_sender = [a for a in sent if any(not may_send(keyring, t, a) for t in tunnels)]
+        not_sender = not_sendable(keyring, tunnels, self.sent_addresses(self._data, addresses))
         not_sender_tunnels = [
             t for t in tunnels if any(not may_send(keyring, t, a) for a in not_sender)
         ]
@@ -447,17 +454,18 @@ def _join(addresses: Sequence[GroupAddress | IndividualAddress]) -> str:
     return ", ".join(str(address) for address in addresses) or EMPTY_LIST
 
 
-def _tunnels_in_use(entry: ConfigEntry, keyring: Keyring) -> list[IndividualAddress]:
-    """The addresses the entry may send from: its configured tunnel; with automatic, every
-    tunnel it may end up on; when routing, Home Assistant's own individual address.
+def senders_in_use(data: Mapping[str, Any], keyring: Keyring) -> list[IndividualAddress]:
+    """The addresses an entry (its data) may send from: its configured tunnel; with
+    automatic, every tunnel it may end up on; when routing, Home Assistant's own individual
+    address.
 
     Automatic takes the first free tunnel at each connect, so any of them can be the one
     that sends after a reconnect.
     """
-    if entry.data.get(CONF_CONNECTION) in ROUTING_CONNECTIONS:
-        return [IndividualAddress.parse(entry.data[CONF_INDIVIDUAL_ADDRESS])]
-    gateway = IndividualAddress.parse(entry.data[CONF_GATEWAY_ADDRESS])
-    tunnel = entry.data[CONF_TUNNEL]
+    if data.get(CONF_CONNECTION) in ROUTING_CONNECTIONS:
+        return [IndividualAddress.parse(data[CONF_INDIVIDUAL_ADDRESS])]
+    gateway = IndividualAddress.parse(data[CONF_GATEWAY_ADDRESS])
+    tunnel = data[CONF_TUNNEL]
     if tunnel != TUNNEL_AUTOMATIC:
         return [IndividualAddress.parse(tunnel)]
     return [
@@ -473,3 +481,17 @@ def may_send(keyring: Keyring, tunnel: IndividualAddress, address: GroupAddress)
     if interface is not None and address in interface.group_senders:
         return True
     return tunnel in keyring.senders(address)
+
+
+def not_sendable(
+    keyring: Keyring, senders: Sequence[IndividualAddress], sent: Sequence[GroupAddress]
+) -> list[GroupAddress]:
+    """The Data Secure addresses (the keyring has their key) of ``sent`` that some sender in
+    use may not send to: the devices drop what it sends there. The one rule of the confirm
+    step and of the project check's repair."""
+    return [
+        address
+        for address in sent
+        if keyring.group_key(address) is not None
+        and any(not may_send(keyring, sender, address) for sender in senders)
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import voluptuous as vol
 from homeassistant.const import CONF_DEVICE_CLASS, CONF_NAME
 from homeassistant.helpers import selector
@@ -60,6 +63,9 @@ class BinarySensorSubentryFlowHandler(GroupAddressSubentryFlow):
             }
         )
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """Only the read at start sends (when it is on): the sensor just listens else."""
-        return addresses if self._data.get(CONF_SYNC_STATE, True) else []
+        return addresses if data.get(CONF_SYNC_STATE, True) else []

@@ -8,6 +8,7 @@ setpoint (its base plus the shift) and is required to compute the shift.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -144,7 +145,10 @@ class ClimateSubentryFlowHandler(GroupAddressSubentryFlow):
         """How the fields go together (the base checks each address)."""
         return climate_errors(data)
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """Every address counts: the entity writes the command addresses and reads the
         temperature and every status address at start and after a reconnect."""
         return addresses

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import voluptuous as vol
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
@@ -27,9 +30,12 @@ class ClockSubentryFlowHandler(GroupAddressSubentryFlow):
             }
         )
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """The write address, and the status address when it is read at start."""
-        sent = [GroupAddress.parse(self._data[CONF_WRITE_ADDRESS])]
-        if self._data.get(CONF_STATE_ADDRESS) and self._data.get(CONF_SYNC_STATE, True):
-            sent.append(GroupAddress.parse(self._data[CONF_STATE_ADDRESS]))
+        sent = [GroupAddress.parse(data[CONF_WRITE_ADDRESS])]
+        if data.get(CONF_STATE_ADDRESS) and data.get(CONF_SYNC_STATE, True):
+            sent.append(GroupAddress.parse(data[CONF_STATE_ADDRESS]))
         return [a for a in addresses if a in sent]

@@ -55,7 +55,7 @@ def _travel_time_selector() -> selector.NumberSelector:
 class CoverSubentryFlowHandler(GroupAddressSubentryFlow):
     """Add or change a cover.
 
-    Every address counts for the sender check (the default ``_sent_addresses``): Home
+    Every address counts for the sender check (the default ``sent_addresses``): Home
     Assistant writes the commands and reads both status addresses at start.
     """
 

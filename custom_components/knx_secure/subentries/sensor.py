@@ -7,6 +7,7 @@ the device class does not allow, a unit for a text).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -172,6 +173,9 @@ class SensorSubentryFlowHandler(GroupAddressSubentryFlow):
         placeholders[CONF_STATE_CLASS] = options.state_class or EMPTY_LIST
         return warning, placeholders
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """Only the read at start sends (when it is on): the sensor just listens else."""
-        return addresses if self._data.get(CONF_SYNC_STATE, True) else []
+        return addresses if data.get(CONF_SYNC_STATE, True) else []

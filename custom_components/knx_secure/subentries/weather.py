@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import voluptuous as vol
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
@@ -28,6 +31,9 @@ class WeatherSubentryFlowHandler(GroupAddressSubentryFlow):
         fields[vol.Required(CONF_SYNC_STATE, default=True)] = selector.BooleanSelector()
         return vol.Schema(fields)
 
-    def _sent_addresses(self, addresses: list[GroupAddress]) -> list[GroupAddress]:
+    @classmethod
+    def sent_addresses(
+        cls, data: Mapping[str, Any], addresses: list[GroupAddress]
+    ) -> list[GroupAddress]:
         """Only the reads at start send (when on): the entity never writes."""
-        return addresses if self._data.get(CONF_SYNC_STATE, True) else []
+        return addresses if data.get(CONF_SYNC_STATE, True) else []

@@ -187,7 +187,7 @@ def sensor_from_spec(
     if not isinstance(values, list) or not values:
         raise InstallationError('values: a list of {"address": GA, "dpt": ..., "value": ...}')
     device = SensorDevice(address, keyring, bus, status_delay=status_delay)
-    for index, value in enumerate(values, 1):
+    for index, value in enumerate(values):
         try:
             device.add_value(value_spec(value))
         except ValueError as err:  # InstallationError and DPTError are ValueErrors too

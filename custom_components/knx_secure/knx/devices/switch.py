@@ -106,7 +106,7 @@ def switch_from_spec(
     if not isinstance(channels, list) or not channels:
         raise InstallationError('channels: a list of {"write": GA, "status": GA} objects')
     device = SwitchActuator(address, keyring, bus, status_delay=status_delay)
-    for number, channel in enumerate(channels, 1):
+    for number, channel in enumerate(channels):  # JSON indices, as devices[n]
         if not isinstance(channel, dict):
             raise InstallationError(f"channels[{number}]: an object, not {channel!r}")
         write = group_address(channel, "write")
