@@ -147,16 +147,20 @@ def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def start_installation(
-    log: Path, *arguments: str
+    log: Path,
+    *arguments: str,
+    keyring: Path = KEYRING_PATH,
+    password: str = KEYRING_PASSWORD,
+    switches: tuple[str, ...] = ("1/1/1:1/1/2",),
 ) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
-    """Start the gateway command with the actuator 1/1/1 -> 1/1/2 and these arguments;
-    return it and its ready line once it printed it."""
+    """Start the gateway command with the keyring, the actuators (default 1/1/1 -> 1/1/2)
+    and these arguments; return it and its ready line once it printed it."""
     command = [
         *(sys.executable, "-m", "custom_components.knx_secure.knx", "gateway"),
-        *("--keyring", str(KEYRING_PATH), *arguments),
-        *("--switch", "1/1/1:1/1/2"),
+        *("--keyring", str(keyring), *arguments),
+        *(argument for switch in switches for argument in ("--switch", switch)),
     ]
-    environment = {**os.environ, "KNX_KEYRING_PASSWORD": KEYRING_PASSWORD}
+    environment = {**os.environ, "KNX_KEYRING_PASSWORD": password}
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=stderr
@@ -302,9 +306,18 @@ def start_home_assistant(instance: HomeAssistant) -> subprocess.Popen[bytes]:
         *(sys.executable, "-m", "homeassistant", "--config", str(instance.config_dir)),
         "--skip-pip",
     ]
+    # file_upload keeps uploads in one fixed folder of the temporary directory and deletes
+    # it at start and stop: an instance of its own, so that Home Assistants of parallel
+    # runs (other checkouts) do not delete each other's uploads.
+    temporary = instance.config_dir / "tmp"
+    temporary.mkdir(exist_ok=True)
     with instance.log.open("ab") as output:
         process = subprocess.Popen(
-            command, cwd=instance.config_dir, stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=instance.config_dir,
+            env={**os.environ, "TMPDIR": str(temporary)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     wait_until(
         lambda: process.poll() is not None or answers_http(instance.url),

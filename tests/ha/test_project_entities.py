@@ -419,8 +419,8 @@ async def test_light_and_sensor_created_in_one_go_work(
     result = await _review(hass, entry, [LIGHT_FUNCTION], ["1/5/1"])
     options, ticked = _review_options(result)
     assert list(options.values()) == [
-        "light · Living room light · switch 1/2/1, switch_state 1/2/2, brightness 1/2/3,"
-        " brightness_state 1/2/4",
+        "light · Living room light · switch 1/2/1, switch status 1/2/2, brightness 1/2/3,"
+        " brightness status 1/2/4",
         "sensor · Outdoor temperature · state 1/5/1",
     ]
     assert ticked == list(options)

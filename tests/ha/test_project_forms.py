@@ -162,6 +162,11 @@ async def test_start_from_an_address_fills_address_name_and_type(
         CONF_STATE_ADDRESS: "1/5/1",
         CONF_VALUE_TYPE: "9.001",
     }
+    # a typed address the project does not have: the main address, nothing else
+    result = await _form(hass, entry, SUBENTRY_SWITCH, "3/3/3")
+    assert _suggested(result) == {CONF_WRITE_ADDRESS: "3/3/3"}
+    result = await _form(hass, entry, SUBENTRY_SWITCH, "not an address")
+    assert _suggested(result) == {}
     # an address another platform would make (a switch's address in the sensor form):
     # the address and its name, and its type only when the type list holds it
     result = await _form(hass, entry, SUBENTRY_SENSOR, "2/1/1")

@@ -199,7 +199,9 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
                 {
                     vol.Optional(CONF_PROJECT_SOURCE): selector.SelectSelector(
                         selector.SelectSelectorConfig(
-                            options=options, mode=selector.SelectSelectorMode.DROPDOWN
+                            options=options,
+                            mode=selector.SelectSelectorMode.DROPDOWN,
+                            custom_value=True,  # searchable; a typed address starts the form
                         )
                     )
                 }
@@ -221,8 +223,10 @@ class GroupAddressSubentryFlow(ConfigSubentryFlow):
             if suggestion.platform == platform:
                 return suggestion.subentry_data()
         known = project.addresses.get(source)
-        if known is None or not self._address_keys:
+        if not self._address_keys:
             return {}
+        if known is None:
+            return {self._address_keys[0]: source} if _is_group_address(source) else {}
         suggested: dict[str, Any] = {self._address_keys[0]: known.address}
         if known.name:
             suggested[CONF_NAME] = known.name

@@ -58,11 +58,15 @@ def complete_data(suggestion: Suggestion) -> dict[str, Any] | None:
 
 
 def suggestion_label(suggestion: Suggestion, addresses: dict[str, str]) -> str:
-    """How the review shows a suggestion: "Light · Ceiling light · switch_address 1/2/1, …"."""
-    roles = ", ".join(
-        f"{key.removesuffix('_address')} {address}" for key, address in addresses.items()
-    )
+    """How the review shows a suggestion: "light · Ceiling light · switch 1/2/1, …"."""
+    roles = ", ".join(f"{_role(key)} {address}" for key, address in addresses.items())
     return f"{suggestion.platform} · {suggestion.name} · {roles}"
+
+
+def _role(key: str) -> str:
+    """An address field as the review names it: "brightness_state_address" is "brightness
+    status"."""
+    return key.removesuffix("_address").replace("_state", " status").replace("_", " ")
 
 
 class ProjectEntitiesSubentryFlowHandler(ConfigSubentryFlow):
