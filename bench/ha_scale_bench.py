@@ -82,13 +82,6 @@ def _entity_specs() -> list[scale.EntitySpec]:
     ]
 
 
-def _expected_first_states() -> dict[str, str]:
-    """Friendly name -> the first state the gateway's relays make it take."""
-    return {
-        name: STATE_ON if on else STATE_OFF for name, on in scale.expected_first_states().items()
-    }
-
-
 # --- the two sides: keyring file, entry, entities ---------------------------------------------
 
 
@@ -117,21 +110,61 @@ async def _setup_ours(hass: HomeAssistant) -> Callable[[], Any]:
     return lambda: hass.config_entries.async_setup(entry.entry_id)
 
 
+#: Our sensors' value types -> the built-in integration's sensor types.
+KNX_SENSOR_TYPES = {"9.001": "temperature", "16.000": "string"}
+
+
+def _knx_item(platform: str, name: str, data: dict[str, object]) -> dict[str, object]:
+    """One entity in the built-in integration's YAML schema (the fields the scale home's
+    entities use)."""
+    fields: dict[str, dict[str, str]] = {
+        "switch": {"write_address": "address", "state_address": "state_address"},
+        "binary_sensor": {"state_address": "state_address"},
+        "light": {
+            "switch_address": "address",
+            "switch_state_address": "state_address",
+            "brightness_address": "brightness_address",
+            "brightness_state_address": "brightness_state_address",
+        },
+        "cover": {
+            "up_down_address": "move_long_address",
+            "stop_address": "stop_address",
+            "position_address": "position_address",
+            "position_state_address": "position_state_address",
+            "travel_time_down": "travelling_time_down",
+            "travel_time_up": "travelling_time_up",
+        },
+        "climate": {
+            "temperature_address": "temperature_address",
+            "target_temperature_address": "target_temperature_address",
+            "target_temperature_state_address": "target_temperature_state_address",
+            "on_off_address": "on_off_address",
+        },
+        "number": {"write_address": "address", "state_address": "state_address"},
+        "select": {"write_address": "address", "state_address": "state_address"},
+        "sensor": {"state_address": "state_address"},
+    }[platform]
+    item: dict[str, object] = {"name": name}
+    item.update({theirs: data[ours] for ours, theirs in fields.items() if data.get(ours)})
+    if "sync_state" in data:
+        item["sync_state"] = bool(data["sync_state"])
+    if platform == "number":
+        item["type"] = "percent"
+    elif platform == "select":
+        item["payload_length"] = 1
+        item["options"] = [
+            {"option": label, "payload": value} for value, label in enumerate(scale.PROGRAMS)
+        ]
+    elif platform == "sensor":
+        item["type"] = KNX_SENSOR_TYPES[str(data["value_type"])]
+    return item
+
+
 def _knx_yaml() -> dict[str, list[dict[str, object]]]:
     """The entities in the built-in integration's YAML schema."""
-    config: dict[str, list[dict[str, object]]] = {"switch": [], "binary_sensor": []}
+    config: dict[str, list[dict[str, object]]] = {}
     for platform, name, data in _entity_specs():
-        if platform == "switch":
-            item: dict[str, object] = {"name": name, "address": data["write_address"]}
-            if data.get("state_address"):
-                item["state_address"] = data["state_address"]
-        else:
-            item = {
-                "name": name,
-                "state_address": data["state_address"],
-                "sync_state": bool(data.get("sync_state", True)),
-            }
-        config[platform].append(item)
+        config.setdefault(platform, []).append(_knx_item(platform, name, data))
     return config
 
 
@@ -182,7 +215,7 @@ async def _setup_knx(hass: HomeAssistant) -> Callable[[], Any]:
 class StateWatch:
     """Follows state changes by friendly name (no polling: the loop is what is measured)."""
 
-    def __init__(self, hass: HomeAssistant, expected: dict[str, str]) -> None:
+    def __init__(self, hass: HomeAssistant, expected: dict[str, scale.FirstState]) -> None:
         self.hass = hass
         self.pending = dict(expected)
         self.done: asyncio.Future[None] = hass.loop.create_future()
@@ -199,7 +232,8 @@ class StateWatch:
             return
         name = state.attributes.get("friendly_name")
         self.entity_ids[name] = state.entity_id
-        if self.pending.get(name) == state.state:
+        first = self.pending.get(name)
+        if first is not None and first.seen_in(state.state, state.attributes):
             del self.pending[name]
             if not self.pending and not self.done.done():
                 self.done.set_result(None)
@@ -284,7 +318,7 @@ async def test_scale(hass: HomeAssistant, run: int, tmp_path: Path) -> None:
     asyncio.get_running_loop().set_debug(False)  # users do not run in debug mode
     hass.config.config_dir = str(tmp_path)
     setup = await (_setup_ours(hass) if SIDE == "ours" else _setup_knx(hass))
-    watch = StateWatch(hass, _expected_first_states())
+    watch = StateWatch(hass, scale.expected_first_states())
     gc.collect()
     if memory_run:
         tracemalloc.start()
@@ -313,9 +347,13 @@ async def test_scale(hass: HomeAssistant, run: int, tmp_path: Path) -> None:
     if memory_run:
         gc.collect()
         document["memory_mb"] = (tracemalloc.get_traced_memory()[0] - before) / 1e6
-        if SLOWEST:  # and where the memory is
-            top = tracemalloc.take_snapshot().statistics("filename")[:12]
-            document["memory_top"] = [(stat.size / 1e6, str(stat.traceback)) for stat in top]
+        if SLOWEST:  # and where the memory is: by file, and by line
+            snapshot = tracemalloc.take_snapshot()
+            for key, count in (("filename", 15), ("lineno", 40)):
+                top = snapshot.statistics(key)[:count]
+                document[f"memory_by_{key}"] = [
+                    (stat.size / 1e6, stat.count, str(stat.traceback)) for stat in top
+                ]
         tracemalloc.stop()
     else:
         document.update(

@@ -1,28 +1,35 @@
 """What the date (11.001), time (10.001) and date-time (19.001) entities share.
 
 Each writes its value to a group address and shows the value of its status address (or
-of the write address without one). KNX carries local wall-clock time without a zone:
-a date-time is read and written in Home Assistant's time zone. The last value is
-restored until the bus sends one.
+of the write address without one); with "respond to read" it answers a GroupValueRead of
+the write address with its value. KNX carries local wall-clock time without a zone: a
+date-time is read and written in Home Assistant's time zone. The last value is restored
+until the bus sends one (and answers reads after a restart).
+
+A platform module is its entity class (with its ``ClockType``) and
+``async_setup_entry = clock_setup_entry(subentry type, entity class)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_STATE_ADDRESS, CONF_SYNC_STATE, CONF_WRITE_ADDRESS
-from .coordinator import KNXSecureCoordinator
-from .entity import KNXSecureSubentryEntity
+from .const import CONF_RESPOND_TO_READ, CONF_STATE_ADDRESS, CONF_SYNC_STATE, CONF_WRITE_ADDRESS
+from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
+from .entity import KNXSecureSubentryEntity, async_add_subentry_entities
 from .knx.address import GroupAddress
 from .knx.dpt import DPT, DPTValue, get_dpt
+from .read_answer import async_answer_reads
 
 DATE_DPT = "11.001"
 TIME_DPT = "10.001"
@@ -107,10 +114,28 @@ def datetime_from_state(state: str) -> datetime | None:
     return dt_util.parse_datetime(state)
 
 
+@dataclass(frozen=True, slots=True)
+class ClockType[T: (date, time, datetime)]:
+    """How an entity carries its value: the datapoint type, and the conversions to and
+    from a value of that type and from a restored state."""
+
+    dpt_id: str
+    to_knx: Callable[[T], dict[str, Any]]
+    from_knx: Callable[[DPTValue], T | None]
+    from_state: Callable[[str], T | None]
+
+
+DATE = ClockType[date](DATE_DPT, date_to_knx, date_from_knx, date_from_state)
+TIME = ClockType[time](TIME_DPT, time_to_knx, time_from_knx, time_from_state)
+DATETIME = ClockType[datetime](
+    DATETIME_DPT, datetime_to_knx, datetime_from_knx, datetime_from_state
+)
+
+
 class KNXSecureClockEntity[T: (date, time, datetime)](KNXSecureSubentryEntity, RestoreEntity):
     """A date, time or date-time on a group address (see the module docstring)."""
 
-    _dpt_id: str
+    _clock_type: ClockType[T]
     if TYPE_CHECKING:
         # Only for the type checker: a class-level annotation would hide the cached-property
         # bookkeeping DateEntity, TimeEntity and DateTimeEntity attach to their own.
@@ -120,39 +145,69 @@ class KNXSecureClockEntity[T: (date, time, datetime)](KNXSecureSubentryEntity, R
         """Initialize from the subentry's addresses."""
         super().__init__(coordinator, subentry)
         data = subentry.data
-        self._dpt: DPT = get_dpt(self._dpt_id)
+        self._dpt: DPT = get_dpt(self._clock_type.dpt_id)
         self._write_address = GroupAddress.parse(data[CONF_WRITE_ADDRESS])
         self._state_address = (
             GroupAddress.parse(data[CONF_STATE_ADDRESS]) if data.get(CONF_STATE_ADDRESS) else None
         )
         self._sync_state: bool = data.get(CONF_SYNC_STATE, True)
+        self._respond_to_read: bool = data.get(CONF_RESPOND_TO_READ, False)
         self._attr_native_value = None  # the platforms' base classes have no default
 
-    # The subclass's conversions (static: plain functions of this module).
-    _to_knx: Callable[[T], dict[str, Any]]
-    _from_knx: Callable[[DPTValue], T | None]
-    _from_state: Callable[[str], T | None]
-
     async def async_added_to_hass(self) -> None:
-        """Restore the last value, then follow the bus (and read the status at start)."""
+        """Restore the last value, then follow the bus (and read the status at start);
+        answer reads if so configured."""
         await super().async_added_to_hass()
         last = await self.async_get_last_state()
         if last is not None and last.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-            self._attr_native_value = self._from_state(last.state)
+            self._attr_native_value = self._clock_type.from_state(last.state)
         listen = self._state_address or self._write_address
         self.async_on_remove(
             self.coordinator.async_add_dpt_listener(listen, self._dpt, self._handle_value)
         )
         if self._state_address is not None and self._sync_state:
             self.async_on_remove(self.coordinator.async_add_status_address(self._state_address))
+        if self._respond_to_read:
+            self.async_on_remove(
+                async_answer_reads(
+                    self.coordinator, self._write_address, self._dpt, self._knx_value
+                )
+            )
+
+    def _knx_value(self) -> DPTValue | None:
+        """The entity's value as a value of its type (None: it has none)."""
+        value = self._attr_native_value
+        return None if value is None else self._clock_type.to_knx(value)
 
     @callback
     def _handle_value(self, value: DPTValue) -> None:
-        if (parsed := self._from_knx(value)) is None:
+        if (parsed := self._clock_type.from_knx(value)) is None:
             return
         self._attr_native_value = parsed
         self.async_write_ha_state()
 
     async def async_set_value(self, value: T) -> None:
         """Send value; the state follows the status address (or the confirmed write)."""
-        await self.coordinator.async_write_dpt(self._write_address, self._dpt, self._to_knx(value))
+        knx_value = self._clock_type.to_knx(value)
+        await self.coordinator.async_write_dpt(self._write_address, self._dpt, knx_value)
+
+
+type PlatformSetup = Callable[
+    [HomeAssistant, KNXSecureConfigEntry, AddConfigEntryEntitiesCallback],
+    Coroutine[Any, Any, None],
+]
+
+
+def clock_setup_entry(
+    subentry_type: str, entity_class: type[KNXSecureClockEntity[Any]]
+) -> PlatformSetup:
+    """The platform's ``async_setup_entry``: one entity per subentry of ``subentry_type``."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: KNXSecureConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        async_add_subentry_entities(entry, async_add_entities, subentry_type, entity_class)
+
+    return async_setup_entry

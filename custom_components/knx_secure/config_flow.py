@@ -964,6 +964,7 @@ class KNXSecureConfigFlow(ProjectImportSteps, ConfigFlow, domain=DOMAIN):
         return await self._async_project_skipped()
 
     async def _async_project_skipped(self) -> ConfigFlowResult:
+        """Save the tested connection (with the project, when one was imported)."""
         assert self._settings is not None
         return await self._async_finish(self._settings)
 

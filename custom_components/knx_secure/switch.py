@@ -1,4 +1,5 @@
-"""Switches: a DPT 1.001 write group address, optionally with a status group address."""
+"""Switches: a DPT 1.001 write group address, optionally with a status group address, and
+with "respond to read" the answer to a GroupValueRead of the write address."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from homeassistant.const import CONF_DEVICE_CLASS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS, SUBENTRY_SWITCH
+from .const import CONF_RESPOND_TO_READ, CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS, SUBENTRY_SWITCH
 from .coordinator import KNXSecureConfigEntry, KNXSecureCoordinator
 from .entity import KNXSecureBooleanEntity, async_add_subentry_entities
 from .knx.address import GroupAddress
+from .knx.dpt import get_dpt
+from .read_answer import async_answer_reads
+
+SWITCH_DPT = get_dpt("1.001")
 
 PARALLEL_UPDATES = 0  # writes are serialized by the tunnel itself
 
@@ -31,7 +36,8 @@ class KNXSecureSwitch(KNXSecureBooleanEntity, SwitchEntity):
     """A KNX switch.
 
     Its state follows the status group address when there is one, else the write group
-    address (our own confirmed writes and anybody else's).
+    address (our own confirmed writes and anybody else's). With "respond to read" a read of
+    the write address is answered with the value the switch would write for its state.
     """
 
     _device_model = "Switch"
@@ -51,6 +57,21 @@ class KNXSecureSwitch(KNXSecureBooleanEntity, SwitchEntity):
         )
         if device_class := data.get(CONF_DEVICE_CLASS):
             self._attr_device_class = SwitchDeviceClass(device_class)
+        self._respond_to_read: bool = data.get(CONF_RESPOND_TO_READ, False)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the bus (see the base); answer reads if so configured."""
+        await super().async_added_to_hass()
+        if self._respond_to_read:
+            self.async_on_remove(
+                async_answer_reads(
+                    self.coordinator, self._write_address, SWITCH_DPT, self._bus_value
+                )
+            )
+
+    def _bus_value(self) -> bool | None:
+        """The value of the state on the bus (inverted if so configured; None: unknown)."""
+        return None if self.is_on is None else self.is_on != self._invert
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Write ON (OFF when inverted)."""

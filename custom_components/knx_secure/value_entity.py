@@ -8,19 +8,15 @@ the entity holds now (``_current_value``); sending goes through ``_async_send_va
 
 from __future__ import annotations
 
-import logging
-
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import callback
-from homeassistant.exceptions import HomeAssistantError
 
 from .const import CONF_RESPOND_TO_READ, CONF_STATE_ADDRESS, CONF_VALUE_TYPE, CONF_WRITE_ADDRESS
 from .coordinator import KNXSecureCoordinator
 from .entity import KNXSecureSubentryEntity
 from .knx.address import GroupAddress
 from .knx.dpt import DPTValue, get_dpt
-
-_LOGGER = logging.getLogger(__name__)
+from .read_answer import async_answer_reads
 
 
 class KNXSecureValueEntity(KNXSecureSubentryEntity):
@@ -56,27 +52,15 @@ class KNXSecureValueEntity(KNXSecureSubentryEntity):
             self.async_on_remove(self.coordinator.async_add_status_address(self._state_address))
         if self._respond_to_read:
             self.async_on_remove(
-                self.coordinator.async_add_read_listener(self._write_address, self._handle_read)
+                async_answer_reads(
+                    self.coordinator, self._write_address, self._dpt, self._current_value
+                )
             )
 
     @callback
     def _handle_value(self, value: DPTValue) -> None:
         self._take_value(value)
         self.async_write_ha_state()
-
-    @callback
-    def _handle_read(self) -> None:
-        """A device asked for the value: answer with the entity's (if it has one)."""
-        if (value := self._current_value()) is None:
-            return
-        self.hass.async_create_task(self._async_respond(value), eager_start=True)
-
-    async def _async_respond(self, value: DPTValue) -> None:
-        try:
-            await self.coordinator.async_respond(self._write_address, self._dpt, value)
-        except HomeAssistantError as err:
-            # Nobody waits for the answer: a lost one is only worth a debug line.
-            _LOGGER.debug("No answer to the read of %s: %s", self._write_address, err)
 
     async def _async_send_value(self, value: DPTValue) -> None:
         """Write value; the state follows the status address when there is one, else the

@@ -149,16 +149,17 @@ def start_gateway(log: Path) -> tuple[subprocess.Popen[bytes], int]:
 def start_installation(
     log: Path,
     *arguments: str,
-    keyring: Path = KEYRING_PATH,
-    password: str = KEYRING_PASSWORD,
+    keyring: tuple[Path, str] = (KEYRING_PATH, KEYRING_PASSWORD),
     switches: tuple[str, ...] = ("1/1/1:1/1/2",),
 ) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
-    """Start the gateway command with the keyring, the actuators (default 1/1/1 -> 1/1/2)
-    and these arguments; return it and its ready line once it printed it."""
+    """Start the gateway command with this keyring (path, password), these switch actuators
+    (default: 1/1/1 -> 1/1/2) and these arguments; return it and its ready line once it
+    printed it."""
+    path, password = keyring
     command = [
         *(sys.executable, "-m", "custom_components.knx_secure.knx", "gateway"),
-        *("--keyring", str(keyring), *arguments),
-        *(argument for switch in switches for argument in ("--switch", switch)),
+        *("--keyring", str(path), *arguments),
+        *(word for switch in switches for word in ("--switch", switch)),
     ]
     environment = {**os.environ, "KNX_KEYRING_PASSWORD": password}
     with log.open("wb") as stderr:
@@ -203,7 +204,7 @@ logger:
 http:
   server_host: 127.0.0.1
   server_port: {port}
-"""
+{extra}"""
 
 
 @dataclass
@@ -345,13 +346,20 @@ def installation(gateway: Gateway) -> object:
 
 
 @pytest.fixture(scope="module")
+def extra_configuration() -> str:
+    """YAML added to configuration.yaml (a module may override this, e.g. with helpers)."""
+    return ""
+
+
+@pytest.fixture(scope="module")
 def home_assistant(
-    tmp_path_factory: pytest.TempPathFactory, installation: object
+    tmp_path_factory: pytest.TempPathFactory, installation: object, extra_configuration: str
 ) -> Iterator[HomeAssistant]:
     """A real Home Assistant with this integration, onboarded, on a free port of 127.0.0.1."""
     config_dir = tmp_path_factory.mktemp("home-assistant")
     port = free_port()
-    (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    configuration = CONFIGURATION.format(port=port, extra=extra_configuration)
+    (config_dir / "configuration.yaml").write_text(configuration)
     (config_dir / "automations.yaml").write_text("[]\n")  # the automation editor writes here
     (config_dir / "custom_components").symlink_to(REPO / "custom_components")
     instance = HomeAssistant(f"http://127.0.0.1:{port}", config_dir, config_dir / "hass.log")

@@ -3,63 +3,25 @@ keyring and its ETS project (demo/Demo Home.knxproj) imported in the same flow; 
 sensor created from the project in one go, working against the demo home's devices; the
 project's names in a form's address picker and in the group monitor.
 
-Its own Home Assistant and tab (module fixtures); the virtual installation is the demo home
-(demo/installation.json behind the demo keyring's gateway).
+Its own Home Assistant and tab (module fixtures); the installation is the demo home behind
+the gateway command (test_values_ui's fixture). The tests run in order.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from .conftest import (
-    REPO,
-    UI_TIMEOUT_MS,
-    Gateway,
-    HomeAssistant,
-    Screenshots,
-    start_installation,
-    stop_process,
-    wait_until,
-)
-from .test_ui import (
-    SECURE_TUNNEL,
-    Walk,
-    choose_automatic_tunnel,
-    choose_connection,
-    enter_gateway,
-    enter_keyring,
-    open_add_integration,
-)
+from .conftest import REPO, UI_TIMEOUT_MS, Gateway, HomeAssistant, wait_until
+from .test_ui import Walk, click_add, connect_secure_tunnel, entry_created, walk
+from .test_values_ui import DEMO_KEYRING, DEMO_PASSWORD, PROJECT, TITLE, demo_gateway
 
-DEMO = REPO / "demo"
-KEYRING = DEMO / "Demo Home.knxkeys"
-PASSWORD = "demo"
-PROJECT_FILE = DEMO / "Demo Home.knxproj"
-TITLE = "Demo Home (KNX Secure virtual gateway)"
+PROJECT_FILE = REPO / "demo" / "Demo Home.knxproj"
 LIGHT = "Living room light"  # the ETS 6 function of the demo's dimmer 1.1.2
 SENSOR = "Outdoor temperature"  # 1/5/1, 9.001, of the demo's sensor 1.1.6
-
-
-@pytest.fixture(scope="module")
-def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """The virtual gateway of the demo home with all its devices."""
-    log = tmp_path_factory.mktemp("demo-gateway") / "gateway.log"
-    process, ready = start_installation(
-        log,
-        *("--bind", "127.0.0.1", "--port", "0"),
-        *("--installation", str(DEMO / "installation.json")),
-        keyring=KEYRING,
-        password=PASSWORD,
-        switches=(),
-    )
-    try:
-        yield Gateway(int(str(ready["listening"]).rsplit(":", 1)[1]), log)
-    finally:
-        stop_process(process, "the demo gateway", log)
+__all__ = ["demo_gateway", "walk"]  # module fixtures of other modules, used here too
 
 
 @pytest.fixture(scope="module")
@@ -68,48 +30,16 @@ def installation(demo_gateway: Gateway) -> object:
     return demo_gateway
 
 
-@pytest.fixture(scope="module")
-def walk(page: Page, screenshots: Screenshots) -> Walk:
-    return Walk(page, screenshots)
-
-
 def add_integration_with_project(
-    walk: Walk, gateway: Gateway, home_assistant: HomeAssistant
+    walk: Walk, home_assistant: HomeAssistant, gateway: Gateway
 ) -> None:
-    """Keyring, connection, gateway and tunnel as in test_ui, then the project's step."""
-    open_add_integration(walk, home_assistant)
-    walk.page.set_input_files("input[type=file]", KEYRING)
-    walk.see(walk.dialog.get_by_text(KEYRING.name), "keyring_uploaded", "the uploaded keyring")
-    enter_keyring(walk, PASSWORD)
-    choose_connection(walk, SECURE_TUNNEL)
-    enter_gateway(walk, gateway)
-    choose_automatic_tunnel(walk)
+    """The demo home's keyring and gateway as in test_ui, then its project (not protected)."""
+    connect_secure_tunnel(walk, home_assistant, gateway, DEMO_KEYRING, DEMO_PASSWORD)
     walk.text("Import the ETS project (optional)", "project_form")
     walk.page.set_input_files("input[type=file]", PROJECT_FILE)
-    walk.see(walk.dialog.get_by_text(PROJECT_FILE.name), "project_uploaded", "the uploaded project")
+    walk.see(walk.dialog.get_by_text(PROJECT_FILE.name), "project_uploaded", "the project")
     walk.submit()
-    walk.text("Created configuration for Demo Home", "entry_created")
-    walk.page.get_by_role("button", name="Finish").click()
-    wait_until(
-        lambda: [e["state"] for e in home_assistant.config_entries()] == ["loaded"],
-        60.0,
-        "the entry to be loaded",
-    )
-
-
-def click_add(walk: Walk, home_assistant: HomeAssistant, label: str) -> None:
-    """An entry's add button on newer Home Assistant; its ⋮ menu item on 2025.4."""
-    walk.page.goto(home_assistant.url + "/config/integrations/integration/knx_secure")
-    walk.see(walk.page.get_by_text(TITLE).first, "integration_page", "the entry")
-    button = walk.page.get_by_role("button", name=label, exact=True)
-    if button.count():
-        button.first.click()
-        return
-    menus = "ha-config-entry-row ha-md-button-menu, ha-md-button-menu, ha-button-menu"
-    walk.page.locator(menus).first.click()
-    item = walk.page.get_by_role("menuitem", name=label, exact=True)
-    walk.see(item, f"entry_menu_{label}", f"the menu item {label}")
-    item.click()
+    entry_created(walk, home_assistant, PROJECT)
 
 
 def pick(walk: Walk, field: str, search: str, option: str | re.Pattern[str], step: str) -> None:
@@ -137,8 +67,8 @@ def entity_id(home_assistant: HomeAssistant, domain: str, name: str) -> str:
 def test_light_and_sensor_created_from_the_project_in_one_go(
     walk: Walk, home_assistant: HomeAssistant, demo_gateway: Gateway
 ) -> None:
-    add_integration_with_project(walk, demo_gateway, home_assistant)
-    click_add(walk, home_assistant, "Add entities from the ETS project")
+    add_integration_with_project(walk, home_assistant, demo_gateway)
+    click_add(walk, home_assistant, "Add entities from the ETS project", TITLE)
     walk.text("Pick ETS functions", "project_entities_form")
     pick(walk, "ETS functions", "Living", f"{LIGHT} · Living room", "function_found")
     pick(
@@ -175,7 +105,7 @@ def test_light_and_sensor_created_from_the_project_in_one_go(
 def test_project_names_in_a_forms_address_picker(walk: Walk, home_assistant: HomeAssistant) -> None:
     """Adding a switch: start from the project, the form is pre-filled; its address field
     is a picker that shows names and types."""
-    click_add(walk, home_assistant, "Add switch")
+    click_add(walk, home_assistant, "Add switch", TITLE)
     walk.text("Start from the ETS project", "switch_from_project")
     pick(
         walk,

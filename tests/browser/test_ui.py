@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -125,6 +126,37 @@ def choose_automatic_tunnel(walk: Walk) -> None:
     walk.submit()
 
 
+def connect_secure_tunnel(
+    walk: Walk, home_assistant: HomeAssistant, gateway: Gateway, keyring: Path, password: str
+) -> None:
+    """Keyring, secure tunnel, the gateway by address and the Automatic tunnel: the flow is
+    at the optional project step."""
+    open_add_integration(walk, home_assistant)
+    walk.page.set_input_files("input[type=file]", keyring)
+    walk.see(walk.dialog.get_by_text(keyring.name), "keyring_uploaded", "the keyring")
+    enter_keyring(walk, password)
+    choose_connection(walk, SECURE_TUNNEL)
+    enter_gateway(walk, gateway)
+    choose_automatic_tunnel(walk)
+
+
+def entry_created(walk: Walk, home_assistant: HomeAssistant, project: str) -> None:
+    """The flow's last page; Finish, then the entry is loaded."""
+    walk.text(f"Created configuration for {project}", "entry_created")
+    walk.page.get_by_role("button", name="Finish").click()
+    wait_until(
+        lambda: [e["state"] for e in home_assistant.config_entries()] == ["loaded"],
+        60.0,
+        "the entry to be loaded",
+    )
+
+
+def skip_project(walk: Walk) -> None:
+    """The optional ETS project step after the connection test: one click skips it."""
+    walk.text("Import the ETS project (optional)", "project_form")
+    walk.submit()
+
+
 def add_integration(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway) -> None:
     """A newcomer's first setup: a wrong password first, then the right one only."""
     open_add_integration(walk, home_assistant)
@@ -137,6 +169,7 @@ def add_integration(walk: Walk, home_assistant: HomeAssistant, gateway: Gateway)
     choose_connection(walk, SECURE_TUNNEL)
     enter_gateway(walk, gateway)
     choose_automatic_tunnel(walk)
+    skip_project(walk)
     walk.text(f"Created configuration for {PROJECT}", "entry_created")
     walk.page.get_by_role("button", name="Finish").click()
 
@@ -148,20 +181,24 @@ def open_integration_page(
     walk.see(walk.page.get_by_text(title).first, "integration_page", "the entry")
 
 
-def click_add_switch(walk: Walk, home_assistant: HomeAssistant, title: str) -> None:
-    """Add switch: a button of the entry on newer Home Assistant, in the entry's ⋮ menu on
-    2025.4 (the first menu of the page is the entry's row).
+def click_add(walk: Walk, home_assistant: HomeAssistant, label: str, title: str) -> None:
+    """Add switch, Add number, ...: a button of the entry on newer Home Assistant, in the
+    entry's ⋮ menu on 2025.4 (the first menu of the page is the entry's row).
     """
     open_integration_page(walk, home_assistant, title)
-    button = walk.page.get_by_role("button", name="Add switch")
+    button = walk.page.get_by_role("button", name=label, exact=True)
     if button.count():
         button.first.click()
         return
     menus = "ha-config-entry-row ha-md-button-menu, ha-md-button-menu, ha-button-menu"
     walk.page.locator(menus).first.click()
-    item = walk.page.get_by_role("menuitem", name="Add switch")
-    walk.see(item, "entry_menu", "the menu item Add switch")
+    item = walk.page.get_by_role("menuitem", name=label, exact=True)
+    walk.see(item, "entry_menu", f"the menu item {label}")
     item.click()
+
+
+def click_add_switch(walk: Walk, home_assistant: HomeAssistant, title: str) -> None:
+    click_add(walk, home_assistant, "Add switch", title)
 
 
 def field_label(label: str) -> re.Pattern[str]:

@@ -36,6 +36,7 @@ from .test_ui import (
     open_add_integration,
     open_integration_page,
     save_switch,
+    skip_project,
     toggle_on_and_off,
 )
 
@@ -112,6 +113,7 @@ def test_newcomer_adds_secure_routing_and_toggles_a_switch(
     enter_keyring(walk, KEYRING_PASSWORD)
     choose_connection(walk, SECURE_ROUTING)
     enter_routing(walk, router)
+    skip_project(walk)
     walk.text(f"Created configuration for {PROJECT}", "entry_created")
     walk.page.get_by_role("button", name="Finish").click()
     wait_until(

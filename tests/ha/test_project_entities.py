@@ -346,6 +346,7 @@ def test_suggestions_complete_to_what_the_forms_save() -> None:
         CONF_NAME: "Hall light switch (plain)",
         CONF_WRITE_ADDRESS: "2/1/1",
         "invert": False,
+        "respond_to_read": False,
     }
     light = complete_data(_only(suggest_for_function(project, project.functions[LIGHT_FUNCTION])))
     assert light is not None

@@ -275,4 +275,5 @@ async def test_hand_made_subentries_still_work_with_a_project(
         CONF_NAME: "Hall",
         CONF_WRITE_ADDRESS: "2/1/1",
         "invert": False,
+        "respond_to_read": False,
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_NAME, EVENT_STATE_CHANGED, STATE_OFF, STATE_ON
+from homeassistant.const import CONF_NAME, EVENT_STATE_CHANGED, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -93,7 +93,7 @@ def _binary_sensor(name: str, address: str, *, sync_state: bool = True) -> scale
 class FirstStates:
     """Waits (on state events, no polling) until the named entities have these states."""
 
-    def __init__(self, hass: HomeAssistant, expected: dict[str, str]) -> None:
+    def __init__(self, hass: HomeAssistant, expected: dict[str, scale.FirstState]) -> None:
         self.pending = dict(expected)
         self.done = asyncio.Event()
         self.ticks: dict[str, int] = {}  # name -> loop iteration of its first state
@@ -114,7 +114,8 @@ class FirstStates:
         if name is None:
             return
         self.ticks.setdefault(name, self._tick)
-        if self.pending.get(name) == state.state:
+        first = self.pending.get(name)
+        if first is not None and first.seen_in(state.state, state.attributes):
             del self.pending[name]
             if not self.pending:
                 self.done.set()
@@ -123,8 +124,9 @@ class FirstStates:
 async def test_500_entities_all_take_their_first_state_from_the_bus(
     hass: HomeAssistant, scale_gateway: VirtualGateway, scale_keyring_bytes: bytes
 ) -> None:
-    """Every switch and binary sensor of the scale entry reads its status at start; the
-    gateway's relays start in a pattern, so each state can only come from its read."""
+    """Every entity of the scale entry (switches, binary sensors, lights, covers, climate,
+    numbers, selects, sensors) reads its status at start; the gateway's devices start in
+    patterns, so each first state can only come from its read."""
     _host, port = scale_gateway.address
     entry = await _add_entry(
         hass,
@@ -132,17 +134,15 @@ async def test_500_entities_all_take_their_first_state_from_the_bus(
         scale.entry_data("", port),
         scale.subentries_data(scale.entities()),
     )
-    expected = {
-        name: STATE_ON if on else STATE_OFF for name, on in scale.expected_first_states().items()
-    }
-    watch = FirstStates(hass, expected)
+    watch = FirstStates(hass, scale.expected_first_states())
     assert await hass.config_entries.async_setup(entry.entry_id)
     async with asyncio.timeout(TIMEOUT):
         await watch.done.wait()
     watch.close()
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert len(hass.states.async_entity_ids(("switch", "binary_sensor"))) == 500
+    names = {state.attributes.get("friendly_name") for state in hass.states.async_all()}
+    assert names >= {name for _platform, name, _data in scale.entities()}
     assert_gateway_dropped_nothing(scale_gateway)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -188,7 +188,7 @@ async def test_an_address_nobody_answers_does_not_hold_up_the_other_status_reads
             [_binary_sensor("Silent", "3/3/3"), _binary_sensor("Light status", "1/1/2")]
         ),
     )
-    watch = FirstStates(hass, {"Light status": STATE_ON})
+    watch = FirstStates(hass, {"Light status": scale.FirstState(STATE_ON)})
     assert await hass.config_entries.async_setup(entry.entry_id)
     async with asyncio.timeout(TIMEOUT):
         await watch.done.wait()

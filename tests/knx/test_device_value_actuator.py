@@ -4,6 +4,7 @@ read at start, scenes recorded, and their installation file entries (no Home Ass
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from custom_components.knx_secure.knx.devices import DEVICE_KINDS, SceneActuator
 from custom_components.knx_secure.knx.dpt import get_dpt
 from custom_components.knx_secure.knx.errors import InstallationError
 from custom_components.knx_secure.knx.gateway import VirtualGateway
-from custom_components.knx_secure.knx.keyring import Keyring
+from custom_components.knx_secure.knx.installation import read_installation
+from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 from custom_components.knx_secure.knx.telegram import GroupService, Telegram
 
 from ..helpers import FAST, wait_for
@@ -211,3 +213,26 @@ async def test_a_client_answers_the_read_of_a_device_on_the_gateway(
         assert device.received(PLAIN_GA) == [21.5]
     finally:
         await client.close()
+
+
+def test_the_demo_homes_display_reads_the_expose_addresses() -> None:
+    """demo/installation.json's 1.1.30 (docs/DEMO.md): a value actuator with one object on
+    each expose address of the plan, none with a start value, reading them all at start and
+    every 60 s; keyed where the demo keyring says (1/6/x Data Secure, 2/6/x plain)."""
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    keyring = load_keyring(demo / "Demo Home.knxkeys", "demo")
+    (entry,) = [
+        e
+        for e in read_installation(demo / "installation.json").devices
+        if str(e.address) == "1.1.30"
+    ]
+    device = entry.build(VirtualGateway(keyring), status_delay=0)
+    assert isinstance(device, ValueActuator)
+    plan = {"1/6/201": "9.001", "1/6/202": "10.001", "1/6/203": "11.001", "1/6/204": "19.001"}
+    plan["2/6/201"] = "1.001"
+    assert {str(o.address): o.dpt.id for o in device.objects} == plan
+    assert all(o.value is None and o.status is None for o in device.objects)
+    assert sorted(str(a) for a in device.reads_at_start) == sorted(plan)
+    assert entry.read_period == 60
+    for address in device.watched:
+        assert (keyring.group_key(address) is not None) == (address.main == 1)

@@ -13,6 +13,8 @@ from xknx.secure.keyring import sync_load_keyring
 
 from bench import scale
 from custom_components.knx_secure.knx.address import GroupAddress
+from custom_components.knx_secure.knx.devices import BlindActuator, Dimmer, ValueActuator
+from custom_components.knx_secure.knx.gateway import VirtualGateway
 from custom_components.knx_secure.knx.keyring import Keyring, load_keyring
 
 from .test_keyring_writer import xknx_content
@@ -91,12 +93,19 @@ def test_the_file_is_the_same_on_every_run(keyring_path: Path) -> None:
     assert scale.keyring_bytes() == keyring_path.read_bytes()
 
 
-def test_the_entry_has_500_entities_on_secure_addresses_of_their_own() -> None:
+def test_the_entry_has_500_entities_across_the_platforms_on_addresses_of_their_own() -> None:
     specs = scale.entities()
     assert len(specs) == 500
-    assert sum(count for count, _build in scale.ENTITY_MIX.values()) == 500
+    assert sum(row.count for row in scale.ENTITY_MIX.values()) == 500
     assert Counter(platform for platform, _name, _data in specs) == {
-        platform: count for platform, (count, _build) in scale.ENTITY_MIX.items()
+        "switch": 120,
+        "binary_sensor": 80,
+        "light": 50,
+        "cover": 49,
+        "climate": 50,
+        "number": 40,
+        "select": 30,
+        "sensor": 81,
     }
     names = [name for _platform, name, _data in specs]
     assert len(set(names)) == len(names)
@@ -107,14 +116,62 @@ def test_the_entry_has_500_entities_on_secure_addresses_of_their_own() -> None:
         if key.endswith("_address")
     ]
     assert len(set(used)) == len(used)
-    secure = {a.ga for a in scale.PLAN.addresses if a.secure}
-    assert set(used) <= secure
+    assert set(used) <= {a.ga for a in scale.PLAN.addresses}
     assert set(scale.expected_first_states()) == set(names)
-    assert set(scale.expected_first_states().values()) == {True, False}
 
 
-def test_the_gateway_simulates_every_channel_with_its_relay_set(ours: Keyring) -> None:
+def test_the_first_states_come_in_patterns() -> None:
+    """Each platform's first states differ between its entities: none is a default."""
+    by_platform: dict[str, set[object]] = {}
+    firsts = scale.expected_first_states()
+    for platform, name, _data in scale.entities():
+        by_platform.setdefault(platform, set()).add(firsts[name].value)
+    assert all(len(values) > 1 for values in by_platform.values()), by_platform
+
+
+def test_a_first_state_is_seen_as_text_or_as_a_number() -> None:
+    assert scale.FirstState("on").seen_in("on", {})
+    assert not scale.FirstState("on").seen_in("off", {})
+    assert scale.FirstState(40.0).seen_in("40", {})
+    assert not scale.FirstState(40.0).seen_in("unknown", {})
+    temperature = scale.FirstState(19.5, "current_temperature")
+    assert temperature.seen_in("heat", {"current_temperature": 19.5})
+    assert not temperature.seen_in("heat", {"current_temperature": None})
+
+
+async def test_the_gateway_simulates_every_device_in_its_start_pattern(ours: Keyring) -> None:
     gateway = scale.gateway(ours)
+    await gateway.start()
+    try:
+        _assert_start_patterns(gateway)
+    finally:
+        await gateway.stop()
+
+
+def _assert_start_patterns(gateway: VirtualGateway) -> None:
     assert set(gateway.switches) == set(scale.PLAN.switch_channels)
     for spec in scale.PLAN.switch_channels:
         assert gateway.switch_state(spec.write_ga) is scale.relay_on(spec)
+    assert set(gateway.devices) >= set(scale.PLAN.devices)
+    for number, device in enumerate(scale.PLAN.of_kind["dimmer"]):
+        dimmer = gateway.device(device.address)
+        assert isinstance(dimmer, Dimmer)
+        assert dimmer.is_on is scale.dimmer_on(number)
+    for number, device in enumerate(scale.PLAN.of_kind["blind"]):
+        blind = gateway.device(device.address)
+        assert isinstance(blind, BlindActuator)
+        assert blind.position == (100.0 if scale.blind_closed(number) else 0.0)
+    for number, device in enumerate(scale.PLAN.of_kind["value"]):
+        values = gateway.device(device.address)
+        assert isinstance(values, ValueActuator)
+        assert values.value(device.groups[4]) == scale.text_value(number)
+
+
+def test_the_keyring_keeps_each_address_and_each_sender_map_once(ours: Keyring) -> None:
+    """Eight tunnels receive the same 1,796 addresses from the same senders: one mapping of
+    them, and one object per group address across the tunnels and the group keys (a copy
+    each took 1.5 MB of the loaded entry)."""
+    tunnels = ours.tunnels_of_host(scale.GATEWAY)
+    assert len({id(tunnel.group_senders) for tunnel in tunnels}) == 1
+    keys = {id(ga) for ga in ours.group_keys}
+    assert {id(ga) for tunnel in tunnels for ga in tunnel.group_senders} == keys

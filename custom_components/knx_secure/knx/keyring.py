@@ -388,12 +388,17 @@ def _individual_address(element: _Element, name: str) -> IndividualAddress | Non
         raise KeyringFormatError(f"{element.name}@{name}: {exc}") from None
 
 
-def _group_address(element: _Element) -> GroupAddress:
+def _group_address(element: _Element, shared: dict[str, GroupAddress]) -> GroupAddress:
+    """The element's group address; the same text gives the same object within one keyring
+    (``shared``: every interface repeats the addresses of the group keys)."""
     text = _required(element, "Address")
+    if (address := shared.get(text)) is not None:
+        return address
     try:
-        return GroupAddress.parse(text)
+        address = shared[text] = GroupAddress.parse(text)
     except AddressError as exc:
         raise KeyringFormatError(f"{element.name}@Address: {exc}") from None
+    return address
 
 
 def _senders(element: _Element) -> tuple[IndividualAddress, ...]:
@@ -501,14 +506,15 @@ def _read_structure(root: _Element) -> _RawKeyring:
     backbones = _children(root, "Backbone")
     if len(backbones) > 1:
         raise KeyringFormatError("the keyring has more than one Backbone element")
+    addresses: dict[str, GroupAddress] = {}
     return _RawKeyring(
         project=_required(root, "Project"),
         created=_required(root, "Created"),
         created_by=_required(root, "CreatedBy"),
         signature=signature,
         backbone=_read_backbone(backbones[0]) if backbones else None,
-        interfaces=[_read_interface(e) for e in _children(root, "Interface")],
-        group_keys=_read_group_keys(root),
+        interfaces=[_read_interface(e, addresses) for e in _children(root, "Interface")],
+        group_keys=_read_group_keys(root, addresses),
         devices=[
             _read_device(e) for g in _children(root, "Devices") for e in _children(g, "Device")
         ],
@@ -534,7 +540,7 @@ def _key_blob(element: _Element, name: str) -> bytes | None:
     return blob
 
 
-def _read_interface(element: _Element) -> _RawInterface:
+def _read_interface(element: _Element, addresses: dict[str, GroupAddress]) -> _RawInterface:
     type_text = _required(element, "Type")
     try:
         interface_type = InterfaceType(type_text)
@@ -542,7 +548,7 @@ def _read_interface(element: _Element) -> _RawInterface:
         raise KeyringFormatError(f"Interface@Type {type_text!r} is unknown") from None
     group_senders: dict[GroupAddress, tuple[IndividualAddress, ...]] = {}
     for group in _children(element, "Group"):
-        group_senders[_group_address(group)] = _senders(group)
+        group_senders[_group_address(group, addresses)] = _senders(group)
     individual_address = _individual_address(element, "IndividualAddress")
     # Loaded as ETS wrote it (0..255): a keyring stays readable; the client refuses a tunnel
     # whose user id SESSION_AUTHENTICATE cannot carry (see client.usable_tunnel).
@@ -558,11 +564,13 @@ def _read_interface(element: _Element) -> _RawInterface:
     )
 
 
-def _read_group_keys(root: _Element) -> dict[GroupAddress, bytes]:
+def _read_group_keys(
+    root: _Element, addresses: dict[str, GroupAddress]
+) -> dict[GroupAddress, bytes]:
     keys: dict[GroupAddress, bytes] = {}
     for groups in _children(root, "GroupAddresses"):
         for group in _children(groups, "Group"):
-            address = _group_address(group)
+            address = _group_address(group, addresses)
             if address in keys:
                 raise KeyringFormatError(f"group address {address} has two keys")
             key = _key_blob(group, "Key")
@@ -691,7 +699,7 @@ def _build(raw: _RawKeyring, decryptor: _Decryptor) -> Keyring:
         created_by=raw.created_by,
         signature=raw.signature,
         backbone=backbone,
-        interfaces=tuple(_build_interface(i, decryptor) for i in raw.interfaces),
+        interfaces=_build_interfaces(raw.interfaces, decryptor),
         group_keys=MappingProxyType(
             {ga: decryptor.decrypt(key) for ga, key in raw.group_keys.items()}
         ),
@@ -699,7 +707,27 @@ def _build(raw: _RawKeyring, decryptor: _Decryptor) -> Keyring:
     )
 
 
-def _build_interface(raw: _RawInterface, decryptor: _Decryptor) -> KeyringInterface:
+def _build_interfaces(
+    raws: list[_RawInterface], decryptor: _Decryptor
+) -> tuple[KeyringInterface, ...]:
+    """The interfaces; those that receive the same addresses from the same senders (a
+    gateway's tunnels, mostly) share one mapping of them instead of a copy each."""
+    distinct: list[Mapping[GroupAddress, tuple[IndividualAddress, ...]]] = []
+    interfaces: list[KeyringInterface] = []
+    for raw in raws:
+        senders = next((known for known in distinct if known == raw.group_senders), None)
+        if senders is None:
+            senders = MappingProxyType(dict(raw.group_senders))
+            distinct.append(senders)
+        interfaces.append(_build_interface(raw, decryptor, senders))
+    return tuple(interfaces)
+
+
+def _build_interface(
+    raw: _RawInterface,
+    decryptor: _Decryptor,
+    senders: Mapping[GroupAddress, tuple[IndividualAddress, ...]],
+) -> KeyringInterface:
     where = f"Interface {raw.individual_address}"
     return KeyringInterface(
         type=raw.type,
@@ -710,7 +738,7 @@ def _build_interface(raw: _RawInterface, decryptor: _Decryptor) -> KeyringInterf
         device_authentication=_decrypted_password(
             decryptor, raw.authentication, f"{where} Authentication"
         ),
-        group_senders=MappingProxyType(dict(raw.group_senders)),
+        group_senders=senders,
     )
 
 

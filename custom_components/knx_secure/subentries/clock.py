@@ -1,4 +1,5 @@
-"""The date, time and date-time subentries: a write address, an optional status address."""
+"""The date, time and date-time subentries: a write address, an optional status address,
+the "respond to read" option."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import voluptuous as vol
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 
-from ..const import CONF_STATE_ADDRESS, CONF_SYNC_STATE, CONF_WRITE_ADDRESS
+from ..const import CONF_RESPOND_TO_READ, CONF_STATE_ADDRESS, CONF_SYNC_STATE, CONF_WRITE_ADDRESS
 from ..knx.address import GroupAddress
 from .base import GroupAddressSubentryFlow, address_selector
 
@@ -27,6 +28,7 @@ class ClockSubentryFlowHandler(GroupAddressSubentryFlow):
                 vol.Required(CONF_WRITE_ADDRESS): address_selector(),
                 vol.Optional(CONF_STATE_ADDRESS): address_selector(),
                 vol.Required(CONF_SYNC_STATE, default=True): selector.BooleanSelector(),
+                vol.Required(CONF_RESPOND_TO_READ, default=False): selector.BooleanSelector(),
             }
         )
 

@@ -1,4 +1,5 @@
-"""The switch subentry: a DPT 1.001 write address, an optional status address."""
+"""The switch subentry: a DPT 1.001 write address, an optional status address, the
+"respond to read" option."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import voluptuous as vol
 from homeassistant.const import CONF_DEVICE_CLASS, CONF_NAME
 from homeassistant.helpers import selector
 
-from ..const import CONF_INVERT, CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS
+from ..const import CONF_INVERT, CONF_RESPOND_TO_READ, CONF_STATE_ADDRESS, CONF_WRITE_ADDRESS
 from .base import GroupAddressSubentryFlow, address_selector, device_class_selector
 
 SWITCH_DEVICE_CLASSES = ["outlet", "switch"]
@@ -28,5 +29,6 @@ class SwitchSubentryFlowHandler(GroupAddressSubentryFlow):
                 vol.Optional(CONF_DEVICE_CLASS): device_class_selector(
                     SWITCH_DEVICE_CLASSES, "switch_device_class"
                 ),
+                vol.Required(CONF_RESPOND_TO_READ, default=False): selector.BooleanSelector(),
             }
         )

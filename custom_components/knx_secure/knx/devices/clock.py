@@ -21,7 +21,7 @@ from ..errors import DPTError, InstallationError
 from ..keyring import Keyring
 from ..telegram import GroupValue
 from .base import SimulatedDevice
-from .spec import Spec, group_address, optional_group_address
+from .spec import Spec, add_objects, group_address, optional_group_address
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -162,28 +162,24 @@ def display_from_spec(
 
 
 def _with_objects[D: ClockDevice](device: D, spec: Spec) -> D:
-    objects = spec.get("objects")
-    if not isinstance(objects, list) or not objects:
-        raise InstallationError('objects: a list of {"write_address": GA, "dpt": ..., ...}')
-    for index, entry in enumerate(objects, 1):
-        try:
-            device.add_object(_object_spec(entry))
-        except ValueError as err:  # InstallationError and DPTError are ValueErrors too
-            raise InstallationError(f"objects[{index}]: {err}") from None
+    add_objects(
+        spec,
+        lambda entry: device.add_object(_object_spec(entry)),
+        '{"write_address": GA, "dpt": ..., ...}',
+    )
     return device
 
 
-def _object_spec(entry: object) -> ClockObjectSpec:
-    if not isinstance(entry, dict):
-        raise InstallationError(f"an object, not {entry!r}")
+def _object_spec(entry: Spec) -> ClockObjectSpec:
     dpt_id = entry.get("dpt")
     if dpt_id not in DISPLAY_DPTS:
         raise InstallationError(f"dpt: one of {', '.join(DISPLAY_DPTS)}, not {dpt_id!r}")
     if "value" not in entry:
         raise InstallationError("value: missing (the date or time to start with)")
+    dpt = get_dpt(str(dpt_id))
     return ClockObjectSpec(
         write_address=group_address(entry, "write_address"),
-        dpt=get_dpt(str(dpt_id)),
-        value=entry["value"],
+        dpt=dpt,
+        value=dpt.decode(dpt.encode(entry["value"])),  # DPTError: it does not fit the type
         status_address=optional_group_address(entry, "status_address"),
     )

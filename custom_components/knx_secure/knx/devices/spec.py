@@ -6,7 +6,7 @@ of it and raise ``InstallationError`` naming the field and what is wrong, nothin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from ..address import GroupAddress, IndividualAddress
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DeviceFactory",
     "Spec",
+    "add_objects",
     "datapoint_type",
     "group_address",
     "group_address_value",
@@ -95,3 +96,20 @@ def datapoint_type(spec: Spec, key: str = "dpt") -> DPT:
         return get_dpt(dpt_id)
     except DPTError as err:
         raise InstallationError(f"{key}: {err}") from None
+
+
+def add_objects(spec: Spec, add: Callable[[Spec], None], shape: str) -> None:
+    """Give every entry of the required list field ``objects`` (``shape`` shows one in the
+    error when the list is missing) to ``add``; an entry that is not a JSON object, or a
+    ValueError of ``add`` (InstallationError, DPTError, a taken address), is an
+    InstallationError naming the entry ("objects[2]: ...")."""
+    objects = spec.get("objects")
+    if not isinstance(objects, list) or not objects:
+        raise InstallationError(f"objects: a list of {shape}")
+    for index, entry in enumerate(objects, 1):
+        try:
+            if not isinstance(entry, dict):
+                raise InstallationError(f"an object, not {entry!r}")
+            add(entry)
+        except ValueError as err:
+            raise InstallationError(f"objects[{index}]: {err}") from None

@@ -23,7 +23,7 @@ from ..errors import DPTError, InstallationError
 from ..keyring import Keyring
 from ..telegram import GroupValue
 from .base import SimulatedDevice
-from .spec import Spec, datapoint_type, group_address, optional_group_address
+from .spec import Spec, add_objects, datapoint_type, group_address, optional_group_address
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -138,22 +138,17 @@ def value_actuator_from_spec(
 ) -> ValueActuator:
     """A value actuator from ``{"objects": [{"address": GA, "dpt": "5.001", "status": GA,
     "value": V}, ...]}`` (``status`` and ``value`` optional)."""
-    objects = spec.get("objects")
-    if not isinstance(objects, list) or not objects:
-        raise InstallationError('objects: a list of {"address": GA, "dpt": ...} objects')
     device = ValueActuator(address, keyring, bus, status_delay=status_delay)
-    for index, entry in enumerate(objects, 1):
-        try:
-            device.add_object(_object_spec(entry))
-        except ValueError as err:  # InstallationError and DPTError are ValueErrors too
-            raise InstallationError(f"objects[{index}]: {err}") from None
+    add_objects(
+        spec,
+        lambda entry: device.add_object(_object_spec(entry)),
+        '{"address": GA, "dpt": ...} objects',
+    )
     return device
 
 
-def _object_spec(entry: object) -> ValueObjectSpec:
+def _object_spec(entry: Spec) -> ValueObjectSpec:
     """One entry of ``objects``."""
-    if not isinstance(entry, dict):
-        raise InstallationError(f"an object, not {entry!r}")
     dpt = datapoint_type(entry)
     value = entry.get("value")
     if value is not None:
