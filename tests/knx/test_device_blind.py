@@ -119,6 +119,36 @@ async def test_down_travels_over_time_reporting_on_the_way_and_at_the_end(
     assert seen == sorted(seen, reverse=True)
 
 
+async def test_a_late_tick_near_the_end_does_not_report_the_end_before_arrival(
+    make_blind: MakeBlind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick delayed by a busy machine lands at 99.6 %: rounding would report 100 while the
+    blind still moves, and a watcher would take the travel for ended."""
+    from custom_components.knx_secure.knx.devices import blind as blind_module  # noqa: PLC0415
+
+    now = [1000.0]
+    monkeypatch.setattr(blind_module, "_now", lambda: now[0])
+    bus, blind, reports = make_blind()
+    moving_when_reported: list[tuple[int, bool]] = []
+
+    class Watcher:
+        def deliver(self, frame: LData) -> None:
+            if frame.src == DEVICE and frame.dst == POSITION_STATUS:
+                value = PERCENT.decode(cemi.parse_group_apdu(frame.tpdu).value or b"")
+                assert isinstance(value, int)
+                moving_when_reported.append((value, blind.moving))
+
+    bus.attach(Watcher())  # type: ignore[arg-type]
+    blind.operate(down=True)
+    now[0] += 0.996 * 0.5  # 99.6 % of the 0.5 s travel
+    blind._tick(blind._generation)  # the late tick
+    now[0] += 0.01
+    blind._tick(blind._generation)  # the arrival
+    await reports.until(POSITION_STATUS, 100)
+    assert (100, True) not in moving_when_reported
+    assert (100, False) in moving_when_reported
+
+
 async def test_stop_ends_a_travel_where_the_blind_is(make_blind: MakeBlind) -> None:
     bus, blind, reports = make_blind({**SPEC, "travel_time": 2.0})  # surely on its way
     blind.operate(down=True)

@@ -202,11 +202,15 @@ class BlindActuator(SimulatedDevice):
         else:
             self._report(final=True)
 
+    def _rounded_target(self) -> int | None:
+        target = self._travel.target
+        return None if target is None else round(target)
+
     def _report(self, *, final: bool) -> None:
         """Send the position status: on change while travelling, always where it ends."""
         position = round(self.position)
-        if position == self._reported and not final:
-            return
+        if not final and (position == self._reported or position == self._rounded_target()):
+            return  # the end itself is reported on arrival, when the blind no longer moves
         self._reported = position
         self.send_write(self.spec.position_status, _PERCENT.encode(position), delayed=final)
 
