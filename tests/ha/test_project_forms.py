@@ -22,12 +22,13 @@ from custom_components.knx_secure.const import (
     SUBENTRY_SWITCH,
 )
 from custom_components.knx_secure.knx.gateway import VirtualGateway
+from custom_components.knx_secure.project import Project
 from custom_components.knx_secure.subentries import SUBENTRY_FLOWS
-from custom_components.knx_secure.subentries.base import GroupAddressSubentryFlow
+from custom_components.knx_secure.subentries.base import GroupAddressSubentryFlow, address_selector
 from custom_components.knx_secure.subentries.project_entities import SUBENTRY_PROJECT_ENTITIES
 
 from .conftest import UploadFile
-from .demo_project import LIGHT_FUNCTION, async_add_demo_entry, async_give_project
+from .demo_project import LIGHT_FUNCTION, async_add_demo_entry, async_give_project, demo_project
 
 PLATFORMS = sorted(set(SUBENTRY_FLOWS) - {SUBENTRY_PROJECT_ENTITIES})
 
@@ -277,3 +278,15 @@ async def test_hand_made_subentries_still_work_with_a_project(
         "invert": False,
         "respond_to_read": False,
     }
+
+
+def test_the_picker_is_built_once_per_project() -> None:
+    """A form's two dozen address fields, and every form of the entry, share the options a
+    project of thousands of addresses sorts once; an imported project gets its own."""
+    project = demo_project()
+    picker = address_selector(project)
+    assert address_selector(project) is picker
+    reimported = Project.from_dict(project.as_dict())
+    assert address_selector(reimported) is not picker
+    assert address_selector(reimported).config == picker.config
+    assert isinstance(address_selector(None), selector.TextSelector)

@@ -70,18 +70,31 @@ CONF_PROJECT_SOURCE: Final = "project_source"
 _NO_ADDRESS_SORT: Final = 1 << 16  # after every group address (0..65535)
 
 
+# The picker of the last projects seen, by identity: a form with two dozen address fields of
+# a project with thousands of addresses builds (sorts, validates) its options once.
+_PICKERS: dict[int, tuple[Project, selector.SelectSelector]] = {}
+_PICKERS_KEPT: Final = 4
+
+
 def address_selector(project: Project | None = None) -> selector.Selector[Any]:
     """A group address field: a text field, or with a project a searchable picker of its
     addresses that still takes a typed address."""
     if project is None or not project.addresses:
         return selector.TextSelector()
-    return selector.SelectSelector(
+    cached = _PICKERS.get(id(project))
+    if cached is not None and cached[0] is project:
+        return cached[1]
+    picker = selector.SelectSelector(
         selector.SelectSelectorConfig(
             options=address_options(project),
             mode=selector.SelectSelectorMode.DROPDOWN,
             custom_value=True,  # a searchable combo box that also takes what is typed
         )
     )
+    if len(_PICKERS) >= _PICKERS_KEPT:
+        _PICKERS.pop(next(iter(_PICKERS)))
+    _PICKERS[id(project)] = (project, picker)
+    return picker
 
 
 def address_label(address: ProjectAddress) -> str:
