@@ -1,6 +1,6 @@
 """Benchmarks: our library next to xknx, same inputs, one run, reported as ratios.
 
-Run with `scripts/bench` (all sections) or `scripts/bench library network routing ha scale`.
+Run with `scripts/bench` (all sections) or `scripts/bench library network routing ha scale project`.
 Numbers are throughput (ops/s, higher is better) or latency (ms, lower is better);
 the ratio column is always "how many times better ours is" (> 1 means ours wins).
 """
@@ -47,7 +47,15 @@ def _scale() -> list[Result]:
     return scale_bench.run()
 
 
-SECTIONS.update(library=_library, network=_network, routing=_routing, ha=_ha, scale=_scale)
+def _project() -> list[Result]:
+    from bench import project_bench  # noqa: PLC0415
+
+    return project_bench.run()
+
+
+SECTIONS.update(
+    library=_library, network=_network, routing=_routing, ha=_ha, scale=_scale, project=_project
+)
 
 
 def main(argv: list[str] | None = None) -> int:

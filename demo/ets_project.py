@@ -39,7 +39,7 @@ import struct
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
@@ -73,8 +73,7 @@ FUNCTION_TYPES: Final[dict[str, str]] = {
     "FT-1": "Switchable light",
     "FT-6": "Dimmable light",
     "FT-7": "Sun protection",
-    "FT-8": "Heating (switching variable)",
-    "FT-9": "Heating (continuous variable)",
+    "FT-9": "Heating",
 }
 #: Space usages of the master data (a room's kind).
 SPACE_USAGES: Final[dict[str, str]] = {
@@ -694,9 +693,3 @@ def _encrypted_zip(files: dict[str, bytes], entry: _ZipCryptoEntry | _AesEntry) 
         "<IHHHHIIH", 0x06054B50, 0, 0, len(files), len(files), len(central), len(out), 0
     )
     return bytes(out + central + end)
-
-
-def names_in(archive: bytes) -> Sequence[str]:
-    """The entry names of a zip (for the tests and INDEX.md)."""
-    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
-        return opened.namelist()

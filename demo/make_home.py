@@ -136,10 +136,7 @@ DEVICES: Final = (
 
 
 #: Devices of the project that demo/installation.json does not simulate.
-OTHER_DEVICES: Final = {
-    "1.1.0": "KNX IP Secure gateway",
-    "1.1.30": "Hall display (reads the exposes)",
-}
+OTHER_DEVICES: Final = {"1.1.0": "KNX IP Secure gateway"}
 #: (room, ETS space usage, devices in it) of the project's one building.
 ROOMS: Final = (
     ("Hall", "SU-1", ("1.1.0", "1.1.1", "1.1.7", "1.1.9", "1.1.12", "1.1.30")),

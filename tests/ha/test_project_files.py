@@ -240,3 +240,22 @@ async def test_the_writer_refuses_functions_before_ets6_and_unknown_references()
         )
     with pytest.raises(ValueError, match="twice"):
         ETS.project_bytes(ETS.ProjectSpec("P", addresses=(light, light)))
+
+
+async def test_the_scale_project_matches_the_scale_keyrings_plan(tmp_path: Path) -> None:
+    """bench/project.py: the 2,000 addresses of bench/scale.py's plan, secure as its keyring."""
+    from bench import project, scale  # noqa: PLC0415 - the bench's plan, only here
+
+    parsed = parse(project.write(tmp_path, protected=True), project.PASSWORD)
+    addresses = parsed["group_addresses"]
+    assert {ga: (info["name"], info["data_secure"]) for ga, info in addresses.items()} == {
+        str(a.ga): (a.name, a.secure) for a in scale.PLAN.addresses
+    }
+    assert len(addresses) == 2000
+    assert len(parsed["devices"]) == 300
+    spec = project.project_spec()
+    assert len(parsed["functions"]) == len(spec.functions) == 599  # one per channel
+    dimmer = next(f for f in parsed["functions"].values() if f["function_type"] == "FT-6")
+    assert [ref["role"] for ref in dimmer["group_addresses"].values()] == list(
+        project.FUNCTIONS["dimmer"][1]
+    )
