@@ -17,7 +17,7 @@ issues. Three kinds:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -56,7 +56,7 @@ class ProjectFindings:
     secure_without_key: tuple[GroupAddress, ...] = ()
     key_not_in_project: tuple[GroupAddress, ...] = ()
     not_sender: tuple[EntityNotSender, ...] = ()
-    senders: tuple[IndividualAddress, ...] = field(default=())  # the addresses in use
+    senders: tuple[IndividualAddress, ...] = ()  # the addresses in use
 
     def kinds(self) -> dict[FindingKind, bool]:
         """Whether each kind has a finding (the issues to raise, and to delete)."""
