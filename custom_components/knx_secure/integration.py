@@ -5,6 +5,7 @@ Re-exported by ``__init__.py`` whenever Home Assistant is running.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -159,7 +160,13 @@ async def _async_update_listener(hass: HomeAssistant, entry: KNXSecureConfigEntr
     Changes of the entry's own data come from reauth and reconfigure flows, which reload
     the entry themselves.
     """
-    if _subentries_snapshot(entry) != entry.runtime_data.subentries_snapshot:
+    # Subentries added in one go (entities from the project) call this once each, eagerly
+    # inside each add: yield once so that the first call sees them all, and the others
+    # (their change already in the snapshot) schedule no second reload.
+    await asyncio.sleep(0)
+    snapshot = _subentries_snapshot(entry)
+    if snapshot != entry.runtime_data.subentries_snapshot:
+        entry.runtime_data.subentries_snapshot = snapshot
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

@@ -47,6 +47,9 @@ class ProjectAddress:
     description: str = ""
     dpt: str | None = None  # "9.001", or "1" when the project knows only the main number
     secure: bool = False  # ETS marks it Data Secure
+    # Whether a device's communication object linked to it has the write flag (an actuator's
+    # input: a switch, not a status); None when the project has no devices to tell.
+    writable: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,8 @@ class Project:
             "name": self.name,
             "tool_version": self.tool_version,
             "addresses": [
-                [a.address, a.name, a.description, a.dpt, a.secure] for a in self.addresses.values()
+                [a.address, a.name, a.description, a.dpt, a.secure, a.writable]
+                for a in self.addresses.values()
             ],
             "devices": [
                 [d.individual_address, d.name, d.description] for d in self.devices.values()
@@ -110,7 +114,9 @@ class Project:
         """The inverse of ``as_dict``; raises ``ValueError`` for stored data it can't read."""
         try:
             addresses = {
-                row[0]: ProjectAddress(row[0], row[1], row[2], row[3], bool(row[4]))
+                row[0]: ProjectAddress(
+                    row[0], row[1], row[2], row[3], bool(row[4]), row[5] if len(row) > 5 else None
+                )
                 for row in data["addresses"]
             }
             devices = {row[0]: ProjectDevice(row[0], row[1], row[2]) for row in data["devices"]}
@@ -283,6 +289,7 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
     info = knxproject["info"]
     addresses: dict[str, ProjectAddress] = {}
     by_project_text: dict[str, str] = {}  # xknxproject's address text (project's style) -> ours
+    writable = _writable_addresses(knxproject)
     for text, group_address in knxproject["group_addresses"].items():
         address = _three_level(group_address["raw_address"])
         if address is None:
@@ -294,6 +301,7 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
             description=group_address["description"] or "",
             dpt=_dpt_text(group_address["dpt"]),
             secure=bool(group_address["data_secure"]),
+            writable=writable.get(text),
         )
     devices = {
         device["individual_address"]: ProjectDevice(
@@ -323,6 +331,18 @@ def project_from_knxproject(knxproject: KNXProject) -> Project:
         devices=devices,
         functions=functions,
     )
+
+
+def _writable_addresses(knxproject: KNXProject) -> dict[str, bool]:
+    """By xknxproject's address text: whether a device's communication object linked to it
+    has the write flag (an actuator's input, so a switch; only read or transmitted: a
+    status). Addresses no object links are left out (unknown)."""
+    writable: dict[str, bool] = {}
+    for communication_object in knxproject["communication_objects"].values():
+        writes = bool(communication_object["flags"]["write"])
+        for text in communication_object["group_address_links"]:
+            writable[text] = writable.get(text, False) or writes
+    return writable
 
 
 def _three_level(raw: int) -> str | None:

@@ -307,9 +307,18 @@ def start_home_assistant(instance: HomeAssistant) -> subprocess.Popen[bytes]:
         *(sys.executable, "-m", "homeassistant", "--config", str(instance.config_dir)),
         "--skip-pip",
     ]
+    # file_upload keeps uploads in one fixed folder of the temporary directory and deletes
+    # it at start and stop: an instance of its own, so that Home Assistants of parallel
+    # runs (other checkouts) do not delete each other's uploads.
+    temporary = instance.config_dir / "tmp"
+    temporary.mkdir(exist_ok=True)
     with instance.log.open("ab") as output:
         process = subprocess.Popen(
-            command, cwd=instance.config_dir, stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=instance.config_dir,
+            env={**os.environ, "TMPDIR": str(temporary)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     wait_until(
         lambda: process.poll() is not None or answers_http(instance.url),

@@ -41,6 +41,7 @@ from .fan import FanSubentryFlowHandler
 from .light import LightSubentryFlowHandler
 from .notify import NotifySubentryFlowHandler
 from .number import NumberSubentryFlowHandler
+from .project_entities import SUBENTRY_PROJECT_ENTITIES, ProjectEntitiesSubentryFlowHandler
 from .scene import SceneSubentryFlowHandler
 from .select import SelectSubentryFlowHandler
 from .sensor import SensorSubentryFlowHandler
@@ -67,4 +68,5 @@ SUBENTRY_FLOWS: Final[dict[str, type[ConfigSubentryFlow]]] = {
     SUBENTRY_BUTTON: ButtonSubentryFlowHandler,
     SUBENTRY_TEXT: TextSubentryFlowHandler,
     SUBENTRY_EXPOSE: ExposeSubentryFlowHandler,
+    SUBENTRY_PROJECT_ENTITIES: ProjectEntitiesSubentryFlowHandler,
 }
