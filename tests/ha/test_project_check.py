@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from unittest.mock import AsyncMock
 
 import pytest
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -34,7 +34,6 @@ from custom_components.knx_secure.project import (
     Project,
     ProjectAddress,
     ProjectDevice,
-    async_save_project,
     parse_project_file,
 )
 from custom_components.knx_secure.project_check import (
@@ -54,14 +53,13 @@ from custom_components.knx_secure.repairs import (
 from custom_components.knx_secure.subentries.base import senders_in_use
 
 from .conftest import (
-    DEMO_KEYRING_BYTES,
-    DEMO_KEYRING_PASSWORD,
     FIXTURES,
     Setup,
     UploadFile,
     async_add_gateway_entry,
     async_add_subentry,
 )
+from .demo_project import async_add_demo_entry, async_give_project
 from .test_translations import resolved_strings
 
 if TYPE_CHECKING:
@@ -96,27 +94,6 @@ def _project_issues(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
         issue_id
         for domain, issue_id in ir.async_get(hass).issues
         if domain == DOMAIN and issue_id.startswith(f"{entry.entry_id}_project_")
-    )
-
-
-async def reload_with(hass: HomeAssistant, entry: ConfigEntry, project: Project) -> None:
-    """Save the project and set the entry up again (as an import does)."""
-    await async_save_project(hass, entry.entry_id, project)
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-
-
-async def add_demo_entry(
-    hass: HomeAssistant, gateway: VirtualGateway, upload_file: UploadFile
-) -> ConfigEntry:
-    """A gateway entry of the demo home's keyring (its projects are the fixtures')."""
-    return await async_add_gateway_entry(
-        hass,
-        gateway,
-        upload_file,
-        keyring_source=DEMO_KEYRING_BYTES,
-        password=DEMO_KEYRING_PASSWORD,
     )
 
 
@@ -204,7 +181,7 @@ async def test_no_project_no_project_issue(hass: HomeAssistant, setup: Setup) ->
 async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_ets_step(
     hass: HomeAssistant, setup: Setup, knx_keyring: Keyring
 ) -> None:
-    await reload_with(hass, setup.entry, _project(KITCHEN, KITCHEN_STATUS, HALL, PLAIN))
+    await async_give_project(hass, setup.entry, _project(KITCHEN, KITCHEN_STATUS, HALL, PLAIN))
     issue = _issue(hass, setup.entry, FindingKind.SECURE_WITHOUT_KEY)
     assert issue is not None
     assert issue.is_fixable  # a new keyring, right from the repair
@@ -225,7 +202,7 @@ async def test_secure_addresses_without_a_key_are_one_issue_with_names_and_the_e
 async def test_keys_the_project_no_longer_has_are_one_issue(
     hass: HomeAssistant, setup: Setup
 ) -> None:
-    await reload_with(hass, setup.entry, _project(KITCHEN, PLAIN))
+    await async_give_project(hass, setup.entry, _project(KITCHEN, PLAIN))
     issue = _issue(hass, setup.entry, FindingKind.KEY_NOT_IN_PROJECT)
     assert issue is not None
     assert not issue.is_fixable  # a new keyring or a new project: the text says which
@@ -242,7 +219,7 @@ async def test_an_issue_goes_once_its_finding_no_longer_holds_and_never_doubles(
     hass: HomeAssistant, setup: Setup
 ) -> None:
     entry = setup.entry
-    await reload_with(hass, entry, _project(KITCHEN, HALL))  # both kinds
+    await async_give_project(hass, entry, _project(KITCHEN, HALL))  # both kinds
     raised = _project_issues(hass, entry)
     assert len(raised) == 2
     # a reload with the same project: the same issues, not two of each
@@ -250,7 +227,7 @@ async def test_an_issue_goes_once_its_finding_no_longer_holds_and_never_doubles(
     await hass.async_block_till_done()
     assert _project_issues(hass, entry) == raised
     # a project that agrees with the keyring (a new one was imported): both gone
-    await reload_with(hass, entry, _project(KITCHEN, KITCHEN_STATUS, PLAIN))
+    await async_give_project(hass, entry, _project(KITCHEN, KITCHEN_STATUS, PLAIN))
     assert _project_issues(hass, entry) == []
 
 
@@ -299,7 +276,7 @@ async def test_an_entity_the_tunnel_may_not_send_for_is_one_issue(
         project = _project(
             *(ProjectAddress(str(ga), f"Secured {ga}", secure=True) for ga in keyring.group_keys)
         )
-        await reload_with(hass, entry, project)
+        await async_give_project(hass, entry, project)
         assert _project_issues(hass, entry) == [
             project_issue_id(entry.entry_id, FindingKind.NOT_SENDER)
         ]
@@ -364,8 +341,8 @@ async def test_a_newer_project_replaces_the_findings_of_the_older_one(
     """ETS 4's project is older than the keyring (71 keys it lacks, listed 20 with names and
     the rest counted); the ETS 6 project imported next has them all and secures 1/7/1, which
     the keyring has no key of: the first issue goes, the other comes."""
-    entry = await add_demo_entry(hass, demo_gateway, upload_file)
-    await reload_with(hass, entry, await hass.async_add_executor_job(_parsed, "ets4"))
+    entry = await async_add_demo_entry(hass, demo_gateway, upload_file)
+    await async_give_project(hass, entry, await hass.async_add_executor_job(_parsed, "ets4"))
     assert _project_issues(hass, entry) == [
         project_issue_id(entry.entry_id, FindingKind.KEY_NOT_IN_PROJECT)
     ]
@@ -377,7 +354,7 @@ async def test_a_newer_project_replaces_the_findings_of_the_older_one(
     assert len(lines) == LISTED_ADDRESSES + 1
     assert lines[-1] == f"- … (+{71 - LISTED_ADDRESSES})"
 
-    await reload_with(hass, entry, await hass.async_add_executor_job(_parsed, "ets6"))
+    await async_give_project(hass, entry, await hass.async_add_executor_job(_parsed, "ets6"))
     assert _project_issues(hass, entry) == [
         project_issue_id(entry.entry_id, FindingKind.SECURE_WITHOUT_KEY)
     ]
