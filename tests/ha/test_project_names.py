@@ -38,7 +38,7 @@ from custom_components.knx_secure.repairs import CAUSES, issue_id
 
 from ..helpers import STATUS, SWITCH, wait_for
 from .conftest import FIXTURES, KEYRING_PASSWORD, Setup, UploadFile
-from .test_project_check import add_demo_entry, reload_with
+from .demo_project import async_add_demo_entry, async_give_project
 
 if TYPE_CHECKING:
     from custom_components.knx_secure.knx.gateway import VirtualGateway
@@ -59,7 +59,7 @@ PROJECT = Project(
 
 
 async def _reload_with_project(hass: HomeAssistant, setup: Setup) -> None:
-    await reload_with(hass, setup.entry, PROJECT)
+    await async_give_project(hass, setup.entry, PROJECT)
 
 
 async def _toggle_on(hass: HomeAssistant, setup: Setup) -> None:
@@ -159,7 +159,7 @@ async def test_the_project_name_comes_first_the_entity_type_too(
             "1/1/9": ProjectAddress("1/1/9", "Nine"),
         },
     )
-    await reload_with(hass, setup.entry, project)
+    await async_give_project(hass, setup.entry, project)
     monitor = setup.entry.runtime_data.monitor
     assert monitor.address_info(SWITCH) == {"name": "Kitchen light switch", "dpt": "1.001"}
     assert monitor.address_name(STATUS) == "Light · state, Light status · state"
@@ -243,8 +243,8 @@ async def test_the_ets6_fixtures_names_in_the_monitor(
     project = await hass.async_add_executor_job(
         parse_project_file, FIXTURES / "projects" / "ets6.knxproj", None, None
     )
-    entry = await add_demo_entry(hass, demo_gateway, upload_file)
-    await reload_with(hass, entry, project)
+    entry = await async_add_demo_entry(hass, demo_gateway, upload_file)
+    await async_give_project(hass, entry, project)
     await hass.services.async_call(
         DOMAIN, "send", {"address": "1/1/1", "value": True}, blocking=True
     )
