@@ -13,11 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.sync_api import Locator
-
 from .conftest import HomeAssistant, wait_until
 from .test_ui import Walk, click_add, field_label, walk
-from .test_values_ui import TITLE, demo_entry, demo_gateway, installation
+from .test_values_ui import TITLE, demo_entry, demo_gateway, installation, open_more_info
 
 # The module fixtures of test_ui (the tab) and test_values_ui (the demo home's gateway, Home
 # Assistant reaching it, its entry added through the UI), here for this module's own.
@@ -75,20 +73,6 @@ def wait_for_attribute(
         f"{entity_id}'s {name} to become {expected!r} "
         f"(last: {attributes(home_assistant, entity_id).get(name)!r})",
     )
-
-
-def open_more_info(walk: Walk, home_assistant: HomeAssistant, name: str) -> Locator:
-    """The entity's more-info dialog, from the entities page."""
-    walk.page.goto(home_assistant.url + "/config/entities")
-    walk.page.get_by_role("textbox", name=re.compile(r"^Search")).fill(name)
-    row = walk.page.get_by_text(name, exact=True).first
-    walk.see(row, f"entities_{name}", f"the row of {name}")
-    # The table renders anew on every state change (the demo home's sensors send every few
-    # seconds): a click event on the row, without waiting for it to hold still.
-    row.dispatch_event("click")
-    dialog = walk.page.locator("ha-more-info-dialog")
-    walk.see(dialog.get_by_text(name).first, f"more_info_{name}", f"the dialog of {name}")
-    return dialog
 
 
 # --- the tests -------------------------------------------------------------------------------

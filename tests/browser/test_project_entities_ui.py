@@ -136,7 +136,7 @@ def test_project_names_in_the_group_monitor(walk: Walk, home_assistant: HomeAssi
     light = entity_id(home_assistant, "light", LIGHT)
     home_assistant.request("POST", "/api/services/light/turn_off", {"entity_id": light})
     home_assistant.wait_for_state(light, "off")
-    rows = walk.page.locator("knx-secure-panel tr.row")
+    rows = walk.page.locator("knx-secure-panel .row")
     row = rows.filter(has_text="1/2/1").first
     walk.see(row, "monitor_light_switch", "the row of the write to 1/2/1")
     expect(row).to_contain_text("Living room light switch", timeout=UI_TIMEOUT_MS)

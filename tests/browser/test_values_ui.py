@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .conftest import (
     REPO,
@@ -145,12 +146,46 @@ def entity_of(home_assistant: HomeAssistant, domain: str, name: str) -> str:
     return found[name]
 
 
-def open_more_info(walk: Walk, home_assistant: HomeAssistant, name: str) -> None:
-    """The entity's dialog, from the entities page (searched: the table shows what fits)."""
+def open_more_info(walk: Walk, home_assistant: HomeAssistant, name: str) -> Locator:
+    """The entity's more-info dialog, opened the way the frontend opens it from any card.
+
+    Not by clicking its row on the entities page: that table renders anew on every state
+    change, and the demo home's sensors change something every few seconds, so a row found
+    one moment is gone the next (the clicks failed that way under load)."""
+    found: dict[str, str] = {}
+
+    def listed() -> bool:
+        found.update(
+            {
+                state["attributes"].get("friendly_name", ""): state["entity_id"]
+                for state in home_assistant.request("GET", "/api/states")
+            }
+        )
+        return name in found
+
+    wait_until(listed, 60.0, f"a state named {name}")
     walk.page.goto(home_assistant.url + "/config/entities")
-    walk.page.get_by_role("textbox", name=re.compile("^Search")).fill(name)
-    walk.page.get_by_text(name, exact=True).first.click()
-    walk.see(walk.dialog.get_by_text(name).first, f"more_info_{name}", f"the dialog of {name}")
+    dialog = walk.page.locator("ha-more-info-dialog")
+    title = dialog.get_by_text(name).first
+
+    def dialog_opened() -> bool:
+        # Asked again until it opens: the frontend listens only once it has loaded the dialog.
+        walk.page.evaluate(
+            """entityId => document.querySelector("home-assistant")?.dispatchEvent(
+                new CustomEvent("hass-more-info",
+                                {detail: {entityId}, bubbles: true, composed: true}))""",
+            found[name],
+        )
+        try:
+            title.wait_for(timeout=2000)
+        except PlaywrightTimeoutError:
+            return False
+        return True
+
+    wait_until(dialog_opened, 60.0, f"the dialog of {name}")
+    dialog = walk.page.locator("ha-more-info-dialog")
+    walk.see(dialog.get_by_text(name).first, f"more_info_{name}", f"the dialog of {name}")
+    return dialog
 
 
 def attribute(home_assistant: HomeAssistant, entity_id: str, key: str) -> object:
