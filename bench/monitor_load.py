@@ -182,7 +182,7 @@ def main() -> None:
     config_dir = folder / "home-assistant"
     config_dir.mkdir()
     (config_dir / "configuration.yaml").write_text(
-        ui.CONFIGURATION.format(port=ha_port).replace("debug", "warning")
+        ui.CONFIGURATION.format(port=ha_port, extra="").replace("debug", "warning")
     )
     (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / "custom_components").symlink_to(ui.REPO / "custom_components")
